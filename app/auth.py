@@ -1,0 +1,63 @@
+"""Bearer-JWT auth for every route but the exact public paths."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import click
+import jwt
+from flask import Flask, current_app, request
+
+from app.errors import Unauthorized
+from app.webhook import WEBHOOK_PATH
+
+PUBLIC_EXACT = frozenset({WEBHOOK_PATH, "/healthz"})
+ALGORITHM = "HS256"
+
+
+def issue_token(secret: str, subject: str, lifetime: timedelta) -> str:
+    """An HS256 token for `subject`, valid for `lifetime`."""
+    now = datetime.now(UTC)
+    return jwt.encode({"sub": subject, "iat": now, "exp": now + lifetime}, secret, ALGORITHM)
+
+
+def check_token(secret: str | None, header: str | None) -> dict:
+    """The claims of a valid `Bearer` token, else `Unauthorized` saying why."""
+    if not secret:
+        raise Unauthorized("operator API disabled: JWT_SECRET is not set")
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token")
+    try:
+        return jwt.decode(token.strip(), secret, algorithms=[ALGORITHM],
+                          options={"require": ["exp"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("token expired") from None
+    except jwt.InvalidTokenError:
+        raise Unauthorized("invalid token") from None
+
+
+def _require_token() -> None:
+    if request.path in PUBLIC_EXACT:
+        return
+    check_token(current_app.config["SETTINGS"].jwt_secret, request.headers.get("Authorization"))
+
+
+@click.command("issue-token")
+@click.option("--subject", default="operator", show_default=True, help="Who the token is for.")
+@click.option("--hours", default=12.0, show_default=True, help="How long it is valid.")
+def issue_token_command(subject: str, hours: float) -> None:
+    """Print a bearer token for the operator routes."""
+    secret = current_app.config["SETTINGS"].jwt_secret
+    if not secret:
+        raise click.ClickException("JWT_SECRET is not set")
+    click.echo(issue_token(secret, subject, timedelta(hours=hours)))
+
+
+def init_app(app: Flask) -> None:
+    """Guard every request and register the `issue-token` command."""
+    if not app.config["SETTINGS"].jwt_secret:
+        app.logger.warning("JWT_SECRET is not set: the operator routes answer 401")
+    app.before_request(_require_token)
+    app.cli.add_command(issue_token_command)
+

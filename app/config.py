@@ -1,0 +1,189 @@
+"""Settings: the one place that reads the environment.
+
+`load_settings` turns the environment (plus optional overrides, as tests pass them) into a frozen
+`Settings`. A malformed value raises `ConfigError` naming the variable, so startup fails clearly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from app.errors import ConfigError
+
+PROVIDERS = ("cloud_api", "twilio", "generic")
+SIGNATURE_MODES = ("enforce", "report", "off")
+LLM_PROVIDERS = ("offline", "openai")
+DEFAULT_UNSUPPORTED_REPLY = (
+    "Sorry, I can only read text messages. Please type your question."
+)
+DEFAULT_KNOWLEDGE_DIR = os.path.join(os.path.dirname(__file__), "knowledge")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the gateway reads, parsed and checked."""
+
+    mongodb_uri: str | None = None
+    mongodb_db: str = "whatsapp_gateway"
+    gateway_db_path: str = "var/gateway.sqlite3"
+    whatsapp_provider: str | None = None
+    whatsapp_api_base_url: str | None = None
+    whatsapp_token: str | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_account_id: str | None = None
+    whatsapp_verify_token: str | None = None
+    whatsapp_app_secrets: tuple[str, ...] = ()
+    whatsapp_signature_mode: str = "off"
+    whatsapp_public_url: str | None = None
+    trusted_proxy_hops: int = 0
+    whatsapp_unsupported_reply: str = DEFAULT_UNSUPPORTED_REPLY
+    whatsapp_http_timeout: tuple[float, float] = (3.05, 10.0)
+    jwt_secret: str | None = None
+    llm_provider: str = "offline"
+    llm_model: str = "gpt-4o-mini"
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    knowledge_dir: str = DEFAULT_KNOWLEDGE_DIR
+    history_limit: int = 10
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What gunicorn needs: where to listen and how many workers."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 2
+    threads: int = 4
+    timeout: int = 60
+    graceful_timeout: int = 30
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Read the environment, apply `overrides` (same names as the env vars), and check it all."""
+    raw: dict[str, Any] = {**os.environ, **(overrides or {})}
+    secrets = _list(raw, "WHATSAPP_APP_SECRET")
+    provider = _choice(raw, "WHATSAPP_PROVIDER", PROVIDERS, None)
+    token = _text(raw, "WHATSAPP_TOKEN")
+    signing_possible = bool(secrets) or (provider == "twilio" and token is not None)
+    mode = _choice(raw, "WHATSAPP_SIGNATURE_MODE", SIGNATURE_MODES,
+                   "enforce" if signing_possible else "off")
+    if mode != "off" and not (secrets or token):
+        raise ConfigError(
+            f"WHATSAPP_SIGNATURE_MODE={mode} needs WHATSAPP_APP_SECRET (or, for Twilio, "
+            "WHATSAPP_TOKEN) to verify webhooks"
+        )
+    settings = Settings(
+        mongodb_uri=_text(raw, "MONGODB_URI"),
+        mongodb_db=_text(raw, "MONGODB_DB") or Settings.mongodb_db,
+        gateway_db_path=_text(raw, "GATEWAY_DB_PATH") or Settings.gateway_db_path,
+        whatsapp_provider=provider,
+        whatsapp_api_base_url=_url(raw, "WHATSAPP_API_BASE_URL"),
+        whatsapp_token=token,
+        whatsapp_phone_number_id=_phone(raw, "WHATSAPP_PHONE_NUMBER_ID"),
+        whatsapp_account_id=_text(raw, "WHATSAPP_ACCOUNT_ID"),
+        whatsapp_verify_token=_text(raw, "WHATSAPP_VERIFY_TOKEN"),
+        whatsapp_app_secrets=secrets,
+        whatsapp_signature_mode=mode,
+        whatsapp_public_url=_url(raw, "WHATSAPP_PUBLIC_URL"),
+        trusted_proxy_hops=_int(raw, "TRUSTED_PROXY_HOPS", 0, minimum=0),
+        whatsapp_unsupported_reply=raw.get(
+            "WHATSAPP_UNSUPPORTED_REPLY", DEFAULT_UNSUPPORTED_REPLY).strip(),
+        whatsapp_http_timeout=(
+            _float(raw, "WHATSAPP_CONNECT_TIMEOUT", 3.05),
+            _float(raw, "WHATSAPP_READ_TIMEOUT", 10.0),
+        ),
+        jwt_secret=_text(raw, "JWT_SECRET"),
+        llm_provider=_choice(raw, "LLM_PROVIDER", LLM_PROVIDERS, "offline"),
+        llm_model=_text(raw, "LLM_MODEL") or Settings.llm_model,
+        openai_api_key=_text(raw, "OPENAI_API_KEY"),
+        openai_base_url=_url(raw, "OPENAI_BASE_URL"),
+        knowledge_dir=_text(raw, "KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR,
+        history_limit=_int(raw, "HISTORY_LIMIT", 10, minimum=0),
+        log_level=_choice(raw, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+    )
+    if settings.llm_provider == "openai" and not settings.openai_api_key:
+        raise ConfigError("LLM_PROVIDER=openai needs OPENAI_API_KEY")
+    return settings
+
+
+def load_server_settings(environ: Mapping[str, str] | None = None) -> ServerSettings:
+    """Read gunicorn's settings (HOST, PORT, WEB_CONCURRENCY, ...) from the environment."""
+    raw = dict(os.environ if environ is None else environ)
+    return ServerSettings(
+        host=_text(raw, "HOST") or ServerSettings.host,
+        port=_int(raw, "PORT", ServerSettings.port, minimum=1),
+        workers=_int(raw, "WEB_CONCURRENCY", ServerSettings.workers, minimum=1),
+        threads=_int(raw, "GUNICORN_THREADS", ServerSettings.threads, minimum=1),
+        timeout=_int(raw, "GUNICORN_TIMEOUT", ServerSettings.timeout, minimum=1),
+        graceful_timeout=_int(raw, "GUNICORN_GRACEFUL_TIMEOUT",
+                              ServerSettings.graceful_timeout, minimum=1),
+    )
+
+
+def _text(raw: Mapping[str, Any], name: str) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    value = str(value).strip()
+    return value or None
+
+
+def _list(raw: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    value = raw.get(name) or ()
+    items = value.split(",") if isinstance(value, str) else value
+    return tuple(item.strip() for item in items if item.strip())
+
+
+def _choice(raw: Mapping[str, Any], name: str, allowed: tuple[str, ...], default: str | None):
+    value = _text(raw, name)
+    if value is None:
+        return default
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
+    return value
+
+
+def _int(raw: Mapping[str, Any], name: str, default: int, minimum: int) -> int:
+    value = _text(raw, name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a whole number") from None
+    if number < minimum:
+        raise ConfigError(f"{name}={number} must be at least {minimum}")
+    return number
+
+
+def _float(raw: Mapping[str, Any], name: str, default: float) -> float:
+    value = _text(raw, name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number of seconds") from None
+    if number <= 0:
+        raise ConfigError(f"{name}={number} must be positive")
+    return number
+
+
+def _url(raw: Mapping[str, Any], name: str) -> str | None:
+    value = _text(raw, name)
+    if value is not None and not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{name}={value!r} must start with http:// or https://")
+    return value.rstrip("/") if value else None
+
+
+def _phone(raw: Mapping[str, Any], name: str) -> str | None:
+    """Accept `whatsapp:+34600...`, `+34600...` or `34600...`; keep the digits as a string."""
+    value = _text(raw, name)
+    if value is None:
+        return None
+    return value.removeprefix("whatsapp:").lstrip("+")

@@ -1,0 +1,106 @@
+"""`create_app`: the composition root. Every object the gateway uses is wired here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import auth, operators, webhook
+from app.config import Settings, load_settings
+from app.errors import GatewayError
+from app.services.bot import Bot, build_chain, make_model
+from app.services.chat import ChatManager
+from app.services.gateway import MessageHandler
+from app.services.inbound import Receiver
+from app.services.knowledge import KnowledgeBase
+from app.services.store import open_store
+from dialects.client import ClientSettings
+from dialects.registry import BY_NAME, CLIENTS
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. `config` overrides environment variables by name (tests pass a dict);
+    its optional `MONGO_CLIENT` is the seam for a mongomock client."""
+    config = dict(config or {})
+    mongo_client = config.pop("MONGO_CLIENT", None)
+    settings = load_settings(config)
+    app = Flask(__name__)
+    app.config.update(SETTINGS=settings, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    _configure_logging(app, settings)
+    if settings.trusted_proxy_hops:
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,
+                                x_port=hops)
+
+    store = open_store(settings, mongo_client)
+    store.ensure_schema()
+    bot = Bot(build_chain(make_model(settings)),
+              KnowledgeBase.from_directory(settings.knowledge_dir))
+    clients = _clients(settings)
+    app.extensions.update(
+        store=store,
+        clients=clients,
+        receiver=Receiver(settings),
+        handler=MessageHandler(
+            store, ChatManager(store, bot, settings.history_limit), clients,
+            limits={name: dialect.max_text_length for name, dialect in BY_NAME.items()},
+            unsupported_reply=settings.whatsapp_unsupported_reply),
+    )
+
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(operators.bp)
+    auth.init_app(app)
+    _register_error_handlers(app)
+    _warn_about(app, settings, clients)
+    return app
+
+
+def _clients(settings: Settings) -> dict:
+    client_settings = ClientSettings(
+        base_url=settings.whatsapp_api_base_url, token=settings.whatsapp_token,
+        phone_number_id=settings.whatsapp_phone_number_id,
+        account_id=settings.whatsapp_account_id, timeout=settings.whatsapp_http_timeout)
+    return {name: client_class(client_settings) for name, client_class in CLIENTS.items()}
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(GatewayError)
+    def gateway_error(err: GatewayError):
+        if err.status >= 500:
+            app.logger.error("%s: %s", err.code, err.message)
+        else:
+            app.logger.warning("refused %s: %s", err.code, err.message)
+        return jsonify(err.to_dict()), err.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(err: HTTPException):
+        code = (err.name or "error").lower().replace(" ", "_")
+        return jsonify(error={"code": code, "message": err.description}), err.code
+
+
+def _configure_logging(app: Flask, settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
+    logging.getLogger().setLevel(settings.log_level)
+
+
+def _warn_about(app: Flask, settings: Settings, clients: dict) -> None:
+    if settings.whatsapp_signature_mode == "off":
+        app.logger.warning("WHATSAPP_SIGNATURE_MODE=off: webhooks are NOT authenticated; "
+                           "set WHATSAPP_APP_SECRET (or WHATSAPP_TOKEN for Twilio)")
+    names = [settings.whatsapp_provider] if settings.whatsapp_provider else list(clients)
+    for name in names:
+        if clients[name].missing:
+            app.logger.warning("%s sending disabled: %s not set; answers are stored as not_sent",
+                               name, ", ".join(clients[name].missing))
+    app.logger.info("gateway ready store=%s provider=%s signature_mode=%s llm=%s",
+                    "mongodb" if settings.mongodb_uri else settings.gateway_db_path,
+                    settings.whatsapp_provider or "any", settings.whatsapp_signature_mode,
+                    settings.llm_provider)

@@ -1,0 +1,1 @@
+"""Framework-free services: storage, conversation, bot, formatting. None of them imports Flask."""

@@ -1,0 +1,54 @@
+"""Accepting a webhook: which dialect, is it the configured provider, is it authentic."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from app.config import Settings
+from app.errors import ProviderMismatch, SignatureInvalid, WebhookError
+from dialects.base import Dialect, Event, WebhookRequest
+from dialects.registry import detect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A webhook we accept: its dialect and the events it carries."""
+
+    dialect: Dialect
+    events: list[Event]
+
+
+class Receiver:
+    """Detects the dialect, checks it against WHATSAPP_PROVIDER and verifies its signature."""
+
+    def __init__(self, settings: Settings):
+        self.provider = settings.whatsapp_provider
+        self.mode = settings.whatsapp_signature_mode
+        self.app_secrets = settings.whatsapp_app_secrets
+        self.token = settings.whatsapp_token
+
+    def accept(self, request: WebhookRequest) -> Accepted:
+        """The dialect and events of `request`, or a `WebhookError` saying why not."""
+        dialect, events = detect(request)
+        if self.provider and dialect.name != self.provider:
+            raise ProviderMismatch(
+                f"payload is {dialect.name} but WHATSAPP_PROVIDER is {self.provider}")
+        self._authenticate(dialect, request)
+        return Accepted(dialect, events)
+
+    def _authenticate(self, dialect: Dialect, request: WebhookRequest) -> None:
+        if self.mode == "off":
+            return
+        secrets = dialect.signing_secrets(self.app_secrets, self.token)
+        try:
+            if not secrets:
+                raise SignatureInvalid(f"no secret is configured to verify {dialect.name} webhooks")
+            dialect.verify(request, secrets)
+        except WebhookError as err:
+            if self.mode == "enforce":
+                raise
+            log.warning("signature check failed, accepted in report mode dialect=%s reason=%s",
+                        dialect.name, err.code)

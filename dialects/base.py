@@ -1,0 +1,150 @@
+"""What every dialect shares: the request and event value objects, the base schema, `Dialect`."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import ClassVar
+from urllib.parse import parse_qs
+
+from marshmallow import EXCLUDE, Schema
+
+from app.errors import MalformedBody, SignatureInvalid, SignatureMissing
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+# Kinds that are acknowledged and logged but get no "text only" notice.
+SILENT_KINDS = frozenset({"reaction", "edit", "revoke", "system", "request_welcome"})
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A webhook POST as received, independent of the web framework."""
+
+    body: bytes
+    content_type: str = JSON
+    headers: Mapping[str, str] = field(default_factory=dict)
+    url: str = ""
+
+    def header(self, name: str) -> str | None:
+        """Look up a header by case-insensitive name."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+
+    def json(self) -> object:
+        """The body parsed as JSON, or `MalformedBody`."""
+        try:
+            return json.loads(self.body)
+        except (UnicodeDecodeError, ValueError) as err:
+            raise MalformedBody(f"body is not valid JSON: {err}") from err
+
+    def form(self) -> dict[str, list[str]]:
+        """The body parsed as form data (every value of every name), or `MalformedBody`."""
+        try:
+            return parse_qs(self.body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+        except (UnicodeDecodeError, ValueError) as err:
+            raise MalformedBody(f"body is not valid form data: {err}") from err
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message a person sent, normalized. `kind` is `text` or what else it was."""
+
+    dialect: str
+    message_id: str
+    wa_id: str
+    kind: str
+    text: str = ""
+    business_number: str | None = None
+    profile_name: str | None = None
+    sent_at: datetime | None = None
+
+    @property
+    def is_text(self) -> bool:
+        """Whether the bot should answer it."""
+        return self.kind == "text"
+
+    @property
+    def wants_notice(self) -> bool:
+        """Whether a non-text message deserves the "text only, please" notice."""
+        return not self.is_text and self.kind not in SILENT_KINDS
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A delivery status for a message we sent (sent, delivered, read, failed...)."""
+
+    dialect: str
+    message_id: str
+    status: str
+    recipient: str | None = None
+    error_code: str | None = None
+    error_title: str | None = None
+
+
+Event = InboundMessage | StatusUpdate
+
+
+class BaseSchema(Schema):
+    """Every schema inherits this: `unknown` does not propagate to nested schemas."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+def text_kind(text: str | None) -> tuple[str, str]:
+    """(kind, text) for a text message: whitespace-only text is the non-text kind `blank`."""
+    text = (text or "").strip()
+    return ("text", text) if text else ("blank", "")
+
+
+def unix_time(value: str | None) -> datetime | None:
+    """Parse a provider's seconds-since-epoch string."""
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+class Dialect:
+    """A provider's inbound side: detection, normalization, authenticity, acknowledgement."""
+
+    name: ClassVar[str]
+    media_type: ClassVar[str]
+    max_text_length: ClassVar[int]
+    signature_header: ClassVar[str]
+    schema: ClassVar[type[Schema]]
+
+    def parse(self, request: WebhookRequest) -> list[Event]:
+        """Load the body with this dialect's schema; `ValidationError` means "not mine"."""
+        data = request.form() if self.media_type == FORM else request.json()
+        return self.schema().load(data)
+
+    def signing_secrets(self, app_secrets: tuple[str, ...], token: str | None) -> tuple[str, ...]:
+        """The secrets this provider signs with (the app secrets, unless overridden)."""
+        return app_secrets
+
+    def expected_signatures(self, request: WebhookRequest, secret: str) -> Iterable[str]:
+        """The header values a genuine request could carry: `sha256=` + hex HMAC of the body."""
+        digest = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+        return (f"sha256={digest}",)
+
+    def verify(self, request: WebhookRequest, secrets: tuple[str, ...]) -> None:
+        """Raise `SignatureMissing` or `SignatureInvalid` unless one secret signed the request."""
+        provided = request.header(self.signature_header)
+        if not provided:
+            raise SignatureMissing(f"{self.signature_header} header is missing")
+        for secret in secrets:
+            for expected in self.expected_signatures(request, secret):
+                if hmac.compare_digest(expected.encode(), provided.strip().encode()):
+                    return
+        raise SignatureInvalid(f"{self.signature_header} does not match the body")
+
+    def acknowledgement(self, accepted: int) -> tuple[str, str]:
+        """The body and content type of the 200 answer."""
+        return json.dumps({"status": "accepted", "events": accepted}), JSON

@@ -1,0 +1,174 @@
+"""Meta's WhatsApp Cloud API: nested `entry[].changes[].value` webhooks, Graph API sends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import fields, post_load, validate
+
+from dialects.base import BaseSchema, Dialect, InboundMessage, StatusUpdate, text_kind, unix_time
+from dialects.client import ProviderClient
+
+NAME = "cloud_api"
+
+
+class _Title(BaseSchema):
+    title = fields.String()
+
+
+class _Interactive(BaseSchema):
+    type = fields.String()
+    button_reply = fields.Nested(_Title)
+    list_reply = fields.Nested(_Title)
+
+
+class _Message(BaseSchema):
+    id = fields.String(required=True)
+    sender = fields.String(data_key="from", required=True)
+    timestamp = fields.String()
+    type = fields.String(required=True)
+    text = fields.Nested(BaseSchema.from_dict({"body": fields.String()}))
+    interactive = fields.Nested(_Interactive)
+    button = fields.Nested(BaseSchema.from_dict({"text": fields.String()}))
+
+    @post_load
+    def kind_and_text(self, data: dict, **_: Any) -> dict:
+        """Reduce the message to (kind, text): replies and quick-replies count as text."""
+        kind, text = data["type"], None
+        if kind == "text":
+            text = data.get("text", {}).get("body")
+        elif kind == "interactive":
+            reply = data.get("interactive", {})
+            chosen = reply.get("button_reply") or reply.get("list_reply")
+            kind, text = ("text", chosen.get("title")) if chosen else ("interactive", None)
+        elif kind == "button":
+            kind, text = "text", data.get("button", {}).get("text")
+        if kind == "text":
+            kind, text = text_kind(text)
+        return {**data, "kind": kind, "text": text or ""}
+
+
+class _Contact(BaseSchema):
+    wa_id = fields.String()
+    profile = fields.Nested(BaseSchema.from_dict({"name": fields.String()}))
+
+
+class _Error(BaseSchema):
+    code = fields.Integer(strict=False)
+    title = fields.String()
+    message = fields.String()
+
+
+class _Status(BaseSchema):
+    id = fields.String(required=True)
+    status = fields.String(required=True)
+    recipient_id = fields.String()
+    errors = fields.List(fields.Nested(_Error))
+
+
+class _Value(BaseSchema):
+    metadata = fields.Nested(BaseSchema.from_dict({"phone_number_id": fields.String()}))
+    contacts = fields.List(fields.Nested(_Contact))
+    messages = fields.List(fields.Nested(_Message))
+    statuses = fields.List(fields.Nested(_Status))
+    errors = fields.List(fields.Nested(_Error))
+
+    @post_load
+    def events(self, data: dict, **_: Any) -> list:
+        """Turn one `value` into its messages and statuses."""
+        ours = data.get("metadata", {}).get("phone_number_id")
+        contacts = {c["wa_id"]: c for c in data.get("contacts", []) if c.get("wa_id")}
+        events: list = [self._message(m, contacts, ours) for m in data.get("messages", [])]
+        events += [_status(s) for s in data.get("statuses", [])]
+        events += [StatusUpdate(NAME, "", "error", error_code=str(e.get("code")),
+                                error_title=e.get("title")) for e in data.get("errors", [])]
+        return events
+
+    @staticmethod
+    def _message(message: dict, contacts: dict, ours: str | None) -> InboundMessage:
+        sender = message["sender"]
+        contact = contacts.get(sender) or _only(contacts)
+        return InboundMessage(
+            dialect=NAME, message_id=message["id"], wa_id=contact.get("wa_id") or sender,
+            kind=message["kind"], text=message["text"], business_number=ours,
+            profile_name=contact.get("profile", {}).get("name"),
+            sent_at=unix_time(message.get("timestamp")),
+        )
+
+
+def _only(contacts: dict) -> dict:
+    """The value's sole contact: its `wa_id` may differ from `from` (Brazil's ninth digit)."""
+    return next(iter(contacts.values())) if len(contacts) == 1 else {}
+
+
+def _status(status: dict) -> StatusUpdate:
+    error = (status.get("errors") or [{}])[0]
+    return StatusUpdate(
+        NAME, status["id"], status["status"], recipient=status.get("recipient_id"),
+        error_code=str(error["code"]) if "code" in error else None,
+        error_title=error.get("title") or error.get("message"),
+    )
+
+
+class _Change(BaseSchema):
+    field = fields.String()
+    value = fields.Nested(_Value, required=True)
+
+
+class _Entry(BaseSchema):
+    changes = fields.List(fields.Nested(_Change), required=True)
+
+
+class Envelope(BaseSchema):
+    """`{"object": "whatsapp_business_account", "entry": [...]}` -> the events, in order."""
+
+    object = fields.String(required=True, validate=validate.Equal("whatsapp_business_account"))
+    entry = fields.List(fields.Nested(_Entry), required=True)
+
+    @post_load
+    def flatten(self, data: dict, **_: Any) -> list:
+        """Every entry's every change's events, in payload order."""
+        return [event for entry in data["entry"] for change in entry["changes"]
+                for event in change["value"]]
+
+
+class CloudApi(Dialect):
+    """Meta's WhatsApp Cloud API."""
+
+    name = NAME
+    media_type = "application/json"
+    max_text_length = 4096
+    signature_header = "X-Hub-Signature-256"
+    schema = Envelope
+
+
+class CloudApiClient(ProviderClient):
+    """`POST {base}/{phone_number_id}/messages` with a bearer token."""
+
+    dialect = NAME
+    default_base_url = "https://graph.facebook.com/v21.0"
+
+    def build_request(self, to_wa_id: str, text: str, business_number: str | None) -> dict:
+        """A Graph API text message, sent from the number that received the inbound message."""
+        sender = business_number or self.settings.phone_number_id
+        if not sender:
+            raise ValueError("no phone_number_id: the webhook carried none and "
+                             "WHATSAPP_PHONE_NUMBER_ID is not set")
+        return {
+            "url": f"{self.base_url}/{sender}/messages",
+            "headers": {"Authorization": f"Bearer {self.settings.token}"},
+            "json": {"messaging_product": "whatsapp", "recipient_type": "individual",
+                     "to": to_wa_id, "type": "text",
+                     "text": {"body": text, "preview_url": False}},
+        }
+
+    def message_id(self, body: dict[str, Any]) -> str | None:
+        """`messages[0].id` (a `wamid.`)."""
+        messages = body.get("messages") or [{}]
+        return messages[0].get("id")
+
+    def error_details(self, body: dict[str, Any]) -> tuple[str | None, str | None]:
+        """`error.code` and `error.message` of a Graph API error."""
+        error = body.get("error") or {}
+        code = error.get("code")
+        return (str(code) if code is not None else None), error.get("message")

@@ -1,0 +1,98 @@
+"""A flat JSON dialect: Vonage's Messages API inbound shape, or any proxy's `{id, from, text}`."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from typing import Any
+
+from marshmallow import ValidationError, fields, post_load, validates_schema
+
+from dialects.base import (
+    BaseSchema,
+    Dialect,
+    InboundMessage,
+    StatusUpdate,
+    WebhookRequest,
+    text_kind,
+)
+from dialects.client import ProviderClient
+
+NAME = "generic"
+
+
+class Message(BaseSchema):
+    """`{"from", "text", "message_uuid"|"id", "to"?, "message_type"?}`, or a delivery status."""
+
+    message_uuid = fields.String()
+    id = fields.String()
+    sender = fields.String(data_key="from", required=True)
+    to = fields.String()
+    text = fields.String()
+    message_type = fields.String(load_default="text")
+    status = fields.String()
+    profile = fields.Nested(BaseSchema.from_dict({"name": fields.String()}))
+
+    @validates_schema
+    def message_or_status(self, data: dict, **_: Any) -> None:
+        """A text message needs its text; a status needs the id it is about."""
+        if "status" in data and not (data.get("message_uuid") or data.get("id")):
+            raise ValidationError("a status needs message_uuid or id", "status")
+        if "status" not in data and data["message_type"] == "text" and "text" not in data:
+            raise ValidationError("missing for a text message", "text")
+
+    @post_load
+    def event(self, data: dict, **_: Any) -> list:
+        """The one event this post carries."""
+        message_id = data.get("message_uuid") or data.get("id") or ""
+        if "status" in data:
+            return [StatusUpdate(NAME, message_id, data["status"], recipient=data.get("to"))]
+        kind, text = (text_kind(data.get("text")) if data["message_type"] == "text"
+                      else (data["message_type"], ""))
+        return [InboundMessage(
+            dialect=NAME, message_id=message_id, wa_id=data["sender"].lstrip("+"),
+            kind=kind, text=text, business_number=data.get("to"),
+            profile_name=data.get("profile", {}).get("name"),
+        )]
+
+
+class Generic(Dialect):
+    """Vonage, or any provider that posts flat JSON."""
+
+    name = NAME
+    media_type = "application/json"
+    max_text_length = 4096
+    signature_header = "X-Signature-256"
+    schema = Message
+
+    def parse(self, request: WebhookRequest) -> list:
+        """As the base, but a message without an id is named by a hash of its raw body."""
+        events = super().parse(request)
+        digest = "sha256:" + hashlib.sha256(request.body).hexdigest()
+        return [e if e.message_id else replace(e, message_id=digest) for e in events]
+
+
+class GenericClient(ProviderClient):
+    """`POST {base}/messages` with a bearer token and a flat JSON body."""
+
+    dialect = NAME
+    required = ("token", "phone_number_id")
+
+    def build_request(self, to_wa_id: str, text: str, business_number: str | None) -> dict:
+        """A Vonage-style text message."""
+        return {
+            "url": f"{self.base_url}/messages",
+            "headers": {"Authorization": f"Bearer {self.settings.token}"},
+            "json": {"channel": "whatsapp", "message_type": "text", "to": to_wa_id,
+                     "from": self.settings.phone_number_id, "text": text},
+        }
+
+    def message_id(self, body: dict[str, Any]) -> str | None:
+        """`message_uuid` (Vonage) or `id`."""
+        return body.get("message_uuid") or body.get("id")
+
+    def error_details(self, body: dict[str, Any]) -> tuple[str | None, str | None]:
+        """Vonage's problem details (`type` ends in `#code`), or `{code, message}`."""
+        code = body.get("code") or (body.get("type") or "").rpartition("#")[2] or None
+        message = body.get("detail") or body.get("title") or body.get("message")
+        return (str(code) if code is not None else None), message

@@ -1,0 +1,41 @@
+"""The dialects, in detection order. Adding one: a module in `dialects/` and a line here."""
+
+from __future__ import annotations
+
+from marshmallow import ValidationError
+
+from app.errors import MalformedBody, UnknownPayload
+from dialects.base import Dialect, Event, WebhookRequest
+from dialects.client import ProviderClient
+from dialects.cloud_api import CloudApi, CloudApiClient
+from dialects.generic import Generic, GenericClient
+from dialects.twilio import Twilio, TwilioClient
+
+DIALECTS: list[tuple[Dialect, type[ProviderClient]]] = [
+    (CloudApi(), CloudApiClient),
+    (Twilio(), TwilioClient),
+    (Generic(), GenericClient),
+]
+BY_NAME: dict[str, Dialect] = {dialect.name: dialect for dialect, _ in DIALECTS}
+CLIENTS: dict[str, type[ProviderClient]] = {dialect.name: client for dialect, client in DIALECTS}
+
+
+def detect(request: WebhookRequest) -> tuple[Dialect, list[Event]]:
+    """The first dialect whose schema loads the body, with its events.
+
+    Raises `MalformedBody` when the body parses as no dialect's media type, and `UnknownPayload`
+    (naming each dialect's objection) when it parses but no schema accepts it.
+    """
+    reasons: dict[str, object] = {}
+    parsed = False
+    for dialect in BY_NAME.values():
+        try:
+            return dialect, dialect.parse(request)
+        except MalformedBody as err:
+            reasons[dialect.name] = str(err)
+        except ValidationError as err:
+            parsed = True
+            reasons[dialect.name] = err.messages
+    if not parsed:
+        raise MalformedBody("body is neither JSON nor form data", details=reasons)
+    raise UnknownPayload("no dialect understands this body", details=reasons)

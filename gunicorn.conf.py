@@ -1,0 +1,18 @@
+"""gunicorn settings. Values come from `app.config` (HOST, PORT, WEB_CONCURRENCY, ...)."""
+
+from app.config import load_server_settings
+
+_server = load_server_settings()
+
+bind = f"{_server.host}:{_server.port}"
+workers = _server.workers
+threads = _server.threads
+worker_class = "gthread"
+timeout = _server.timeout
+graceful_timeout = _server.graceful_timeout
+keepalive = 5
+# Each worker builds its own app, store client and bot after the fork: pymongo is not fork-safe.
+preload_app = False
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
