@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import click
 import jwt
 from flask import Flask, current_app, request
+from flask.cli import with_appcontext
 
 from app.errors import Unauthorized
 from app.webhook import WEBHOOK_PATH
@@ -44,6 +45,7 @@ def _require_token() -> None:
 
 
 @click.command("issue-token")
+@with_appcontext
 @click.option("--subject", default="operator", show_default=True, help="Who the token is for.")
 @click.option("--hours", default=12.0, show_default=True, help="How long it is valid.")
 def issue_token_command(subject: str, hours: float) -> None:

@@ -19,6 +19,7 @@ LLM_PROVIDERS = ("offline", "openai")
 DEFAULT_UNSUPPORTED_REPLY = (
     "Sorry, I can only read text messages. Please type your question."
 )
+MIN_JWT_SECRET_BYTES = 32
 DEFAULT_KNOWLEDGE_DIR = os.path.join(os.path.dirname(__file__), "knowledge")
 
 
@@ -106,6 +107,9 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         history_limit=_int(raw, "HISTORY_LIMIT", 10, minimum=0),
         log_level=_choice(raw, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
     )
+    if settings.jwt_secret and len(settings.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
+        raise ConfigError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long "
+                          "(HS256 keys shorter than the hash are guessable)")
     if settings.llm_provider == "openai" and not settings.openai_api_key:
         raise ConfigError("LLM_PROVIDER=openai needs OPENAI_API_KEY")
     return settings

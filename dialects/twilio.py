@@ -77,11 +77,12 @@ class Form(BaseSchema):
 
 
 def _kind_and_text(data: dict) -> tuple[str, str]:
+    message_type = data.get("message_type") or "text"
     if data.get("num_media"):
-        return (data.get("media_type") or "media").split("/")[0], ""
+        mime_major = (data.get("media_type") or "media").split("/")[0]
+        return (mime_major if message_type in TEXT_TYPES else message_type), ""
     if data.get("latitude"):
         return "location", ""
-    message_type = data.get("message_type") or "text"
     if message_type == "button" and data.get("button_text"):
         return text_kind(data["button_text"])
     if message_type not in TEXT_TYPES:

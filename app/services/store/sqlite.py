@@ -84,7 +84,7 @@ class SqliteStore(Store):
         """The connection, with SQLite's failures translated to `StoreUnavailable`."""
         try:
             yield self.connection()
-        except sqlite3.OperationalError as err:
+        except (sqlite3.OperationalError, OSError) as err:
             raise StoreUnavailable(f"SQLite store {self.path}: {err}") from err
 
     def ensure_schema(self) -> None:

@@ -1,0 +1,123 @@
+"""Fixtures: an app built from a plain dict, its client, a mocked provider, and the stores."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+
+import mongomock
+import pytest
+
+from app.factory import create_app
+from app.services.store.mongo import MongoStore
+from app.services.store.sqlite import SqliteStore
+from tests.cases import ACCOUNT_ID, APP_SECRET, BASE_URL, PHONE_NUMBER_ID, TOKEN
+
+OUR_PREFIXES = ("WHATSAPP_", "LLM_", "OPENAI_", "JWT_", "GATEWAY_", "KNOWLEDGE_", "HISTORY_",
+                "TRUSTED_PROXY_", "MONGODB_DB", "LOG_LEVEL")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """Tests see only the settings they pass (MONGODB_URI alone may come from outside)."""
+    for name in list(os.environ):
+        if name.startswith(OUR_PREFIXES):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def mongo_client():
+    """mongomock, or the real server at MONGODB_URI; each test gets its own database."""
+    uri = os.environ.get("MONGODB_URI")
+    if not uri:
+        yield mongomock.MongoClient(tz_aware=True)
+        return
+    from pymongo import MongoClient
+
+    client = MongoClient(uri, serverSelectionTimeoutMS=5000, tz_aware=True)
+    yield client
+    for name in client.list_database_names():
+        if name.startswith("gateway_test_"):
+            client.drop_database(name)
+    client.close()
+
+
+def fresh_db_name() -> str:
+    """A database name of our own, dropped after the run."""
+    return f"gateway_test_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(params=["sqlite", "mongodb"])
+def store(request, tmp_path):
+    """Each store implementation, schema ensured, for the shared contract tests."""
+    if request.param == "sqlite":
+        store = SqliteStore(str(tmp_path / "gateway.sqlite3"))
+    else:
+        store = MongoStore(request.getfixturevalue("mongo_client"), fresh_db_name())
+    store.ensure_schema()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def config(tmp_path) -> dict:
+    """Every setting a fully configured gateway has, as `create_app` takes them."""
+    config = {
+        "GATEWAY_DB_PATH": str(tmp_path / "gateway.sqlite3"),
+        "WHATSAPP_API_BASE_URL": BASE_URL,
+        "WHATSAPP_TOKEN": TOKEN,
+        "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
+        "WHATSAPP_ACCOUNT_ID": ACCOUNT_ID,
+        "WHATSAPP_APP_SECRET": APP_SECRET,
+        "WHATSAPP_VERIFY_TOKEN": "verify-me",
+        "JWT_SECRET": "jwt-secret-for-tests-0123456789abcdef",
+    }
+    if os.environ.get("MONGODB_URI"):
+        config["MONGODB_DB"] = fresh_db_name()
+    return config
+
+
+@pytest.fixture
+def make_app(config):
+    """Build apps from `config` plus overrides; their stores are closed afterwards."""
+    apps = []
+
+    def make(**overrides):
+        app = create_app({**config, **overrides})
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["store"].close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def provider(requests_mock):
+    """All three providers accept every send, each answering with a fresh message id."""
+    ids = itertools.count(1)
+    requests_mock.post(f"{BASE_URL}/106540352242922/messages", status_code=200,
+                       json=lambda req, ctx: {"messaging_product": "whatsapp",
+                                              "messages": [{"id": f"wamid.out{next(ids)}"}]})
+    requests_mock.post(f"{BASE_URL}/2010-04-01/Accounts/{ACCOUNT_ID}/Messages.json",
+                       status_code=201, json=lambda req, ctx: {"sid": f"SMout{next(ids)}",
+                                                               "status": "queued"})
+    requests_mock.post(f"{BASE_URL}/messages", status_code=202,
+                       json=lambda req, ctx: {"message_uuid": f"out-{next(ids)}"})
+    return requests_mock

@@ -1,0 +1,71 @@
+"""Settings: sensible defaults, and a clear error naming the variable for a bad value."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.config import DEFAULT_UNSUPPORTED_REPLY, load_server_settings, load_settings
+from app.errors import ConfigError
+from app.factory import create_app
+
+
+def test_defaults_need_nothing():
+    settings = load_settings({})
+    assert settings.mongodb_uri is None
+    assert settings.gateway_db_path == "var/gateway.sqlite3"
+    assert (settings.whatsapp_provider, settings.whatsapp_signature_mode) == (None, "off")
+    assert settings.whatsapp_unsupported_reply == DEFAULT_UNSUPPORTED_REPLY
+    assert settings.llm_provider == "offline"
+
+
+def test_the_environment_is_read(monkeypatch):
+    monkeypatch.setenv("WHATSAPP_PROVIDER", "twilio")
+    monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_ID", "whatsapp:+14155238886")
+    settings = load_settings()
+    assert (settings.whatsapp_provider, settings.whatsapp_phone_number_id) == (
+        "twilio", "14155238886")
+
+
+@pytest.mark.parametrize("overrides, mode", [
+    ({"WHATSAPP_APP_SECRET": "s"}, "enforce"),
+    ({"WHATSAPP_APP_SECRET": "s", "WHATSAPP_SIGNATURE_MODE": "report"}, "report"),
+    ({"WHATSAPP_PROVIDER": "twilio", "WHATSAPP_TOKEN": "t"}, "enforce"),
+    ({"WHATSAPP_TOKEN": "graph-api-token"}, "off"),
+])
+def test_signature_mode_defaults_to_enforce_once_a_secret_is_set(overrides, mode):
+    assert load_settings(overrides).whatsapp_signature_mode == mode
+
+
+def test_several_app_secrets_for_rotation():
+    assert load_settings({"WHATSAPP_APP_SECRET": " new , old ,"}).whatsapp_app_secrets == (
+        "new", "old")
+
+
+@pytest.mark.parametrize("overrides, named", [
+    ({"WHATSAPP_PROVIDER": "telegram"}, "WHATSAPP_PROVIDER"),
+    ({"WHATSAPP_SIGNATURE_MODE": "maybe"}, "WHATSAPP_SIGNATURE_MODE"),
+    ({"WHATSAPP_SIGNATURE_MODE": "enforce"}, "WHATSAPP_SIGNATURE_MODE"),
+    ({"TRUSTED_PROXY_HOPS": "two"}, "TRUSTED_PROXY_HOPS"),
+    ({"TRUSTED_PROXY_HOPS": "-1"}, "TRUSTED_PROXY_HOPS"),
+    ({"WHATSAPP_API_BASE_URL": "graph.facebook.com"}, "WHATSAPP_API_BASE_URL"),
+    ({"WHATSAPP_READ_TIMEOUT": "soon"}, "WHATSAPP_READ_TIMEOUT"),
+    ({"LLM_PROVIDER": "openai"}, "OPENAI_API_KEY"),
+    ({"LLM_PROVIDER": "gpt"}, "LLM_PROVIDER"),
+    ({"JWT_SECRET": "short"}, "JWT_SECRET"),
+])
+def test_a_malformed_value_stops_startup_naming_the_variable(overrides, named):
+    with pytest.raises(ConfigError, match=named):
+        create_app(overrides)
+
+
+def test_secrets_are_not_echoed_in_config_errors():
+    with pytest.raises(ConfigError) as err:
+        load_settings({"JWT_SECRET": "top-secret"})
+    assert "top-secret" not in str(err.value)
+
+
+def test_server_settings():
+    server = load_server_settings({"PORT": "9000", "WEB_CONCURRENCY": "4"})
+    assert (server.host, server.port, server.workers) == ("127.0.0.1", 9000, 4)
+    with pytest.raises(ConfigError, match="WEB_CONCURRENCY"):
+        load_server_settings({"WEB_CONCURRENCY": "0"})

@@ -1,0 +1,146 @@
+"""What each provider does differently: exact outbound requests and payload quirks."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+import pytest
+from marshmallow import ValidationError
+
+from app.errors import SignatureInvalid
+from dialects.base import WebhookRequest
+from dialects.registry import BY_NAME, detect
+from tests.cases import ACCOUNT_ID, TOKEN, CloudApiCase, GenericCase, TwilioCase
+from tests.test_dialects import as_request, client_for
+
+cloud, twilio, generic = CloudApiCase(), TwilioCase(), GenericCase()
+
+
+def test_cloud_api_exact_outbound_request(provider):
+    client_for(cloud).send_text("34600000001", "Hola", "106540352242922")
+    [sent] = provider.request_history
+    assert sent.url == "https://provider.test/106540352242922/messages"
+    assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert sent.json() == {"messaging_product": "whatsapp", "recipient_type": "individual",
+                           "to": "34600000001", "type": "text",
+                           "text": {"body": "Hola", "preview_url": False}}
+
+
+def test_cloud_api_replies_from_the_configured_number_when_the_webhook_has_none(provider):
+    provider.post("https://provider.test/15550001111/messages", json={"messages": [{"id": "w"}]})
+    assert client_for(cloud).send_text("34600000001", "Hola", None).accepted
+    assert provider.last_request.url == "https://provider.test/15550001111/messages"
+
+
+def test_twilio_exact_outbound_request(provider):
+    client_for(twilio, phone_number_id="14155238886").send_text("34600000001", "Hola", None)
+    [sent] = provider.request_history
+    assert sent.url == f"https://provider.test/2010-04-01/Accounts/{ACCOUNT_ID}/Messages.json"
+    assert sent.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert sent.headers["Authorization"].startswith("Basic ")
+    assert parse_qs(sent.text) == {"From": ["whatsapp:+14155238886"],
+                                   "To": ["whatsapp:+34600000001"], "Body": ["Hola"]}
+
+
+def test_generic_exact_outbound_request(provider):
+    client_for(generic).send_text("34600000001", "Hola", None)
+    [sent] = provider.request_history
+    assert sent.url == "https://provider.test/messages"
+    assert sent.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert sent.json() == {"channel": "whatsapp", "message_type": "text", "to": "34600000001",
+                           "from": "15550001111", "text": "Hola"}
+
+
+def test_cloud_api_several_messages_across_entries_in_order():
+    _, events = detect(as_request(cloud, cloud.payload("several")))
+    assert [(e.message_id, e.wa_id, e.text) for e in events] == [
+        ("wamid.multi1", "34600000001", "first"),
+        ("wamid.multi2", "34600000002", "second"),
+        # The sole contact names the sender's WhatsApp id, which differs from `from`.
+        ("wamid.multi3", "551187654321", "third"),
+    ]
+    assert {e.business_number for e in events} == {"106540352242922"}
+
+
+@pytest.mark.parametrize("name, text", [
+    ("interactive_button", "Talk to a person"),
+    ("interactive_list", "Opening hours"),
+    ("template_button", "Delete my data"),
+])
+def test_cloud_api_taps_are_text(name, text):
+    _, [event] = detect(as_request(cloud, cloud.payload(name)))
+    assert (event.kind, event.text) == ("text", text)
+
+
+def test_cloud_api_value_errors_are_status_events():
+    _, [event] = detect(as_request(cloud, cloud.payload("value_errors")))
+    assert (event.status, event.error_code) == ("error", "131000")
+
+
+def test_cloud_api_without_contacts_uses_from():
+    payload = cloud.text(wa_id="34600000009")
+    del payload["entry"][0]["changes"][0]["value"]["contacts"]
+    _, [event] = detect(as_request(cloud, payload))
+    assert event.wa_id == "34600000009"
+
+
+def test_cloud_api_other_webhook_fields_carry_no_events():
+    payload = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+        {"field": "message_template_status_update",
+         "value": {"event": "APPROVED", "message_template_id": 1, "reason": "NONE"}}]}]}
+    assert detect(as_request(cloud, payload))[1] == []
+
+
+def test_twilio_quick_reply_button_is_text():
+    _, [event] = detect(as_request(twilio, twilio.payload("button")))
+    assert (event.kind, event.text) == ("text", "Delete my data")
+
+
+def test_twilio_wa_id_falls_back_to_from():
+    payload = twilio.text()
+    del payload["WaId"]
+    _, [event] = detect(as_request(twilio, payload))
+    assert event.wa_id == "34600000001"
+
+
+@pytest.mark.parametrize("signed_url, called_url", [
+    ("https://gw.example.com/api/v1/whatsapp/webhook",
+     "https://gw.example.com:443/api/v1/whatsapp/webhook"),
+    ("https://gw.example.com:443/api/v1/whatsapp/webhook",
+     "https://gw.example.com/api/v1/whatsapp/webhook"),
+    ("https://gw.example.com/api/v1/whatsapp/webhook?tenant=a",
+     "https://gw.example.com/api/v1/whatsapp/webhook?tenant=a"),
+])
+def test_twilio_signature_accepts_the_url_with_or_without_default_port(signed_url, called_url):
+    body = twilio.encode(twilio.payload("text"))
+    request = WebhookRequest(body, twilio.content_type,
+                             twilio.headers(body, signed_url), called_url)
+    BY_NAME["twilio"].verify(request, (TOKEN,))
+
+
+def test_twilio_signature_covers_the_url():
+    body = twilio.encode(twilio.payload("text"))
+    request = WebhookRequest(body, twilio.content_type,
+                             twilio.headers(body, "https://gw.example.com/other"),
+                             "https://gw.example.com/api/v1/whatsapp/webhook")
+    with pytest.raises(SignatureInvalid):
+        BY_NAME["twilio"].verify(request, (TOKEN,))
+
+
+def test_generic_minimal_post():
+    _, [event] = detect(as_request(generic, generic.payload("minimal")))
+    assert (event.message_id, event.wa_id, event.text) == ("msg-1", "34600000001", "hola")
+
+
+def test_generic_without_id_is_named_by_its_body():
+    first = detect(as_request(generic, generic.payload("no_id")))[1][0]
+    again = detect(as_request(generic, generic.payload("no_id")))[1][0]
+    other = detect(as_request(generic, {**generic.payload("no_id"), "text": "otro"}))[1][0]
+    assert first.message_id == again.message_id != other.message_id
+    assert first.message_id.startswith("sha256:")
+
+
+def test_generic_text_message_needs_text():
+    with pytest.raises(ValidationError, match="text"):
+        BY_NAME["generic"].parse(WebhookRequest(json.dumps({"from": "1", "id": "x"}).encode()))

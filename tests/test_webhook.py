@@ -1,0 +1,240 @@
+"""The webhook over HTTP, per dialect: what the provider and the person see, what is stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.cases import CASES, WEBHOOK_URL, CloudApiCase, TwilioCase, post, sends
+
+PATH = "/api/v1/whatsapp/webhook"
+
+
+@pytest.fixture(params=CASES, ids=lambda case: case.name)
+def case(request):
+    return request.param
+
+
+def conversation(app, wa_id="34600000001"):
+    """The stored messages of `wa_id`'s conversation, oldest first."""
+    store = app.extensions["store"]
+    session = store.sessions.find_by_wa_id(wa_id)
+    return [] if session is None else store.messages.list(session.conversation_id, 100)
+
+
+def test_handshake_echoes_the_challenge(client):
+    response = client.get(PATH, query_string={"hub.mode": "subscribe",
+                                              "hub.verify_token": "verify-me",
+                                              "hub.challenge": "1158201444"})
+    assert (response.status_code, response.text) == (200, "1158201444")
+    assert response.mimetype == "text/plain"
+
+
+@pytest.mark.parametrize("query", [
+    {"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"},
+    {"hub.mode": "unsubscribe", "hub.verify_token": "verify-me", "hub.challenge": "1"},
+    {"hub.verify_token": "verify-me", "hub.challenge": "1"},
+    {},
+])
+def test_handshake_refuses_anything_else(client, query):
+    assert client.get(PATH, query_string=query).status_code == 403
+
+
+def test_handshake_refused_without_a_configured_token(make_app):
+    client = make_app(WHATSAPP_VERIFY_TOKEN="").test_client()
+    query = {"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1"}
+    assert client.get(PATH, query_string=query).status_code == 403
+
+
+def test_text_gets_one_answer_and_both_sides_are_stored(case, app, client, provider):
+    response = post(client, case, case.text("what can you do?"))
+    assert response.status_code == 200
+    if case.name == "twilio":
+        assert response.mimetype == "text/xml" and "<Response/>" in response.text
+    [sent] = sends(provider)
+    to, text = case.sent_text(sent)
+    assert "34600000001" in to and "virtual assistant" in text
+    user, answer = conversation(app)
+    assert (user.role, user.content, user.source, user.provider_message_id) == (
+        "user", "what can you do?", "whatsapp", "m-1")
+    assert (answer.role, answer.source, answer.send_state) == ("assistant", "whatsapp", "sent")
+    assert answer.content.startswith("**What can you do**")
+    assert len(answer.provider_message_ids) == 1
+
+
+def test_the_bot_sees_the_conversation_history(case, app, client, provider):
+    post(client, case, case.text("hello", message_id="m-1"))
+    post(client, case, case.text("how do I delete my data", message_id="m-2"))
+    messages = conversation(app)
+    assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
+    assert len(sends(provider)) == 2
+
+
+def test_missing_signature_gets_401_and_nothing_happens(case, app, client, provider):
+    response = post(client, case, case.text(), signed=False)
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "signature_missing"
+    assert (conversation(app), sends(provider)) == ([], [])
+
+
+def test_wrong_signature_gets_403_and_nothing_happens(case, app, client, provider):
+    response = post(client, case, case.text(), secret="forged")
+    assert response.status_code == 403
+    assert response.json["error"]["code"] == "signature_invalid"
+    assert (conversation(app), sends(provider)) == ([], [])
+
+
+def test_report_mode_logs_but_accepts_a_wrong_signature(case, make_app, provider, caplog):
+    client = make_app(WHATSAPP_SIGNATURE_MODE="report").test_client()
+    assert post(client, case, case.text(), secret="forged").status_code == 200
+    assert len(sends(provider)) == 1
+    assert "signature check failed" in caplog.text
+
+
+def test_a_rotated_out_secret_still_verifies(make_app, provider):
+    client = make_app(WHATSAPP_APP_SECRET="new-secret, app-secret-1").test_client()
+    case = CloudApiCase()
+    assert post(client, case, case.text()).status_code == 200
+
+
+def test_without_any_secret_webhooks_are_accepted_unsigned(make_app, provider, caplog):
+    client = make_app(WHATSAPP_APP_SECRET="", WHATSAPP_TOKEN="").test_client()
+    assert "NOT authenticated" in caplog.text
+    case = CloudApiCase()
+    assert post(client, case, case.text(), signed=False).status_code == 200
+
+
+@pytest.mark.parametrize("body, content_type, code", [
+    (b'{"hello": "world"}', "application/json", "unknown_payload"),
+    (b'{"object": "page", "entry": []}', "application/json", "unknown_payload"),
+    (b"Foo=bar", "application/x-www-form-urlencoded", "unknown_payload"),
+    (b'{"object": ', "application/json", "malformed_body"),
+    (b"\xff\xfe", "application/json", "malformed_body"),
+])
+def test_a_body_no_dialect_understands_gets_400(app, client, provider, body, content_type, code):
+    response = client.post(PATH, data=body, content_type=content_type)
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == code
+    assert response.json["error"]["message"]
+    assert (app.extensions["store"].sessions.count(), sends(provider)) == (0, [])
+
+
+def test_provider_mismatch_gets_400_naming_both(case, make_app, provider):
+    other = "generic" if case.name != "generic" else "twilio"
+    client = make_app(WHATSAPP_PROVIDER=other).test_client()
+    response = post(client, case, case.text())
+    assert response.status_code == 400
+    assert response.json["error"] == {
+        "code": "provider_mismatch",
+        "message": f"payload is {case.name} but WHATSAPP_PROVIDER is {other}"}
+    assert sends(provider) == []
+
+
+NON_TEXT = [(case, name, notice) for case in CASES
+            for name, (_, notice) in case.non_text.items()]
+
+
+@pytest.mark.parametrize("case, name, notice", NON_TEXT,
+                         ids=[f"{c.name}-{n}" for c, n, _ in NON_TEXT])
+def test_non_text_gets_the_notice_or_nothing(make_app, provider, case, name, notice):
+    app = make_app(WHATSAPP_UNSUPPORTED_REPLY="Text only, please.")
+    assert post(app.test_client(), case, case.payload(name)).status_code == 200
+    expected = [("Text only, please.")] if notice else []
+    assert [case.sent_text(r)[1] for r in sends(provider)] == expected
+    assert conversation(app) == []  # the bot was not asked
+
+
+def test_an_empty_unsupported_reply_disables_the_notice(make_app, provider):
+    case = CloudApiCase()
+    client = make_app(WHATSAPP_UNSUPPORTED_REPLY="").test_client()
+    assert post(client, case, case.payload("image")).status_code == 200
+    assert sends(provider) == []
+
+
+def test_the_default_notice_is_sent(client, provider):
+    case = CloudApiCase()
+    post(client, case, case.payload("audio"))
+    [sent] = sends(provider)
+    assert "only read text" in case.sent_text(sent)[1]
+
+
+@pytest.mark.parametrize("case, name", [(c, n) for c in CASES for n in c.statuses],
+                         ids=lambda v: getattr(v, "name", v))
+def test_statuses_are_acknowledged_without_a_reply(client, provider, case, name):
+    assert post(client, case, case.payload(name)).status_code == 200
+    assert sends(provider) == []
+
+
+def test_several_messages_in_one_post_each_get_one_answer(app, client, provider):
+    case = CloudApiCase()
+    response = post(client, case, case.payload("several"))
+    assert (response.status_code, response.json["events"]) == (200, 3)
+    assert sorted(r.json()["to"] for r in sends(provider)) == [
+        "34600000001", "34600000002", "551187654321"]
+
+
+def test_a_long_answer_is_split_under_the_dialects_limit(case, make_app, provider, tmp_path):
+    paragraph = "Our service explains every detail of the policy in plain words. " * 30
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "long.md").write_text(
+        "## Policy\n" + "\n\n".join([paragraph.strip()] * 6), encoding="utf-8")
+    app = make_app(KNOWLEDGE_DIR=str(tmp_path / "kb"))
+    post(app.test_client(), case, case.text("explain the policy"))
+    parts = [case.sent_text(r)[1] for r in sends(provider)]
+    assert len(parts) > 1
+    assert all(len(part) <= case.max_len for part in parts)
+    answer = conversation(app)[-1]
+    assert " ".join(" ".join(parts).split()) == " ".join(
+        answer.content.replace("**Policy**", "*Policy*").split())
+    assert len(answer.provider_message_ids) == len(parts)
+
+
+def test_a_provider_error_is_stored_and_the_webhook_still_acknowledges(case, app, client,
+                                                                       requests_mock, caplog):
+    requests_mock.post(case.send_url, status_code=case.error_status, json=case.error_body)
+    assert post(client, case, case.text()).status_code == 200
+    answer = conversation(app)[-1]
+    assert (answer.send_state, answer.error_code) == ("failed", case.error_code)
+    assert f"error_code={case.error_code}" in caplog.text
+
+
+def test_missing_credentials_store_the_answer_as_not_sent(case, make_app, requests_mock):
+    app = make_app(WHATSAPP_TOKEN="", WHATSAPP_APP_SECRET="")
+    assert post(app.test_client(), case, case.text(), signed=False).status_code == 200
+    answer = conversation(app)[-1]
+    assert (answer.send_state, answer.error_code) == ("not_sent", "not_configured")
+    assert requests_mock.call_count == 0
+
+
+def test_a_proxied_twilio_url_verifies_only_behind_a_trusted_proxy(make_app, provider):
+    case = TwilioCase()
+    public = "https://gw.example.com/api/v1/whatsapp/webhook"
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "gw.example.com"}
+    trusted = make_app(TRUSTED_PROXY_HOPS="1").test_client()
+    assert post(trusted, case, case.text(), headers={
+        **forwarded, case.signature_header: case.signature(
+            case.encode(case.text()), case.secret(), public)}).status_code == 200
+    untrusted = make_app().test_client()
+    assert post(untrusted, case, case.text(), headers={
+        **forwarded, case.signature_header: case.signature(
+            case.encode(case.text()), case.secret(), public)}).status_code == 403
+
+
+def test_twilio_signs_over_the_public_url_when_set(make_app, provider):
+    case = TwilioCase()
+    public = "https://gw.example.com/hooks/whatsapp"
+    client = make_app(WHATSAPP_PUBLIC_URL=public).test_client()
+    body = case.encode(case.text())
+    signature = {case.signature_header: case.signature(body, case.secret(), public)}
+    assert post(client, case, case.text(), headers=signature).status_code == 200
+    assert post(client, case, case.text(), url=WEBHOOK_URL).status_code == 403
+
+
+def test_a_body_over_4_mib_gets_413(client, provider):
+    response = client.post(PATH, data=b"x" * (4 * 1024 * 1024 + 1),
+                           content_type="application/json")
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "request_entity_too_large"
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json == {"status": "ok"}
