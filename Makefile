@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench fake-provider clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# A provider stand-in on 127.0.0.1:9000 that prints every answer the gateway sends.
+fake-provider: $(STAMP)
+	$(BIN)/python -m tests.fake_provider 9000
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.webhook

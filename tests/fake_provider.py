@@ -1,0 +1,98 @@
+"""A fake WhatsApp provider on 127.0.0.1: accepts sends for all three dialects and records them."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+class FakeProvider:
+    """Serves Cloud API, Twilio and generic send endpoints; `sent` lists what arrived."""
+
+    def __init__(self, port: int = 0):
+        self.sent: list[dict] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeProvider:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_for(self, count: int, to: str | None = None, timeout: float = 10.0) -> list[dict]:
+        """The sends (to a recipient containing `to`), once `count` arrived or time ran out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            sent = [s for s in self.sent if to is None or to in s["to"]]
+            if len(sent) >= count or time.monotonic() > deadline:
+                return sent
+            time.sleep(0.02)
+
+    def _record(self, path: str, headers, body: bytes) -> dict:
+        if "/Accounts/" in path:
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            entry = {"dialect": "twilio", "to": form["To"], "text": form["Body"]}
+            reply = {"sid": f"SM{next(self._ids):032d}", "status": "queued"}
+        elif path.endswith("/messages") and path.count("/") == 1:
+            data = json.loads(body)
+            entry = {"dialect": "generic", "to": data["to"], "text": data["text"]}
+            reply = {"message_uuid": f"uuid-{next(self._ids)}"}
+        else:
+            data = json.loads(body)
+            entry = {"dialect": "cloud_api", "to": data["to"], "text": data["text"]["body"]}
+            reply = {"messaging_product": "whatsapp",
+                     "messages": [{"id": f"wamid.fake{next(self._ids)}"}]}
+        entry.update(path=path, authorization=headers.get("Authorization"))
+        with self._lock:
+            self.sent.append(entry)
+        return reply
+
+    def _handler(self):
+        provider = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                reply = json.dumps(provider._record(self.path, self.headers, body)).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+
+def main() -> None:
+    """`python -m tests.fake_provider [PORT]`: serve and print every send, for manual QA."""
+    import sys
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 9000
+    with FakeProvider(port) as provider:
+        print(f"fake provider on {provider.url}", flush=True)
+        shown = 0
+        try:
+            while True:
+                for entry in provider.sent[shown:]:
+                    print(json.dumps(entry, ensure_ascii=False), flush=True)
+                shown = len(provider.sent)
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
