@@ -16,3 +16,11 @@ preload_app = False
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+def worker_exit(server, worker):
+    """On a graceful stop, let answers in progress finish; queued ones stay for other workers."""
+    app = getattr(worker, "wsgi", None)
+    dispatcher = getattr(app, "extensions", {}).get("dispatcher")
+    if dispatcher is not None:
+        dispatcher.stop(timeout=max(1, graceful_timeout - 5))

@@ -50,6 +50,11 @@ class Settings:
     knowledge_dir: str = DEFAULT_KNOWLEDGE_DIR
     history_limit: int = 10
     log_level: str = "INFO"
+    gateway_db_timeout: float = 5.0
+    lease_seconds: float = 120.0
+    sweep_seconds: float = 10.0
+    background_threads: int = 4
+    background_backlog: int = 64
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,11 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         knowledge_dir=_text(raw, "KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR,
         history_limit=_int(raw, "HISTORY_LIMIT", 10, minimum=0),
         log_level=_choice(raw, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
+        gateway_db_timeout=_float(raw, "GATEWAY_DB_TIMEOUT", 5.0),
+        lease_seconds=_float(raw, "WHATSAPP_LEASE_SECONDS", 120.0),
+        sweep_seconds=_float(raw, "WHATSAPP_SWEEP_SECONDS", 10.0, allow_zero=True),
+        background_threads=_int(raw, "BACKGROUND_THREADS", 4, minimum=1),
+        background_backlog=_int(raw, "BACKGROUND_BACKLOG", 64, minimum=0),
     )
     if settings.jwt_secret and len(settings.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
         raise ConfigError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long "
@@ -165,7 +175,7 @@ def _int(raw: Mapping[str, Any], name: str, default: int, minimum: int) -> int:
     return number
 
 
-def _float(raw: Mapping[str, Any], name: str, default: float) -> float:
+def _float(raw: Mapping[str, Any], name: str, default: float, allow_zero: bool = False) -> float:
     value = _text(raw, name)
     if value is None:
         return default
@@ -173,8 +183,8 @@ def _float(raw: Mapping[str, Any], name: str, default: float) -> float:
         number = float(value)
     except ValueError:
         raise ConfigError(f"{name}={value!r} is not a number of seconds") from None
-    if number <= 0:
-        raise ConfigError(f"{name}={number} must be positive")
+    if number < 0 or (number == 0 and not allow_zero):
+        raise ConfigError(f"{name}={number} must be {'zero or more' if allow_zero else 'positive'}")
     return number
 
 

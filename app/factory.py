@@ -15,6 +15,7 @@ from app.config import Settings, load_settings
 from app.errors import GatewayError
 from app.services.bot import Bot, build_chain, make_model
 from app.services.chat import ChatManager
+from app.services.dispatcher import Dispatcher
 from app.services.gateway import MessageHandler
 from app.services.inbound import Receiver
 from app.services.knowledge import KnowledgeBase
@@ -44,21 +45,23 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     bot = Bot(build_chain(make_model(settings)),
               KnowledgeBase.from_directory(settings.knowledge_dir))
     clients = _clients(settings)
-    app.extensions.update(
-        store=store,
-        clients=clients,
-        receiver=Receiver(settings),
-        handler=MessageHandler(
-            store, ChatManager(store, bot, settings.history_limit), clients,
-            limits={name: dialect.max_text_length for name, dialect in BY_NAME.items()},
-            unsupported_reply=settings.whatsapp_unsupported_reply),
-    )
+    handler = MessageHandler(
+        store, ChatManager(store, bot, settings.history_limit), clients,
+        limits={name: dialect.max_text_length for name, dialect in BY_NAME.items()},
+        unsupported_reply=settings.whatsapp_unsupported_reply)
+    dispatcher = Dispatcher(
+        store, handler, threads=settings.background_threads,
+        backlog=settings.background_backlog, lease_seconds=settings.lease_seconds,
+        sweep_seconds=settings.sweep_seconds)
+    app.extensions.update(store=store, clients=clients, receiver=Receiver(settings),
+                          handler=handler, dispatcher=dispatcher)
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(operators.bp)
     auth.init_app(app)
     _register_error_handlers(app)
     _warn_about(app, settings, clients)
+    dispatcher.start()
     return app
 
 

@@ -36,14 +36,19 @@ def healthz() -> Response:
 
 @bp.post(WEBHOOK_PATH)
 def receive() -> Response:
-    """Accept the events of a provider's POST, handle each, acknowledge in the provider's way."""
+    """Store the events of a provider's POST, acknowledge them, and answer in the background.
+
+    Nothing is acknowledged before it is stored: a store outage answers 503 and the provider
+    retries; a retried or duplicated message is recognised by its provider id and ignored.
+    """
     extensions = current_app.extensions
     accepted = extensions["receiver"].accept(WebhookRequest(
         body=request.get_data(cache=True), content_type=request.mimetype,
         headers=request.headers, url=_called_url(),
     ))
-    for event in accepted.events:
-        extensions["handler"].handle(event)
+    waiting = [extensions["handler"].record(event) for event in accepted.events]
+    for conversation_id in dict.fromkeys(filter(None, waiting)):
+        extensions["dispatcher"].submit(conversation_id)
     body, mimetype = accepted.dialect.acknowledgement(len(accepted.events))
     return Response(body, 200, mimetype=mimetype)
 

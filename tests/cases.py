@@ -180,7 +180,9 @@ def post(client, case, payload: dict, *, url: str = WEBHOOK_URL, secret: str | N
     if not signed:
         del all_headers[case.signature_header]
     all_headers.update(headers or {})
-    return client.post(url, data=body, headers=all_headers, **kwargs)
+    response = client.post(url, data=body, headers=all_headers, **kwargs)
+    client.application.extensions["dispatcher"].wait_idle()  # answers run in the background
+    return response
 
 
 def sends(requests_mock) -> list:

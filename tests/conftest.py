@@ -72,6 +72,7 @@ def config(tmp_path) -> dict:
         "WHATSAPP_APP_SECRET": APP_SECRET,
         "WHATSAPP_VERIFY_TOKEN": "verify-me",
         "JWT_SECRET": "jwt-secret-for-tests-0123456789abcdef",
+        "WHATSAPP_SWEEP_SECONDS": "0",  # tests sweep when they mean to
     }
     if os.environ.get("MONGODB_URI"):
         config["MONGODB_DB"] = fresh_db_name()
@@ -90,6 +91,7 @@ def make_app(config):
 
     yield make
     for app in apps:
+        app.extensions["dispatcher"].stop(timeout=5)
         app.extensions["store"].close()
 
 

@@ -129,18 +129,21 @@ def test_provider_mismatch_gets_400_naming_both(case, make_app, provider):
     assert sends(provider) == []
 
 
-NON_TEXT = [(case, name, notice) for case in CASES
-            for name, (_, notice) in case.non_text.items()]
+NON_TEXT = [(case, name, kind, notice) for case in CASES
+            for name, (kind, notice) in case.non_text.items()]
 
 
-@pytest.mark.parametrize("case, name, notice", NON_TEXT,
-                         ids=[f"{c.name}-{n}" for c, n, _ in NON_TEXT])
-def test_non_text_gets_the_notice_or_nothing(make_app, provider, case, name, notice):
+@pytest.mark.parametrize("case, name, kind, notice", NON_TEXT,
+                         ids=[f"{c.name}-{n}" for c, n, *_ in NON_TEXT])
+def test_non_text_gets_the_notice_or_nothing(make_app, provider, case, name, kind, notice):
     app = make_app(WHATSAPP_UNSUPPORTED_REPLY="Text only, please.")
     assert post(app.test_client(), case, case.payload(name)).status_code == 200
-    expected = [("Text only, please.")] if notice else []
+    expected = ["Text only, please."] if notice else []
     assert [case.sent_text(r)[1] for r in sends(provider)] == expected
-    assert conversation(app) == []  # the bot was not asked
+    # Stored for the operators with its kind; the bot was not asked.
+    stored = [(m.role, m.kind, m.status) for m in conversation(app)]
+    assert stored == [("user", kind, "done")] + ([("assistant", "notice", "done")] if notice
+                                                 else [])
 
 
 def test_an_empty_unsupported_reply_disables_the_notice(make_app, provider):

@@ -20,7 +20,7 @@ class Answerer(Protocol):
 
 
 class ChatManager:
-    """Stores the person's message, asks the bot with recent history, stores the answer."""
+    """Asks the bot with the conversation's history and stores the answer beside the question."""
 
     def __init__(self, store: Store, bot: Answerer, history_limit: int = 10):
         self.store = store
@@ -28,17 +28,26 @@ class ChatManager:
         self.history_limit = history_limit
 
     def generate_response(self, text: str, conversation_id: str, source: str = "whatsapp",
-                          **inbound: object) -> Message:
-        """The stored answer (send state `pending`) to `text`; `inbound` holds provider ids."""
-        history = self.store.messages.history(conversation_id, self.history_limit)
-        self.store.messages.add(conversation_id, "user", text, source, **inbound)
-        error_code = None
+                          reply_to: Message | None = None) -> Message:
+        """The stored answer (send state `pending`) to `text`.
+
+        `reply_to` is the person's message when it is already stored (the webhook stores it
+        before acknowledging); otherwise it is stored here, at the end of the conversation.
+        An answer already stored for it is returned as it is: the bot is not asked twice.
+        """
+        if reply_to is None:
+            seq = self.store.sessions.next_seq(conversation_id)
+            reply_to = self.store.messages.add_inbound(conversation_id, seq, text, kind="text",
+                                                       status="done", source=source)
+        existing = self.store.messages.answer_for(reply_to.id)
+        if existing is not None:
+            return existing
+        history = self.store.messages.history(conversation_id, reply_to.position,
+                                              self.history_limit)
         try:
             answer = self.bot.answer(text, [(m.role, m.content) for m in history]).strip()
         except Exception as err:  # an LLM client can fail in many ways; the person still hears back
             log.exception("bot failed conversation=%s error=%s", conversation_id,
                           type(err).__name__)
-            answer, error_code = FALLBACK_ANSWER, "bot_failed"
-        return self.store.messages.add(
-            conversation_id, "assistant", answer or FALLBACK_ANSWER, source,
-            dialect=inbound.get("dialect"), send_state="pending", error_code=error_code)
+            answer = ""
+        return self.store.messages.add_answer(reply_to, answer or FALLBACK_ANSWER)

@@ -21,4 +21,4 @@ def open_store(settings: Settings, mongo_client=None) -> Store:
         return MongoStore(mongo_client, settings.mongodb_db)
     from app.services.store.sqlite import SqliteStore
 
-    return SqliteStore(settings.gateway_db_path)
+    return SqliteStore(settings.gateway_db_path, timeout=settings.gateway_db_timeout)

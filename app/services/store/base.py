@@ -1,4 +1,8 @@
-"""The storage interface: what the gateway keeps, independent of MongoDB or SQLite."""
+"""The storage interface: what the gateway keeps, independent of MongoDB or SQLite.
+
+A conversation's messages are ordered by `position`: the person's message with arrival number
+`seq` sits at `2 * seq`, its answer right after it at `2 * seq + 1`, whenever each was stored.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
-SEND_STATES = ("pending", "sent", "failed", "not_sent")
+# How far a delivery status has come; a status only ever moves to a higher rank.
+DELIVERY_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
+HISTORY_KINDS = ("text", "answer")
 
 
 def utcnow() -> datetime:
@@ -38,7 +44,12 @@ class Session:
 
 @dataclass(frozen=True)
 class Message:
-    """One stored message: the person's (`user`) or the bot's (`assistant`)."""
+    """One stored message: the person's (`user`) or ours (`assistant`: an answer or a notice).
+
+    A person's message is `queued` until it has been answered (or needs nothing) and is `done`.
+    An answer's `send_state` is `pending`, `sending` (a part is in flight), `sent`, `failed`
+    or `not_sent`; `parts_sent` of its parts were accepted, with `provider_message_ids`.
+    """
 
     id: str
     conversation_id: str
@@ -46,12 +57,22 @@ class Message:
     content: str
     source: str
     created_at: datetime
+    position: int = 0
+    kind: str = "text"
+    status: str = "done"
     dialect: str | None = None
+    wa_id: str | None = None
+    business_number: str | None = None
     provider_message_id: str | None = None
+    in_reply_to: str | None = None
     send_state: str | None = None
+    parts_sent: int = 0
     provider_message_ids: list[str] = field(default_factory=list)
     error_code: str | None = None
     error_message: str | None = None
+    delivery_status: str | None = None
+    delivery_error_code: str | None = None
+    delivery_error_title: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready."""
@@ -63,11 +84,16 @@ def _jsonable(data: dict) -> dict:
 
 
 class WhatsappSessionRepository(ABC):
-    """Maps a WhatsApp user (`wa_id`) to their conversation, atomically."""
+    """Maps a WhatsApp user (`wa_id`) to their conversation, atomically, and leases
+    conversations to one worker at a time."""
 
     @abstractmethod
     def get_or_create(self, wa_id: str, phone_number_id: str | None = None) -> str:
         """The conversation id for `wa_id`, created on first contact; safe under races."""
+
+    @abstractmethod
+    def next_seq(self, conversation_id: str) -> int:
+        """The next arrival number of the conversation (1, 2, ...), atomically."""
 
     @abstractmethod
     def touch(self, wa_id: str) -> None:
@@ -89,27 +115,68 @@ class WhatsappSessionRepository(ABC):
     def count(self) -> int:
         """How many sessions there are."""
 
+    @abstractmethod
+    def acquire(self, conversation_id: str, owner: str, until: datetime) -> bool:
+        """Lease the conversation to `owner` until `until`, unless another lease is current."""
+
+    @abstractmethod
+    def renew(self, conversation_id: str, owner: str, until: datetime) -> bool:
+        """Extend `owner`'s lease; False when it was lost (expired and taken)."""
+
+    @abstractmethod
+    def release(self, conversation_id: str, owner: str) -> None:
+        """End `owner`'s lease, if it still holds it."""
+
 
 class MessageRepository(ABC):
-    """The `messages` of every conversation, in the order they were stored."""
+    """The `messages` of every conversation."""
 
     @abstractmethod
-    def add(self, conversation_id: str, role: str, content: str, source: str = "whatsapp",
-            **extra: object) -> Message:
-        """Store a message; `extra` holds dialect, provider ids and send state."""
+    def add_inbound(self, conversation_id: str, seq: int, content: str, *, kind: str,
+                    status: str, dialect: str | None = None, wa_id: str | None = None,
+                    business_number: str | None = None, provider_message_id: str | None = None,
+                    source: str = "whatsapp") -> Message | None:
+        """Store a person's message; None when its (dialect, provider id) is already stored."""
 
     @abstractmethod
-    def record_send(self, message_id: str, state: str, provider_message_ids: list[str],
-                    error_code: str | None = None, error_message: str | None = None) -> None:
-        """Record what happened when an answer was sent."""
+    def add_answer(self, reply_to: Message, content: str, kind: str = "answer") -> Message:
+        """Store our reply to `reply_to` (`pending`); the stored one if it already exists."""
 
     @abstractmethod
-    def history(self, conversation_id: str, limit: int) -> list[Message]:
-        """The last `limit` messages of a conversation, oldest first."""
+    def answer_for(self, inbound_id: str) -> Message | None:
+        """Our reply to a person's message, if stored."""
+
+    @abstractmethod
+    def next_queued(self, conversation_id: str) -> Message | None:
+        """The conversation's earliest person's message still `queued`."""
+
+    @abstractmethod
+    def queued_conversations(self, limit: int) -> list[str]:
+        """Conversations that have `queued` messages, oldest first."""
+
+    @abstractmethod
+    def mark_done(self, inbound_id: str) -> None:
+        """The person's message needs nothing more."""
+
+    @abstractmethod
+    def update_send(self, answer_id: str, state: str, parts_sent: int,
+                    provider_message_ids: list[str], error_code: str | None = None,
+                    error_message: str | None = None) -> None:
+        """Record how sending an answer is going."""
+
+    @abstractmethod
+    def apply_status(self, provider_message_id: str, status: str,
+                     error_code: str | None = None, error_title: str | None = None) -> bool:
+        """Move the delivery status of the answer holding that provider id forward; False
+        when no answer holds it or the status would move backwards."""
+
+    @abstractmethod
+    def history(self, conversation_id: str, before: int, limit: int) -> list[Message]:
+        """Up to `limit` texts and answers before `position`, oldest first."""
 
     @abstractmethod
     def list(self, conversation_id: str, limit: int, offset: int = 0) -> list[Message]:
-        """A page of a conversation's messages, oldest first."""
+        """A page of a conversation's messages, in conversation order."""
 
     @abstractmethod
     def count(self, conversation_id: str) -> int:

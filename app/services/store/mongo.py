@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime
 
-from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
 from app.errors import StoreUnavailable
 from app.services.store.base import (
-    Message,
-    MessageRepository,
     Session,
     Store,
     WhatsappSessionRepository,
@@ -32,7 +28,7 @@ def translated() -> Iterator[None]:
         raise StoreUnavailable(f"MongoDB unreachable: {type(err).__name__}") from err
 
 
-def _aware(doc: dict) -> dict:
+def aware(doc: dict) -> dict:
     # pymongo returns naive UTC datetimes unless the client is tz_aware.
     return {k: v.replace(tzinfo=UTC) if hasattr(v, "tzinfo") and v.tzinfo is None else v
             for k, v in doc.items()}
@@ -44,19 +40,29 @@ class MongoStore(Store):
     def __init__(self, client, db_name: str):
         self.client = client
         self.db = client[db_name]
+        from app.services.store.mongo_messages import MongoMessages
+
         self.sessions = MongoSessions(self.db["whatsapp_sessions"])
         self.messages = MongoMessages(self.db["messages"])
 
     def ensure_schema(self) -> None:
-        """The unique `wa_id` index decides get-or-create races; the others serve the reads."""
+        """Unique indexes decide every race: one session per `wa_id`, one stored message per
+        provider message, one answer per message. The others serve the reads."""
         with translated():
-            sessions = self.db["whatsapp_sessions"]
+            sessions, messages = self.db["whatsapp_sessions"], self.db["messages"]
             sessions.create_index([("wa_id", ASCENDING)], unique=True, name="wa_id_unique")
             sessions.create_index([("updated_at", DESCENDING)], name="updated_at_desc")
             sessions.create_index([("conversation_id", ASCENDING)], name="conversation_id")
-            self.db["messages"].create_index(
-                [("conversation_id", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
-                name="conversation_created_at")
+            messages.create_index([("conversation_id", ASCENDING), ("position", ASCENDING)],
+                                  name="conversation_position")
+            messages.create_index([("inbound_key", ASCENDING)], unique=True, sparse=True,
+                                  name="inbound_key_unique")
+            messages.create_index([("in_reply_to", ASCENDING)], unique=True, sparse=True,
+                                  name="in_reply_to_unique")
+            messages.create_index([("status", ASCENDING), ("created_at", ASCENDING)],
+                                  name="status_created_at")
+            messages.create_index([("provider_message_ids", ASCENDING)],
+                                  name="provider_message_ids")
 
     def ping(self) -> None:
         """`ping` the server."""
@@ -74,7 +80,7 @@ SESSION_FIELDS = ("wa_id", "conversation_id", "phone_number_id", "created_at", "
 def _session(doc: dict | None) -> Session | None:
     if doc is None:
         return None
-    doc = _aware(doc)
+    doc = aware(doc)
     return Session(*(doc.get(name) for name in SESSION_FIELDS))
 
 
@@ -89,7 +95,7 @@ class MongoSessions(WhatsappSessionRepository):
         index, and then the loser reads the winner's document."""
         now = utcnow()
         on_insert = {"conversation_id": new_conversation_id(), "created_at": now,
-                     "updated_at": now}
+                     "updated_at": now, "seq": 0}
         update = {"$setOnInsert": on_insert}
         if phone_number_id:
             update["$set"] = {"phone_number_id": phone_number_id}
@@ -103,6 +109,16 @@ class MongoSessions(WhatsappSessionRepository):
             except DuplicateKeyError:
                 doc = self.collection.find_one({"wa_id": wa_id}, {"conversation_id": 1})
         return doc["conversation_id"]
+
+    def next_seq(self, conversation_id: str) -> int:
+        """`$inc` the arrival counter, atomically."""
+        with translated():
+            doc = self.collection.find_one_and_update(
+                {"conversation_id": conversation_id}, {"$inc": {"seq": 1}},
+                return_document=ReturnDocument.AFTER, projection={"seq": 1})
+        if doc is None:
+            raise LookupError(f"no conversation {conversation_id}")
+        return doc["seq"]
 
     def touch(self, wa_id: str) -> None:
         """Set `updated_at` to now."""
@@ -130,59 +146,25 @@ class MongoSessions(WhatsappSessionRepository):
         with translated():
             return self.collection.count_documents({})
 
-
-def _message(doc: dict) -> Message:
-    doc = _aware(doc)
-    doc["id"] = str(doc.pop("_id"))
-    return Message(**doc)
-
-
-class MongoMessages(MessageRepository):
-    """`messages`: ordered by `created_at`, then by `_id` (ObjectIds grow within a process)."""
-
-    def __init__(self, collection):
-        self.collection = collection
-
-    def add(self, conversation_id: str, role: str, content: str, source: str = "whatsapp",
-            **extra: object) -> Message:
-        """Insert one message."""
-        doc = {"_id": ObjectId(), "conversation_id": conversation_id, "role": role,
-               "content": content, "source": source, "created_at": utcnow(),
-               "provider_message_ids": [], **extra}
+    def acquire(self, conversation_id: str, owner: str, until: datetime) -> bool:
+        """Take the lease if it is free or expired: one conditional update."""
+        free = {"$or": [{"lock_until": None}, {"lock_until": {"$lt": utcnow()}}]}
         with translated():
-            self.collection.insert_one(doc)
-        return _message(dict(doc))
+            result = self.collection.update_one(
+                {"conversation_id": conversation_id, **free},
+                {"$set": {"lock_owner": owner, "lock_until": until}})
+        return result.modified_count == 1
 
-    def record_send(self, message_id: str, state: str, provider_message_ids: list[str],
-                    error_code: str | None = None, error_message: str | None = None) -> None:
-        """Update the answer's send state."""
-        try:
-            oid = ObjectId(message_id)
-        except InvalidId as err:
-            raise ValueError(f"not a message id: {message_id!r}") from err
+    def renew(self, conversation_id: str, owner: str, until: datetime) -> bool:
+        """Extend the lease `owner` holds."""
         with translated():
-            self.collection.update_one({"_id": oid}, {"$set": {
-                "send_state": state, "provider_message_ids": provider_message_ids,
-                "error_code": error_code, "error_message": error_message}})
+            result = self.collection.update_one(
+                {"conversation_id": conversation_id, "lock_owner": owner},
+                {"$set": {"lock_until": until}})
+        return result.matched_count == 1
 
-    def history(self, conversation_id: str, limit: int) -> list[Message]:
-        """The last `limit` messages, oldest first."""
-        if limit <= 0:  # MongoDB reads limit(0) as "no limit"
-            return []
+    def release(self, conversation_id: str, owner: str) -> None:
+        """Free the lease `owner` holds."""
         with translated():
-            cursor = self.collection.find({"conversation_id": conversation_id}).sort(
-                [("created_at", DESCENDING), ("_id", DESCENDING)]).limit(limit)
-            return [_message(doc) for doc in cursor][::-1]
-
-    def list(self, conversation_id: str, limit: int, offset: int = 0) -> list[Message]:
-        """A page, oldest first."""
-        with translated():
-            cursor = self.collection.find({"conversation_id": conversation_id}).sort(
-                [("created_at", ASCENDING), ("_id", ASCENDING)]).skip(offset).limit(limit)
-            return [_message(doc) for doc in cursor]
-
-    def count(self, conversation_id: str) -> int:
-        """Messages in the conversation."""
-        with translated():
-            return self.collection.count_documents({"conversation_id": conversation_id})
-
+            self.collection.update_one({"conversation_id": conversation_id, "lock_owner": owner},
+                                       {"$set": {"lock_owner": None, "lock_until": None}})

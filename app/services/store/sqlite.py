@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from app.errors import StoreUnavailable
+from app.errors import ConfigError, StoreUnavailable
 from app.services.store.base import (
-    Message,
-    MessageRepository,
     Session,
     Store,
     WhatsappSessionRepository,
@@ -22,13 +18,17 @@ from app.services.store.base import (
     utcnow,
 )
 
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS whatsapp_sessions (
     wa_id TEXT PRIMARY KEY,
     conversation_id TEXT NOT NULL UNIQUE,
     phone_number_id TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    seq INTEGER NOT NULL DEFAULT 0,
+    lock_owner TEXT,
+    lock_until TEXT
 );
 CREATE INDEX IF NOT EXISTS whatsapp_sessions_updated_at ON whatsapp_sessions (updated_at DESC);
 CREATE TABLE IF NOT EXISTS messages (
@@ -38,20 +38,37 @@ CREATE TABLE IF NOT EXISTS messages (
     content TEXT NOT NULL,
     source TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
     dialect TEXT,
+    wa_id TEXT,
+    business_number TEXT,
     provider_message_id TEXT,
+    inbound_key TEXT UNIQUE,
+    in_reply_to TEXT UNIQUE,
     send_state TEXT,
+    parts_sent INTEGER NOT NULL DEFAULT 0,
     provider_message_ids TEXT NOT NULL DEFAULT '[]',
     error_code TEXT,
-    error_message TEXT
+    error_message TEXT,
+    delivery_status TEXT,
+    delivery_rank INTEGER NOT NULL DEFAULT 0,
+    delivery_error_code TEXT,
+    delivery_error_title TEXT
 );
-CREATE INDEX IF NOT EXISTS messages_conversation ON messages (conversation_id);
+CREATE INDEX IF NOT EXISTS messages_position ON messages (conversation_id, position);
+CREATE INDEX IF NOT EXISTS messages_queued ON messages (created_at) WHERE status = 'queued';
+CREATE TABLE IF NOT EXISTS sent_ids (
+    provider_message_id TEXT PRIMARY KEY,
+    message_id TEXT NOT NULL
+);
 """
 SESSION_COLUMNS = "wa_id, conversation_id, phone_number_id, created_at, updated_at"
 
 
-def _ts(moment: datetime) -> str:
-    # A fixed-width form, so that text order is time order.
+def ts(moment: datetime) -> str:
+    """A fixed-width ISO form, so that text order is time order."""
     return moment.isoformat(timespec="microseconds")
 
 
@@ -59,6 +76,8 @@ class SqliteStore(Store):
     """Connections are opened lazily, one per thread and process, after gunicorn forks."""
 
     def __init__(self, path: str, timeout: float = 5.0):
+        from app.services.store.sqlite_messages import SqliteMessages
+
         self.path = path
         self.timeout = timeout
         self._local = threading.local()
@@ -87,10 +106,28 @@ class SqliteStore(Store):
         except (sqlite3.OperationalError, OSError) as err:
             raise StoreUnavailable(f"SQLite store {self.path}: {err}") from err
 
-    def ensure_schema(self) -> None:
-        """Create the tables and indexes if they are missing."""
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Several statements that take effect together or not at all."""
         with self.cursor() as conn:
-            conn.executescript(SCHEMA)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def ensure_schema(self) -> None:
+        """Create the tables, in one transaction that concurrent workers queue behind."""
+        with self.cursor() as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise ConfigError(f"{self.path} has schema version {version}, this gateway "
+                                  f"needs {SCHEMA_VERSION}: move the file away or set "
+                                  "GATEWAY_DB_PATH")
+            conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} "
+                               f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
 
     def ping(self) -> None:
         """Run a trivial query."""
@@ -114,28 +151,38 @@ def _session(row: sqlite3.Row | None) -> Session | None:
 
 
 class SqliteSessions(WhatsappSessionRepository):
-    """`whatsapp_sessions`, keyed by `wa_id`."""
+    """`whatsapp_sessions`, keyed by `wa_id`; leases are a conditional UPDATE."""
 
     def __init__(self, store: SqliteStore):
         self.store = store
 
+    def _write(self, sql: str, params: tuple) -> sqlite3.Cursor:
+        with self.store.cursor() as conn:
+            return conn.execute(sql, params)
+
     def get_or_create(self, wa_id: str, phone_number_id: str | None = None) -> str:
         """One upsert: the primary key decides the race, RETURNING gives the winner's id."""
-        now = _ts(utcnow())
-        with self.store.cursor() as conn:
-            row = conn.execute(
-                "INSERT INTO whatsapp_sessions VALUES (?, ?, ?, ?, ?) ON CONFLICT (wa_id) DO UPDATE"
-                " SET phone_number_id = coalesce(excluded.phone_number_id, phone_number_id)"
-                " RETURNING conversation_id",
-                (wa_id, new_conversation_id(), phone_number_id, now, now),
-            ).fetchone()
+        now = ts(utcnow())
+        row = self._write(
+            "INSERT INTO whatsapp_sessions (wa_id, conversation_id, phone_number_id, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (wa_id) DO UPDATE"
+            " SET phone_number_id = coalesce(excluded.phone_number_id, phone_number_id)"
+            " RETURNING conversation_id",
+            (wa_id, new_conversation_id(), phone_number_id, now, now)).fetchone()
         return row["conversation_id"]
+
+    def next_seq(self, conversation_id: str) -> int:
+        """Increment and return the arrival counter."""
+        row = self._write("UPDATE whatsapp_sessions SET seq = seq + 1 WHERE conversation_id = ?"
+                          " RETURNING seq", (conversation_id,)).fetchone()
+        if row is None:
+            raise LookupError(f"no conversation {conversation_id}")
+        return row["seq"]
 
     def touch(self, wa_id: str) -> None:
         """Set `updated_at` to now."""
-        with self.store.cursor() as conn:
-            conn.execute("UPDATE whatsapp_sessions SET updated_at = ? WHERE wa_id = ?",
-                         (_ts(utcnow()), wa_id))
+        self._write("UPDATE whatsapp_sessions SET updated_at = ? WHERE wa_id = ?",
+                    (ts(utcnow()), wa_id))
 
     def find_by_wa_id(self, wa_id: str) -> Session | None:
         """Look up by `wa_id`."""
@@ -146,74 +193,33 @@ class SqliteSessions(WhatsappSessionRepository):
         return self._one("conversation_id", conversation_id)
 
     def _one(self, column: str, value: str) -> Session | None:
-        with self.store.cursor() as conn:
-            row = conn.execute(f"SELECT {SESSION_COLUMNS} FROM whatsapp_sessions "
-                               f"WHERE {column} = ?", (value,)).fetchone()
-        return _session(row)
+        return _session(self._write(f"SELECT {SESSION_COLUMNS} FROM whatsapp_sessions "
+                                    f"WHERE {column} = ?", (value,)).fetchone())
 
     def list_recent(self, limit: int, offset: int = 0) -> list[Session]:
         """Newest `updated_at` first."""
-        with self.store.cursor() as conn:
-            rows = conn.execute(f"SELECT {SESSION_COLUMNS} FROM whatsapp_sessions ORDER BY "
-                                "updated_at DESC, wa_id LIMIT ? OFFSET ?", (limit, offset))
-            return [_session(row) for row in rows]
+        rows = self._write(f"SELECT {SESSION_COLUMNS} FROM whatsapp_sessions ORDER BY "
+                           "updated_at DESC, wa_id LIMIT ? OFFSET ?", (limit, offset))
+        return [_session(row) for row in rows]
 
     def count(self) -> int:
         """Number of sessions."""
-        with self.store.cursor() as conn:
-            return conn.execute("SELECT count(*) FROM whatsapp_sessions").fetchone()[0]
+        return self._write("SELECT count(*) FROM whatsapp_sessions", ()).fetchone()[0]
 
+    def acquire(self, conversation_id: str, owner: str, until: datetime) -> bool:
+        """Take the lease if it is free or expired."""
+        return self._write(
+            "UPDATE whatsapp_sessions SET lock_owner = ?, lock_until = ? WHERE conversation_id = ?"
+            " AND (lock_until IS NULL OR lock_until < ?)",
+            (owner, ts(until), conversation_id, ts(utcnow()))).rowcount == 1
 
-def _message(row: sqlite3.Row) -> Message:
-    data = dict(row)
-    data["created_at"] = datetime.fromisoformat(data["created_at"])
-    data["provider_message_ids"] = json.loads(data["provider_message_ids"])
-    return Message(**data)
+    def renew(self, conversation_id: str, owner: str, until: datetime) -> bool:
+        """Extend the lease `owner` holds."""
+        return self._write(
+            "UPDATE whatsapp_sessions SET lock_until = ? WHERE conversation_id = ?"
+            " AND lock_owner = ?", (ts(until), conversation_id, owner)).rowcount == 1
 
-
-class SqliteMessages(MessageRepository):
-    """`messages`, ordered by insertion (rowid)."""
-
-    def __init__(self, store: SqliteStore):
-        self.store = store
-
-    def add(self, conversation_id: str, role: str, content: str, source: str = "whatsapp",
-            **extra: object) -> Message:
-        """Insert one message."""
-        message = Message(id=uuid.uuid4().hex, conversation_id=conversation_id, role=role,
-                          content=content, source=source, created_at=utcnow(), **extra)
-        row = {**message.__dict__, "created_at": _ts(message.created_at),
-               "provider_message_ids": json.dumps(message.provider_message_ids)}
-        with self.store.cursor() as conn:
-            conn.execute(f"INSERT INTO messages ({', '.join(row)}) "
-                         f"VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
-        return message
-
-    def record_send(self, message_id: str, state: str, provider_message_ids: list[str],
-                    error_code: str | None = None, error_message: str | None = None) -> None:
-        """Update the answer's send state."""
-        with self.store.cursor() as conn:
-            conn.execute("UPDATE messages SET send_state = ?, provider_message_ids = ?, "
-                         "error_code = ?, error_message = ? WHERE id = ?",
-                         (state, json.dumps(provider_message_ids), error_code, error_message,
-                          message_id))
-
-    def history(self, conversation_id: str, limit: int) -> list[Message]:
-        """The last `limit` messages, oldest first."""
-        with self.store.cursor() as conn:
-            rows = conn.execute("SELECT * FROM messages WHERE conversation_id = ? "
-                                "ORDER BY rowid DESC LIMIT ?", (conversation_id, limit))
-            return [_message(row) for row in rows][::-1]
-
-    def list(self, conversation_id: str, limit: int, offset: int = 0) -> list[Message]:
-        """A page, oldest first."""
-        with self.store.cursor() as conn:
-            rows = conn.execute("SELECT * FROM messages WHERE conversation_id = ? "
-                                "ORDER BY rowid LIMIT ? OFFSET ?", (conversation_id, limit, offset))
-            return [_message(row) for row in rows]
-
-    def count(self, conversation_id: str) -> int:
-        """Messages in the conversation."""
-        with self.store.cursor() as conn:
-            return conn.execute("SELECT count(*) FROM messages WHERE conversation_id = ?",
-                                (conversation_id,)).fetchone()[0]
+    def release(self, conversation_id: str, owner: str) -> None:
+        """Free the lease `owner` holds."""
+        self._write("UPDATE whatsapp_sessions SET lock_owner = NULL, lock_until = NULL"
+                    " WHERE conversation_id = ? AND lock_owner = ?", (conversation_id, owner))

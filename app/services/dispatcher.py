@@ -1,0 +1,123 @@
+"""Background answering: a bounded pool per process, conversation leases shared by all workers.
+
+A conversation is leased (in the store) to one worker at a time, which answers its queued
+messages in arrival order. A lease left by a dead worker expires after `lease_seconds`; the
+sweep, run at start and then periodically on every worker, hands such conversations (and any
+that a full pool could not take) to whichever worker leases them first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from app.services.gateway import MessageHandler
+from app.services.store import Store
+from app.services.store.base import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher:
+    """Runs `MessageHandler.process` off the request path, never twice at once per conversation."""
+
+    def __init__(self, store: Store, handler: MessageHandler, *, threads: int = 4,
+                 backlog: int = 64, lease_seconds: float = 120, sweep_seconds: float = 10):
+        self.store = store
+        self.handler = handler
+        self.lease = timedelta(seconds=lease_seconds)
+        self.sweep_seconds = sweep_seconds
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="answer")
+        self._slots = threading.BoundedSemaphore(threads + backlog)
+        self._active: set[str] = set()
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._stopping = threading.Event()
+        self._sweeper: threading.Thread | None = None
+
+    def submit(self, conversation_id: str) -> bool:
+        """Queue the conversation for answering; False when it is left to the sweep."""
+        if self._stopping.is_set():
+            return False
+        with self._lock:
+            if conversation_id in self._active:
+                return True  # the running drain picks the new message up
+            if not self._slots.acquire(blocking=False):
+                log.warning("pool full conversation=%s: left stored for the sweep",
+                            conversation_id)
+                return False
+            self._active.add(conversation_id)
+        self._pool.submit(self._run, conversation_id)
+        return True
+
+    def _run(self, conversation_id: str) -> None:
+        try:
+            self.drain(conversation_id)
+        except Exception:  # the message stays queued; the sweep retries it after the lease
+            log.exception("answering failed conversation=%s: left for a retry", conversation_id)
+        finally:
+            with self._lock:
+                self._active.discard(conversation_id)
+                self._slots.release()
+                self._idle.notify_all()
+
+    def drain(self, conversation_id: str) -> int:
+        """Lease the conversation and answer its queued messages in order; how many."""
+        done = 0
+        while not self._stopping.is_set() and self.store.sessions.acquire(
+                conversation_id, self.owner, utcnow() + self.lease):
+            try:
+                while not self._stopping.is_set():
+                    inbound = self.store.messages.next_queued(conversation_id)
+                    if inbound is None or not self.store.sessions.renew(
+                            conversation_id, self.owner, utcnow() + self.lease):
+                        break
+                    self.handler.process(inbound)
+                    done += 1
+            finally:
+                self.store.sessions.release(conversation_id, self.owner)
+            # A message stored while we held the lease found it taken: look once more.
+            if self.store.messages.next_queued(conversation_id) is None:
+                break
+        return done
+
+    def sweep(self, limit: int = 100) -> int:
+        """Submit conversations with queued messages (their lease decides who answers)."""
+        submitted = 0
+        for conversation_id in self.store.messages.queued_conversations(limit):
+            submitted += self.submit(conversation_id)
+        return submitted
+
+    def start(self) -> None:
+        """Sweep now, then every `sweep_seconds`, in a daemon thread."""
+        if self.sweep_seconds <= 0 or self._sweeper is not None:
+            return
+        self._sweeper = threading.Thread(target=self._sweep_forever, name="sweep", daemon=True)
+        self._sweeper.start()
+
+    def _sweep_forever(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                if found := self.sweep():
+                    log.info("sweep picked up conversations=%d", found)
+            except Exception:  # a store outage must not end the sweeping
+                log.exception("sweep failed; retrying in %ss", self.sweep_seconds)
+            self._stopping.wait(self.sweep_seconds)
+
+    def wait_idle(self, timeout: float = 10) -> bool:
+        """Block until no conversation is being answered in this process."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._active, timeout)
+
+    def stop(self, timeout: float = 25) -> None:
+        """Take no new work, let running answers finish within `timeout`, release the rest."""
+        self._stopping.set()
+        finished = self.wait_idle(timeout)
+        log.info("dispatcher stopped owner=%s finished=%s", self.owner, finished)
+        self._pool.shutdown(wait=False, cancel_futures=True)

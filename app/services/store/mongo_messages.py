@@ -1,0 +1,142 @@
+"""`messages` on MongoDB: sparse unique indexes make every claim atomic."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
+
+from app.services.store.base import DELIVERY_RANK, HISTORY_KINDS, Message, MessageRepository, utcnow
+from app.services.store.mongo import aware, translated
+
+FIELDS = {f.name for f in fields(Message)}
+
+
+def _message(doc: dict | None) -> Message | None:
+    if doc is None:
+        return None
+    doc = aware(doc)
+    doc["id"] = str(doc.pop("_id"))
+    return Message(**{k: v for k, v in doc.items() if k in FIELDS})
+
+
+def _oid(message_id: str) -> ObjectId:
+    try:
+        return ObjectId(message_id)
+    except InvalidId as err:
+        raise ValueError(f"not a message id: {message_id!r}") from err
+
+
+class MongoMessages(MessageRepository):
+    """Person's messages are unique by `inbound_key`, answers by `in_reply_to` (both sparse:
+    a document without the field is not indexed, so it is left out, never stored as null)."""
+
+    def __init__(self, collection):
+        self.collection = collection
+
+    def _insert(self, doc: dict) -> bool:
+        doc = {k: v for k, v in doc.items() if v is not None}
+        with translated():
+            try:
+                self.collection.insert_one(doc)
+            except DuplicateKeyError:
+                return False
+        return True
+
+    def add_inbound(self, conversation_id, seq, content, *, kind, status, dialect=None,
+                    wa_id=None, business_number=None, provider_message_id=None,
+                    source="whatsapp") -> Message | None:
+        """Insert unless the (dialect, provider id) is already stored."""
+        doc = {"_id": ObjectId(), "conversation_id": conversation_id, "role": "user",
+               "content": content, "source": source, "created_at": utcnow(),
+               "position": 2 * seq, "kind": kind, "status": status, "dialect": dialect,
+               "wa_id": wa_id, "business_number": business_number,
+               "provider_message_id": provider_message_id,
+               "inbound_key": f"{dialect}:{provider_message_id}" if provider_message_id else None}
+        return _message(dict(doc)) if self._insert(doc) else None
+
+    def add_answer(self, reply_to: Message, content: str, kind: str = "answer") -> Message:
+        """Insert the one reply to `reply_to`, or return the one already stored."""
+        doc = {"_id": ObjectId(), "conversation_id": reply_to.conversation_id,
+               "role": "assistant", "content": content, "source": reply_to.source,
+               "created_at": utcnow(), "position": reply_to.position + 1, "kind": kind,
+               "status": "done", "dialect": reply_to.dialect, "wa_id": reply_to.wa_id,
+               "in_reply_to": reply_to.id, "send_state": "pending", "parts_sent": 0,
+               "provider_message_ids": [], "delivery_rank": 0}
+        return _message(dict(doc)) if self._insert(doc) else self.answer_for(reply_to.id)
+
+    def answer_for(self, inbound_id: str) -> Message | None:
+        """The reply stored for a person's message."""
+        with translated():
+            return _message(self.collection.find_one({"in_reply_to": inbound_id}))
+
+    def next_queued(self, conversation_id: str) -> Message | None:
+        """Earliest queued message of the conversation."""
+        with translated():
+            return _message(self.collection.find_one(
+                {"conversation_id": conversation_id, "status": "queued"},
+                sort=[("position", ASCENDING)]))
+
+    def queued_conversations(self, limit: int) -> list[str]:
+        """Conversations with queued messages, longest waiting first."""
+        found: list[str] = []
+        with translated():
+            cursor = self.collection.find({"status": "queued"}, {"conversation_id": 1}).sort(
+                "created_at", ASCENDING)
+            for doc in cursor:
+                if doc["conversation_id"] not in found:
+                    found.append(doc["conversation_id"])
+                if len(found) == limit:
+                    break
+        return found
+
+    def mark_done(self, inbound_id: str) -> None:
+        """Take the message off the queue."""
+        with translated():
+            self.collection.update_one({"_id": _oid(inbound_id)}, {"$set": {"status": "done"}})
+
+    def update_send(self, answer_id, state, parts_sent, provider_message_ids, error_code=None,
+                    error_message=None) -> None:
+        """Record the send state; the multikey index on the ids serves status callbacks."""
+        with translated():
+            self.collection.update_one({"_id": _oid(answer_id)}, {"$set": {
+                "send_state": state, "parts_sent": parts_sent,
+                "provider_message_ids": provider_message_ids, "error_code": error_code,
+                "error_message": error_message}})
+
+    def apply_status(self, provider_message_id, status, error_code=None,
+                     error_title=None) -> bool:
+        """One conditional update: only a higher-ranked status is written."""
+        rank = DELIVERY_RANK[status]
+        with translated():
+            result = self.collection.update_one(
+                {"provider_message_ids": provider_message_id, "delivery_rank": {"$lt": rank}},
+                {"$set": {"delivery_status": status, "delivery_rank": rank,
+                          "delivery_error_code": error_code,
+                          "delivery_error_title": error_title}})
+        return result.modified_count == 1
+
+    def history(self, conversation_id: str, before: int, limit: int) -> list[Message]:
+        """Texts and answers before `before`, oldest first."""
+        if limit <= 0:  # MongoDB reads limit(0) as "no limit"
+            return []
+        with translated():
+            cursor = self.collection.find(
+                {"conversation_id": conversation_id, "position": {"$lt": before},
+                 "kind": {"$in": list(HISTORY_KINDS)}}).sort("position", DESCENDING).limit(limit)
+            return [_message(doc) for doc in cursor][::-1]
+
+    def list(self, conversation_id: str, limit: int, offset: int = 0) -> list[Message]:
+        """A page, in conversation order."""
+        with translated():
+            cursor = self.collection.find({"conversation_id": conversation_id}).sort(
+                "position", ASCENDING).skip(offset).limit(limit)
+            return [_message(doc) for doc in cursor]
+
+    def count(self, conversation_id: str) -> int:
+        """Messages in the conversation."""
+        with translated():
+            return self.collection.count_documents({"conversation_id": conversation_id})

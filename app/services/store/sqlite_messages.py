@@ -1,0 +1,121 @@
+"""`messages` on SQLite: unique keys make every claim atomic (no check-then-insert)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from dataclasses import fields
+from datetime import datetime
+
+from app.services.store.base import DELIVERY_RANK, HISTORY_KINDS, Message, MessageRepository, utcnow
+from app.services.store.sqlite import SqliteStore, ts
+
+COLUMNS = [f.name for f in fields(Message)]
+SELECT = f"SELECT {', '.join(COLUMNS)} FROM messages"
+
+
+def _message(row: sqlite3.Row | None) -> Message | None:
+    if row is None:
+        return None
+    data = dict(row)
+    data["created_at"] = datetime.fromisoformat(data["created_at"])
+    data["provider_message_ids"] = json.loads(data["provider_message_ids"])
+    return Message(**data)
+
+
+class SqliteMessages(MessageRepository):
+    """Person's messages are unique by `inbound_key`, answers by `in_reply_to`."""
+
+    def __init__(self, store: SqliteStore):
+        self.store = store
+
+    def _run(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        with self.store.cursor() as conn:
+            return conn.execute(sql, params)
+
+    def _insert(self, message: Message, **extra: object) -> bool:
+        row = {**message.__dict__, "created_at": ts(message.created_at),
+               "provider_message_ids": json.dumps(message.provider_message_ids), **extra}
+        return self._run(f"INSERT INTO messages ({', '.join(row)}) VALUES "
+                         f"({', '.join('?' * len(row))}) ON CONFLICT DO NOTHING",
+                         tuple(row.values())).rowcount == 1
+
+    def add_inbound(self, conversation_id, seq, content, *, kind, status, dialect=None,
+                    wa_id=None, business_number=None, provider_message_id=None,
+                    source="whatsapp") -> Message | None:
+        """Insert unless the (dialect, provider id) is already stored."""
+        message = Message(
+            id=uuid.uuid4().hex, conversation_id=conversation_id, role="user", content=content,
+            source=source, created_at=utcnow(), position=2 * seq, kind=kind, status=status,
+            dialect=dialect, wa_id=wa_id, business_number=business_number,
+            provider_message_id=provider_message_id)
+        key = f"{dialect}:{provider_message_id}" if provider_message_id else None
+        return message if self._insert(message, inbound_key=key) else None
+
+    def add_answer(self, reply_to: Message, content: str, kind: str = "answer") -> Message:
+        """Insert the one reply to `reply_to`, or return the one already stored."""
+        answer = Message(
+            id=uuid.uuid4().hex, conversation_id=reply_to.conversation_id, role="assistant",
+            content=content, source=reply_to.source, created_at=utcnow(),
+            position=reply_to.position + 1, kind=kind, dialect=reply_to.dialect,
+            wa_id=reply_to.wa_id, in_reply_to=reply_to.id, send_state="pending")
+        return answer if self._insert(answer) else self.answer_for(reply_to.id)
+
+    def answer_for(self, inbound_id: str) -> Message | None:
+        """The reply stored for a person's message."""
+        return _message(self._run(f"{SELECT} WHERE in_reply_to = ?", (inbound_id,)).fetchone())
+
+    def next_queued(self, conversation_id: str) -> Message | None:
+        """Earliest queued message of the conversation."""
+        return _message(self._run(f"{SELECT} WHERE conversation_id = ? AND status = 'queued'"
+                                  " ORDER BY position LIMIT 1", (conversation_id,)).fetchone())
+
+    def queued_conversations(self, limit: int) -> list[str]:
+        """Conversations with queued messages, longest waiting first."""
+        rows = self._run("SELECT conversation_id FROM messages WHERE status = 'queued'"
+                         " GROUP BY conversation_id ORDER BY min(created_at) LIMIT ?", (limit,))
+        return [row[0] for row in rows]
+
+    def mark_done(self, inbound_id: str) -> None:
+        """Take the message off the queue."""
+        self._run("UPDATE messages SET status = 'done' WHERE id = ?", (inbound_id,))
+
+    def update_send(self, answer_id, state, parts_sent, provider_message_ids, error_code=None,
+                    error_message=None) -> None:
+        """Record the send state, and index every provider id for status callbacks."""
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE messages SET send_state = ?, parts_sent = ?, "
+                         "provider_message_ids = ?, error_code = ?, error_message = ? WHERE id = ?",
+                         (state, parts_sent, json.dumps(provider_message_ids), error_code,
+                          error_message, answer_id))
+            conn.executemany("INSERT INTO sent_ids VALUES (?, ?) ON CONFLICT DO NOTHING",
+                             [(pid, answer_id) for pid in provider_message_ids])
+
+    def apply_status(self, provider_message_id, status, error_code=None,
+                     error_title=None) -> bool:
+        """One conditional UPDATE: only a higher-ranked status is written."""
+        rank = DELIVERY_RANK[status]
+        return self._run(
+            "UPDATE messages SET delivery_status = ?, delivery_rank = ?, delivery_error_code = ?,"
+            " delivery_error_title = ? WHERE delivery_rank < ? AND id = (SELECT message_id FROM"
+            " sent_ids WHERE provider_message_id = ?)",
+            (status, rank, error_code, error_title, rank, provider_message_id)).rowcount == 1
+
+    def history(self, conversation_id: str, before: int, limit: int) -> list[Message]:
+        """Texts and answers before `before`, oldest first."""
+        rows = self._run(f"{SELECT} WHERE conversation_id = ? AND position < ? AND kind IN "
+                         f"({', '.join('?' * len(HISTORY_KINDS))}) ORDER BY position DESC LIMIT ?",
+                         (conversation_id, before, *HISTORY_KINDS, limit))
+        return [_message(row) for row in rows][::-1]
+
+    def list(self, conversation_id: str, limit: int, offset: int = 0) -> list[Message]:
+        """A page, in conversation order."""
+        rows = self._run(f"{SELECT} WHERE conversation_id = ? ORDER BY position LIMIT ? OFFSET ?",
+                         (conversation_id, limit, offset))
+        return [_message(row) for row in rows]
+
+    def count(self, conversation_id: str) -> int:
+        """Messages in the conversation."""
+        return self._run("SELECT count(*) FROM messages WHERE conversation_id = ?",
+                         (conversation_id,)).fetchone()[0]
