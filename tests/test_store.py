@@ -4,11 +4,36 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 
 from app.errors import StoreUnavailable
+from app.services.store.base import utcnow
 from app.services.store.sqlite import SqliteStore
+
+
+def race(count: int, work) -> list:
+    """Run `work()` in `count` threads released at the same instant; their results."""
+    results, barrier = [], threading.Barrier(count)
+
+    def run():
+        barrier.wait()
+        results.append(work())
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def inbound(store, wa_id="34600000001", message_id="wamid.1", text="hola", status="queued"):
+    conversation = store.sessions.get_or_create(wa_id)
+    return store.messages.add_inbound(
+        conversation, store.sessions.next_seq(conversation), text, kind="text", status=status,
+        dialect="cloud_api", wa_id=wa_id, provider_message_id=message_id)
 
 
 def test_get_or_create_returns_one_conversation_per_wa_id(store):
@@ -23,19 +48,14 @@ def test_get_or_create_returns_one_conversation_per_wa_id(store):
 
 
 def test_get_or_create_is_atomic_under_concurrency(store):
-    results, barrier = [], threading.Barrier(8)
-
-    def contend():
-        barrier.wait()
-        results.append(store.sessions.get_or_create("34600000001"))
-
-    threads = [threading.Thread(target=contend) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = race(8, lambda: store.sessions.get_or_create("34600000001"))
     assert len(results) == 8 and len(set(results)) == 1
     assert store.sessions.count() == 1
+
+
+def test_arrival_numbers_are_unique_under_concurrency(store):
+    conversation = store.sessions.get_or_create("34600000001")
+    assert sorted(race(8, lambda: store.sessions.next_seq(conversation))) == list(range(1, 9))
 
 
 def test_a_later_phone_number_id_is_kept(store):
@@ -55,37 +75,96 @@ def test_sessions_are_listed_most_recently_active_first(store):
     assert store.sessions.count() == 3
 
 
-def test_messages_keep_order_fields_and_history(store):
+def test_a_provider_message_is_stored_once_however_many_arrive_at_once(store):
+    results = race(10, lambda: inbound(store, message_id="wamid.same"))
+    assert sum(r is not None for r in results) == 1
     conversation = store.sessions.get_or_create("34600000001")
-    store.messages.add(conversation, "user", "hola", "whatsapp", dialect="cloud_api",
-                       provider_message_id="wamid.1")
-    answer = store.messages.add(conversation, "assistant", "¡hola!", "whatsapp",
-                                send_state="pending")
-    store.messages.record_send(answer.id, "sent", ["wamid.out1", "wamid.out2"])
-    for n in range(3):
-        store.messages.add(conversation, "user", f"m{n}")
-    everything = store.messages.list(conversation, 10)
-    assert [(m.role, m.content) for m in everything] == [
-        ("user", "hola"), ("assistant", "¡hola!"), ("user", "m0"), ("user", "m1"),
-        ("user", "m2")]
-    assert everything[0].provider_message_id == "wamid.1"
-    assert everything[0].source == "whatsapp"
-    assert (everything[1].send_state, everything[1].provider_message_ids) == (
-        "sent", ["wamid.out1", "wamid.out2"])
-    assert [m.content for m in store.messages.history(conversation, 2)] == ["m1", "m2"]
-    assert store.messages.history(conversation, 0) == []
-    assert [m.content for m in store.messages.list(conversation, 2, offset=1)] == ["¡hola!", "m0"]
-    assert store.messages.count(conversation) == 5
-    assert store.messages.list("other", 10) == []
+    assert store.messages.count(conversation) == 1
+
+
+def test_the_same_id_from_another_dialect_is_another_message(store):
+    conversation = store.sessions.get_or_create("34600000001")
+    for dialect in ("cloud_api", "generic"):
+        assert store.messages.add_inbound(conversation, store.sessions.next_seq(conversation),
+                                          "x", kind="text", status="done", dialect=dialect,
+                                          provider_message_id="id-1") is not None
+
+
+def test_one_answer_per_message(store):
+    question = inbound(store)
+    answers = race(6, lambda: store.messages.add_answer(question, "hola!"))
+    assert len({a.id for a in answers}) == 1
+    assert store.messages.answer_for(question.id).id == answers[0].id
+    assert store.messages.answer_for("nope") is None
+
+
+def test_queue_order_and_conversation_order(store):
+    first = inbound(store, message_id="w1", text="one")
+    inbound(store, message_id="w2", text="two")
+    other = inbound(store, wa_id="34600000002", message_id="w3", text="three")
+    conversation = first.conversation_id
+    assert store.messages.queued_conversations(10) == [conversation, other.conversation_id]
+    assert store.messages.next_queued(conversation).content == "one"
+    store.messages.add_answer(first, "answer one")
+    store.messages.mark_done(first.id)
+    assert store.messages.next_queued(conversation).content == "two"
+    # The answer to "one" sits between "one" and "two" though it was stored after both.
+    assert [m.content for m in store.messages.list(conversation, 10)] == [
+        "one", "answer one", "two"]
+    assert [m.content for m in store.messages.history(conversation, 4, 10)] == [
+        "one", "answer one"]
+    assert [m.content for m in store.messages.history(conversation, 4, 1)] == ["answer one"]
+    assert store.messages.history(conversation, 4, 0) == []
+
+
+def test_history_leaves_out_non_text_and_notices(store):
+    conversation = store.sessions.get_or_create("34600000001")
+    photo = store.messages.add_inbound(conversation, store.sessions.next_seq(conversation), "",
+                                       kind="image", status="queued")
+    store.messages.add_answer(photo, "Text only, please.", kind="notice")
+    question = inbound(store, message_id="w2", text="hi")
+    assert store.messages.history(conversation, question.position, 10) == []
+
+
+def test_send_state_and_forward_only_delivery_status(store):
+    answer = store.messages.add_answer(inbound(store), "hola!")
+    store.messages.update_send(answer.id, "sent", 2, ["out.1", "out.2"])
+    stored = store.messages.answer_for(answer.in_reply_to)
+    assert (stored.send_state, stored.parts_sent, stored.provider_message_ids) == (
+        "sent", 2, ["out.1", "out.2"])
+    assert store.messages.apply_status("out.2", "read")
+    assert not store.messages.apply_status("out.1", "delivered")  # older news
+    assert not store.messages.apply_status("unknown", "delivered")
+    assert store.messages.answer_for(answer.in_reply_to).delivery_status == "read"
+    assert store.messages.apply_status("out.1", "failed", "131047", "Re-engagement message")
+    stored = store.messages.answer_for(answer.in_reply_to)
+    assert (stored.delivery_status, stored.delivery_error_code, stored.delivery_error_title) == (
+        "failed", "131047", "Re-engagement message")
 
 
 def test_failed_send_keeps_the_providers_error(store):
-    conversation = store.sessions.get_or_create("34600000001")
-    answer = store.messages.add(conversation, "assistant", "hi", send_state="pending")
-    store.messages.record_send(answer.id, "failed", [], "131047", "Re-engagement message")
-    [stored] = store.messages.list(conversation, 1)
+    answer = store.messages.add_answer(inbound(store), "hi")
+    store.messages.update_send(answer.id, "failed", 0, [], "131047", "Re-engagement message")
+    stored = store.messages.answer_for(answer.in_reply_to)
     assert (stored.send_state, stored.error_code, stored.error_message) == (
         "failed", "131047", "Re-engagement message")
+
+
+def test_a_lease_has_one_holder_until_released_or_expired(store):
+    conversation = store.sessions.get_or_create("34600000001")
+    later = utcnow() + timedelta(seconds=60)
+    holders = race(6, lambda: store.sessions.acquire(conversation, "worker-a", later))
+    assert holders.count(True) == 1
+    assert not store.sessions.acquire(conversation, "worker-b", later)
+    assert not store.sessions.renew(conversation, "worker-b", later)
+    assert store.sessions.renew(conversation, "worker-a", later)
+    store.sessions.release(conversation, "worker-b")  # not b's to release
+    assert not store.sessions.acquire(conversation, "worker-b", later)
+    store.sessions.release(conversation, "worker-a")
+    assert store.sessions.acquire(conversation, "worker-b", utcnow() - timedelta(seconds=1))
+    # b's lease has expired: a takes over, and b can no longer renew.
+    assert store.sessions.acquire(conversation, "worker-a", later)
+    assert not store.sessions.renew(conversation, "worker-b", later)
 
 
 def test_ping_answers_when_reachable(store):
@@ -96,6 +175,7 @@ def test_sqlite_file_is_durable_and_shared(tmp_path):
     path = str(tmp_path / "shared.sqlite3")
     writer, reader = SqliteStore(path), SqliteStore(path)
     writer.ensure_schema()
+    reader.ensure_schema()
     conversation = writer.sessions.get_or_create("34600000001")
     writer.close()
     assert reader.sessions.get_or_create("34600000001") == conversation
@@ -107,3 +187,13 @@ def test_unreachable_sqlite_is_store_unavailable(tmp_path):
     store = SqliteStore(str(blocker / "gateway.sqlite3"))
     with pytest.raises(StoreUnavailable, match="gateway.sqlite3"):
         store.ensure_schema()
+
+
+def test_a_locked_sqlite_file_is_store_unavailable(tmp_path):
+    path = str(tmp_path / "gateway.sqlite3")
+    store, blocker = SqliteStore(path, timeout=0.1), SqliteStore(path)
+    store.ensure_schema()
+    with blocker.transaction():
+        with pytest.raises(StoreUnavailable, match="locked"):
+            store.sessions.get_or_create("34600000001")
+    assert store.sessions.get_or_create("34600000001")
