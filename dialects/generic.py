@@ -19,6 +19,9 @@ from dialects.base import (
 from dialects.client import ProviderClient
 
 NAME = "generic"
+# Vonage's delivery statuses in our words.
+STATUSES = {"submitted": "sent", "sent": "sent", "delivered": "delivered", "read": "read",
+            "rejected": "failed", "undeliverable": "failed", "failed": "failed"}
 
 
 class Message(BaseSchema):
@@ -32,6 +35,7 @@ class Message(BaseSchema):
     message_type = fields.String(load_default="text")
     status = fields.String()
     profile = fields.Nested(BaseSchema.from_dict({"name": fields.String()}))
+    error = fields.Dict(keys=fields.String())
 
     @validates_schema
     def message_or_status(self, data: dict, **_: Any) -> None:
@@ -46,7 +50,11 @@ class Message(BaseSchema):
         """The one event this post carries."""
         message_id = data.get("message_uuid") or data.get("id") or ""
         if "status" in data:
-            return [StatusUpdate(NAME, message_id, data["status"], recipient=data.get("to"))]
+            status = STATUSES.get(data["status"], data["status"])
+            error = data.get("error") or {}
+            return [StatusUpdate(NAME, message_id, status, recipient=data.get("to"),
+                                 error_code=_code(error.get("type")),
+                                 error_title=error.get("title") or error.get("detail"))]
         kind, text = (text_kind(data.get("text")) if data["message_type"] == "text"
                       else (data["message_type"], ""))
         return [InboundMessage(
@@ -54,6 +62,11 @@ class Message(BaseSchema):
             kind=kind, text=text, business_number=data.get("to"),
             profile_name=data.get("profile", {}).get("name"),
         )]
+
+
+def _code(problem_type: str | None) -> str | None:
+    """Vonage names an error by a URL ending in `#<code>`."""
+    return (problem_type or "").rpartition("#")[2] or None
 
 
 class Generic(Dialect):
@@ -93,6 +106,6 @@ class GenericClient(ProviderClient):
 
     def error_details(self, body: dict[str, Any]) -> tuple[str | None, str | None]:
         """Vonage's problem details (`type` ends in `#code`), or `{code, message}`."""
-        code = body.get("code") or (body.get("type") or "").rpartition("#")[2] or None
+        code = body.get("code") or _code(body.get("type"))
         message = body.get("detail") or body.get("title") or body.get("message")
         return (str(code) if code is not None else None), message

@@ -24,6 +24,9 @@ from dialects.client import ProviderClient
 
 NAME = "twilio"
 DEFAULT_PORTS = {"https": 443, "http": 80}
+# Twilio's delivery statuses in our words (others, like `queued`, are noted but not stored).
+STATUSES = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed",
+            "undelivered": "failed"}
 # Twilio's MessageType values whose Body is what the person typed or tapped.
 TEXT_TYPES = ("text", "interactive", "button")
 
@@ -63,7 +66,7 @@ class Form(BaseSchema):
         """A status callback, or the one message this post carries."""
         status = data.get("message_status") or data.get("sms_status")
         if status and status != "received" and "body" not in data:
-            return [StatusUpdate(NAME, data["message_sid"], status,
+            return [StatusUpdate(NAME, data["message_sid"], STATUSES.get(status, status),
                                  recipient=strip_address(data.get("to")),
                                  error_code=data.get("error_code"),
                                  error_title=data.get("error_message"))]

@@ -115,7 +115,7 @@ class TwilioCase(Case):
         "location": ("location", True), "whitespace": ("blank", True),
     }
     statuses = {"status_delivered": ("SMours1", "delivered", None),
-                "status_failed": ("SMours2", "undelivered", "63016")}
+                "status_failed": ("SMours2", "failed", "63016")}
     error_status = 400
     error_body = {"code": 21211, "message": "The 'To' number whatsapp:+34600000001 is not a "
                   "valid phone number.", "more_info": "https://www.twilio.com/docs/errors/21211",
@@ -173,15 +173,17 @@ CASES = [CloudApiCase(), TwilioCase(), GenericCase()]
 
 
 def post(client, case, payload: dict, *, url: str = WEBHOOK_URL, secret: str | None = None,
-         signed: bool = True, headers: dict | None = None, **kwargs):
-    """POST `payload` to the webhook the way `case`'s provider does."""
+         signed: bool = True, headers: dict | None = None, wait: bool = True, **kwargs):
+    """POST `payload` to the webhook the way `case`'s provider does; by default, wait until
+    the answers, which run in the background, are done."""
     body = case.encode(payload)
     all_headers = case.headers(body, url, secret)
     if not signed:
         del all_headers[case.signature_header]
     all_headers.update(headers or {})
     response = client.post(url, data=body, headers=all_headers, **kwargs)
-    client.application.extensions["dispatcher"].wait_idle()  # answers run in the background
+    if wait:
+        client.application.extensions["dispatcher"].wait_idle()
     return response
 
 

@@ -1,4 +1,8 @@
-"""A fake WhatsApp provider on 127.0.0.1: accepts sends for all three dialects and records them."""
+"""A fake WhatsApp provider on 127.0.0.1: accepts sends for all three dialects and records them.
+
+It also answers `POST /v1/chat/completions` like an OpenAI-compatible LLM ("re: <question>"),
+after `llm_delay` seconds, so tests and benchmarks can make the bot as slow as they need.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,10 @@ from urllib.parse import parse_qs
 class FakeProvider:
     """Serves Cloud API, Twilio and generic send endpoints; `sent` lists what arrived."""
 
-    def __init__(self, port: int = 0):
+    def __init__(self, port: int = 0, llm_delay: float = 0.0):
         self.sent: list[dict] = []
+        self.llm_requests: list[list[dict]] = []
+        self.llm_delay = llm_delay
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -38,20 +44,36 @@ class FakeProvider:
                 return sent
             time.sleep(0.02)
 
+    def _complete(self, body: bytes) -> dict:
+        messages = json.loads(body)["messages"]
+        with self._lock:
+            self.llm_requests.append(messages)
+        time.sleep(self.llm_delay)
+        question = messages[-1]["content"]
+        return {"id": f"chatcmpl-{next(self._ids)}", "object": "chat.completion",
+                "created": int(time.time()), "model": "fake",
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": f"re: {question}"}}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
     def _record(self, path: str, headers, body: bytes) -> dict:
+        if path.endswith("/chat/completions"):
+            return self._complete(body)
         if "/Accounts/" in path:
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-            entry = {"dialect": "twilio", "to": form["To"], "text": form["Body"]}
-            reply = {"sid": f"SM{next(self._ids):032d}", "status": "queued"}
+            entry = {"dialect": "twilio", "to": form["To"], "text": form["Body"],
+                     "id": f"SM{next(self._ids):032d}"}
+            reply = {"sid": entry["id"], "status": "queued"}
         elif path.endswith("/messages") and path.count("/") == 1:
             data = json.loads(body)
-            entry = {"dialect": "generic", "to": data["to"], "text": data["text"]}
-            reply = {"message_uuid": f"uuid-{next(self._ids)}"}
+            entry = {"dialect": "generic", "to": data["to"], "text": data["text"],
+                     "id": f"uuid-{next(self._ids)}"}
+            reply = {"message_uuid": entry["id"]}
         else:
             data = json.loads(body)
-            entry = {"dialect": "cloud_api", "to": data["to"], "text": data["text"]["body"]}
-            reply = {"messaging_product": "whatsapp",
-                     "messages": [{"id": f"wamid.fake{next(self._ids)}"}]}
+            entry = {"dialect": "cloud_api", "to": data["to"], "text": data["text"]["body"],
+                     "id": f"wamid.fake{next(self._ids)}"}
+            reply = {"messaging_product": "whatsapp", "messages": [{"id": entry["id"]}]}
         entry.update(path=path, authorization=headers.get("Authorization"))
         with self._lock:
             self.sent.append(entry)

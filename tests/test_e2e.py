@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from tests.cases import CASES, CloudApiCase
 from tests.fake_provider import FakeProvider
+from tests.server import Gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -34,37 +23,15 @@ def fake_provider():
 @pytest.fixture(scope="module")
 def gateway(fake_provider, tmp_path_factory):
     """gunicorn with two workers on the embedded store, sending to the fake provider."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WHATSAPP_", "MONGODB_"))}
-    env.update(PORT=str(port), WEB_CONCURRENCY="2",
-               GATEWAY_DB_PATH=str(tmp_path_factory.mktemp("e2e") / "gateway.sqlite3"),
-               WHATSAPP_API_BASE_URL=fake_provider.url, WHATSAPP_TOKEN="provider-token",
-               WHATSAPP_APP_SECRET="app-secret-1", WHATSAPP_PHONE_NUMBER_ID="15550001111",
-               WHATSAPP_ACCOUNT_ID="AC0123456789abcdef0123456789abcdef")
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
-                                "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(url, process)
-        yield url
-    finally:
-        process.terminate()
-        output = process.communicate(timeout=30)[0]
-        print(output)  # shown by pytest when a test failed
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {process.stdout.read()}")
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start serving in time")
+    server = Gunicorn({
+        "WEB_CONCURRENCY": "2",
+        "GATEWAY_DB_PATH": str(tmp_path_factory.mktemp("e2e") / "gateway.sqlite3"),
+        "WHATSAPP_API_BASE_URL": fake_provider.url, "WHATSAPP_TOKEN": "provider-token",
+        "WHATSAPP_APP_SECRET": "app-secret-1", "WHATSAPP_PHONE_NUMBER_ID": "15550001111",
+        "WHATSAPP_ACCOUNT_ID": "AC0123456789abcdef0123456789abcdef",
+    }).start()
+    yield server.url
+    print(server.stop())  # shown by pytest when a test failed
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
@@ -75,11 +42,10 @@ def test_a_post_gets_an_answer_through_the_provider(gateway, fake_provider, case
     url = f"{gateway}/api/v1/whatsapp/webhook"
     response = requests.post(url, data=body, headers=case.headers(body, url), timeout=10)
     assert response.status_code == 200
-    sent = fake_provider.wait_for(1, to=wa_id[case.name])
+    fake_provider.wait_for(1, to=wa_id[case.name])
     time.sleep(0.2)  # a second answer would arrive right behind the first
     sent = fake_provider.wait_for(1, to=wa_id[case.name])
     assert [s["dialect"] for s in sent] == [case.name]
-    assert wa_id[case.name] in sent[0]["to"]
     assert "virtual assistant" in sent[0]["text"]
 
 

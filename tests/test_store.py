@@ -197,3 +197,13 @@ def test_a_locked_sqlite_file_is_store_unavailable(tmp_path):
         with pytest.raises(StoreUnavailable, match="locked"):
             store.sessions.get_or_create("34600000001")
     assert store.sessions.get_or_create("34600000001")
+
+
+def test_only_one_worker_may_send_a_part(store):
+    answer = store.messages.add_answer(inbound(store), "hola!")
+    claims = race(6, lambda: store.messages.claim_send(answer.id, 0))
+    assert claims.count(True) == 1
+    assert store.messages.answer_for(answer.in_reply_to).send_state == "sending"
+    store.messages.update_send(answer.id, "pending", 1, ["out.1"])
+    assert not store.messages.claim_send(answer.id, 0)  # part 1 went already
+    assert store.messages.claim_send(answer.id, 1)

@@ -95,15 +95,23 @@ class Dispatcher:
         return submitted
 
     def start(self) -> None:
-        """Sweep now, then every `sweep_seconds`, in a daemon thread."""
+        """Sweep (and renew held leases) now, then every `sweep_seconds`, in a daemon thread."""
         if self.sweep_seconds <= 0 or self._sweeper is not None:
             return
         self._sweeper = threading.Thread(target=self._sweep_forever, name="sweep", daemon=True)
         self._sweeper.start()
 
+    def heartbeat(self) -> None:
+        """Renew the leases this process holds, so a slow bot does not lose its conversation."""
+        with self._lock:
+            active = list(self._active)
+        for conversation_id in active:
+            self.store.sessions.renew(conversation_id, self.owner, utcnow() + self.lease)
+
     def _sweep_forever(self) -> None:
         while not self._stopping.is_set():
             try:
+                self.heartbeat()
                 if found := self.sweep():
                     log.info("sweep picked up conversations=%d", found)
             except Exception:  # a store outage must not end the sweeping

@@ -89,7 +89,10 @@ class MessageHandler:
         parts = format_text(answer.content, self.limits[inbound.dialect])
         ids, sent = list(answer.provider_message_ids), answer.parts_sent
         for number, part in enumerate(parts[sent:], sent + 1):
-            self.store.messages.update_send(answer.id, "sending", sent, ids)
+            if not self.store.messages.claim_send(answer.id, sent):
+                log.warning("send skipped answer=%s part=%d: another worker is sending it",
+                            answer.id, number)
+                return
             result = self.clients[inbound.dialect].send_text(inbound.wa_id, part,
                                                              inbound.business_number)
             if not result.accepted:

@@ -159,6 +159,11 @@ class MessageRepository(ABC):
         """The person's message needs nothing more."""
 
     @abstractmethod
+    def claim_send(self, answer_id: str, parts_sent: int) -> bool:
+        """Move the answer from `pending` with `parts_sent` parts sent to `sending`, atomically:
+        of two workers about to send the same part, only one may."""
+
+    @abstractmethod
     def update_send(self, answer_id: str, state: str, parts_sent: int,
                     provider_message_ids: list[str], error_code: str | None = None,
                     error_message: str | None = None) -> None:

@@ -85,7 +85,7 @@ class MongoMessages(MessageRepository):
         found: list[str] = []
         with translated():
             cursor = self.collection.find({"status": "queued"}, {"conversation_id": 1}).sort(
-                "created_at", ASCENDING)
+                [("created_at", ASCENDING), ("_id", ASCENDING)])
             for doc in cursor:
                 if doc["conversation_id"] not in found:
                     found.append(doc["conversation_id"])
@@ -97,6 +97,14 @@ class MongoMessages(MessageRepository):
         """Take the message off the queue."""
         with translated():
             self.collection.update_one({"_id": _oid(inbound_id)}, {"$set": {"status": "done"}})
+
+    def claim_send(self, answer_id: str, parts_sent: int) -> bool:
+        """A conditional update from `pending` to `sending`."""
+        with translated():
+            result = self.collection.update_one(
+                {"_id": _oid(answer_id), "send_state": "pending", "parts_sent": parts_sent},
+                {"$set": {"send_state": "sending"}})
+        return result.modified_count == 1
 
     def update_send(self, answer_id, state, parts_sent, provider_message_ids, error_code=None,
                     error_message=None) -> None:

@@ -73,13 +73,19 @@ class SqliteMessages(MessageRepository):
 
     def queued_conversations(self, limit: int) -> list[str]:
         """Conversations with queued messages, longest waiting first."""
-        rows = self._run("SELECT conversation_id FROM messages WHERE status = 'queued'"
-                         " GROUP BY conversation_id ORDER BY min(created_at) LIMIT ?", (limit,))
+        rows = self._run("SELECT conversation_id FROM messages WHERE status = 'queued' GROUP BY"
+                         " conversation_id ORDER BY min(created_at), min(rowid) LIMIT ?", (limit,))
         return [row[0] for row in rows]
 
     def mark_done(self, inbound_id: str) -> None:
         """Take the message off the queue."""
         self._run("UPDATE messages SET status = 'done' WHERE id = ?", (inbound_id,))
+
+    def claim_send(self, answer_id: str, parts_sent: int) -> bool:
+        """A conditional UPDATE from `pending` to `sending`."""
+        return self._run("UPDATE messages SET send_state = 'sending' WHERE id = ? AND "
+                         "send_state = 'pending' AND parts_sent = ?",
+                         (answer_id, parts_sent)).rowcount == 1
 
     def update_send(self, answer_id, state, parts_sent, provider_message_ids, error_code=None,
                     error_message=None) -> None:

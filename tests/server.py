@@ -1,0 +1,92 @@
+"""Start the gateway under its production gunicorn config, as a real process (tests, bench)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Gunicorn:
+    """`gunicorn --config gunicorn.conf.py APP` on a free port with the given environment."""
+
+    def __init__(self, env: dict[str, str], app: str = "wsgi:app"):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="gunicorn-", suffix=".log")
+        ours = ("WHATSAPP_", "MONGODB_", "LLM_", "OPENAI_", "GATEWAY_", "JWT_", "BACKGROUND_")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+        self.env.update(PORT=str(self.port), **env)
+        self.app = app
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> Gunicorn:
+        """Start, and return once `/healthz` answers."""
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", self.app],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.wait_serving(timeout)
+        return self
+
+    def wait_serving(self, timeout: float = 30) -> None:
+        """Poll `/healthz` until it answers 200."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{self.output()}")
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:  # not listening yet, or no worker booted yet
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not serve in time:\n{self.output()}")
+
+    def worker_pids(self) -> list[int]:
+        """The master's children, read from /proc."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    pids.append(int(entry.name))
+        return pids
+
+    def output(self) -> str:
+        """Everything gunicorn and the app logged so far."""
+        self.log.flush()
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 40) -> str:
+        """Signal the master, wait for it to exit, return the log (once)."""
+        if self.log.closed:
+            return ""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        output = self.output()
+        self.log.close()
+        return output

@@ -1,0 +1,156 @@
+"""Exactly one answer per message across real gunicorn workers sharing the SQLite store.
+
+The bot is the gateway's real OpenAI-compatible client talking to the fake provider's LLM
+endpoint, whose delay each test sets.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import jwt
+import pytest
+import requests
+
+from app.services.store.sqlite import SqliteStore
+from tests.cases import TOKEN, CloudApiCase
+from tests.fake_provider import FakeProvider
+from tests.server import Gunicorn
+
+pytestmark = pytest.mark.e2e
+cloud = CloudApiCase()
+JWT_SECRET = "jwt-secret-for-tests-0123456789abcdef"
+
+
+@pytest.fixture
+def fake():
+    with FakeProvider() as provider:
+        yield provider
+
+
+@pytest.fixture
+def start(fake, tmp_path):
+    """Start gunicorn (3 workers, 2 s leases, 0.3 s sweeps) with extra settings; stop it after."""
+    servers = []
+
+    def start(**env) -> Gunicorn:
+        server = Gunicorn({
+            "WEB_CONCURRENCY": "3", "GATEWAY_DB_PATH": str(tmp_path / "gateway.sqlite3"),
+            "WHATSAPP_API_BASE_URL": fake.url, "WHATSAPP_TOKEN": TOKEN,
+            "WHATSAPP_APP_SECRET": "app-secret-1", "WHATSAPP_PHONE_NUMBER_ID": "15550001111",
+            "LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-test",
+            "OPENAI_BASE_URL": f"{fake.url}/v1", "WHATSAPP_LEASE_SECONDS": "2",
+            "WHATSAPP_SWEEP_SECONDS": "0.3", "JWT_SECRET": JWT_SECRET, **env}).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        print(server.stop())  # shown by pytest when a test failed
+
+
+def deliver(server: Gunicorn, payload: dict) -> int:
+    url = f"{server.url}/api/v1/whatsapp/webhook"
+    body = cloud.encode(payload)
+    return requests.post(url, data=body, headers=cloud.headers(body, url), timeout=15).status_code
+
+
+def settle(fake: FakeProvider, count: int, wait: float = 1.5) -> list[dict]:
+    """The sends once `count` arrived, after `wait` more seconds for any unwanted extra."""
+    fake.wait_for(count, timeout=20)
+    time.sleep(wait)
+    return list(fake.sent)
+
+
+def test_a_storm_of_20_deliveries_gives_one_answer(start, fake):
+    server = start()
+    fake.llm_delay = 0.5
+    payload = cloud.text("storm", message_id="wamid.storm")
+    codes, barrier = [], threading.Barrier(20)
+
+    def one():
+        barrier.wait()
+        codes.append(deliver(server, payload))
+
+    threads = [threading.Thread(target=one) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert codes == [200] * 20
+    assert [s["text"] for s in settle(fake, 1)] == ["re: storm"]
+    assert len(fake.llm_requests) == 1
+
+
+def test_a_worker_killed_while_the_bot_answers_still_answers_once(start, fake):
+    server = start()
+    fake.llm_delay = 2.0
+    assert deliver(server, cloud.text("survive", message_id="wamid.kill")) == 200
+    deadline = time.monotonic() + 10
+    while not fake.llm_requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert fake.llm_requests, "the bot was never asked"
+    for pid in server.worker_pids():  # whichever worker holds it dies mid-answer
+        os.kill(pid, signal.SIGKILL)
+    assert [s["text"] for s in settle(fake, 1, wait=3)] == ["re: survive"]
+    assert len(fake.llm_requests) == 2  # asked again: the first answer was never stored
+
+
+def test_store_unreachable_gives_503_and_the_retry_is_answered_once(start, fake, tmp_path):
+    server = start(GATEWAY_DB_TIMEOUT="0.3")
+    payload = cloud.text("outage", message_id="wamid.outage")
+    blocker = SqliteStore(str(tmp_path / "gateway.sqlite3"))
+    with blocker.transaction():
+        assert deliver(server, payload) == 503
+    time.sleep(1)
+    assert fake.sent == []
+    assert [deliver(server, payload), deliver(server, payload)] == [200, 200]
+    assert [s["text"] for s in settle(fake, 1)] == ["re: outage"]
+
+
+def test_two_quick_messages_are_answered_in_order(start, fake):
+    server = start()
+    fake.llm_delay = 0.4
+    assert deliver(server, cloud.text("first", message_id="wamid.q1")) == 200
+    assert deliver(server, cloud.text("second", message_id="wamid.q2")) == 200
+    assert [s["text"] for s in settle(fake, 2, wait=0.5)] == ["re: first", "re: second"]
+    second_prompt = [m["content"] for m in fake.llm_requests[1][1:]]
+    assert second_prompt == ["first", "re: first", "second"]
+
+
+def test_statuses_move_forward_only(start, fake):
+    server = start()
+    assert deliver(server, cloud.text("hi", message_id="wamid.s1")) == 200
+    [sent] = settle(fake, 1, wait=0.3)
+    sent_id = sent["id"]
+    for status in ("read", "delivered", "sent"):
+        payload = cloud.payload("status_delivered")
+        payload["entry"][0]["changes"][0]["value"]["statuses"][0].update(id=sent_id,
+                                                                        status=status)
+        assert deliver(server, payload) == 200
+    answer = _answer(server)
+    assert (answer["delivery_status"], answer["provider_message_ids"]) == ("read", [sent_id])
+
+
+def test_sigterm_lets_the_answer_in_progress_finish(start, fake):
+    server = start(WEB_CONCURRENCY="1")
+    fake.llm_delay = 1.5
+    assert deliver(server, cloud.text("finish", message_id="wamid.term")) == 200
+    while not fake.llm_requests:
+        time.sleep(0.05)
+    output = server.stop(signal.SIGTERM)
+    assert [s["text"] for s in fake.sent] == ["re: finish"]
+    assert "dispatcher stopped" in output and "finished=True" in output
+
+
+def _answer(server: Gunicorn) -> dict:
+    token = jwt.encode({"sub": "qa", "exp": time.time() + 60}, JWT_SECRET, "HS256")
+    headers = {"Authorization": f"Bearer {token}"}
+    [session] = requests.get(f"{server.url}/api/v1/whatsapp/sessions", headers=headers,
+                             timeout=5).json()["items"]
+    messages = requests.get(f"{server.url}/api/v1/conversations/{session['conversation_id']}"
+                            "/messages", headers=headers, timeout=5).json()["items"]
+    return messages[-1]
