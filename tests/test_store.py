@@ -207,3 +207,12 @@ def test_only_one_worker_may_send_a_part(store):
     store.messages.update_send(answer.id, "pending", 1, ["out.1"])
     assert not store.messages.claim_send(answer.id, 0)  # part 1 went already
     assert store.messages.claim_send(answer.id, 1)
+
+
+def test_arrive_creates_or_counts_in_one_step(store):
+    results = race(8, lambda: store.sessions.arrive("34600000001", "106540352242922"))
+    assert len({conversation for conversation, _ in results}) == 1
+    assert sorted(seq for _, seq in results) == list(range(1, 9))
+    conversation = results[0][0]
+    assert store.sessions.next_seq(conversation) == 9
+    assert store.sessions.get_or_create("34600000001") == conversation

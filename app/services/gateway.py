@@ -34,11 +34,10 @@ class MessageHandler:
         if isinstance(event, StatusUpdate):
             self._record_status(event)
             return None
-        sessions = self.store.sessions
-        conversation_id = sessions.get_or_create(event.wa_id, event.business_number)
+        conversation_id, seq = self.store.sessions.arrive(event.wa_id, event.business_number)
         needs_reply = event.is_text or bool(event.wants_notice and self.unsupported_reply)
         stored = self.store.messages.add_inbound(
-            conversation_id, sessions.next_seq(conversation_id), event.text, kind=event.kind,
+            conversation_id, seq, event.text, kind=event.kind,
             status="queued" if needs_reply else "done", dialect=event.dialect, wa_id=event.wa_id,
             business_number=event.business_number, provider_message_id=event.message_id)
         if stored is None:

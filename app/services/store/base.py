@@ -92,6 +92,10 @@ class WhatsappSessionRepository(ABC):
         """The conversation id for `wa_id`, created on first contact; safe under races."""
 
     @abstractmethod
+    def arrive(self, wa_id: str, phone_number_id: str | None = None) -> tuple[str, int]:
+        """`get_or_create` and `next_seq` in one atomic write: (conversation id, arrival no.)."""
+
+    @abstractmethod
     def next_seq(self, conversation_id: str) -> int:
         """The next arrival number of the conversation (1, 2, ...), atomically."""
 

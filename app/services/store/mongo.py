@@ -92,23 +92,38 @@ class MongoSessions(WhatsappSessionRepository):
 
     def get_or_create(self, wa_id: str, phone_number_id: str | None = None) -> str:
         """An atomic upsert; two upserts racing on a new `wa_id` can still collide on the unique
-        index, and then the loser reads the winner's document."""
+        index, and then the loser's retry finds the winner's document."""
+        return self._upsert(wa_id, phone_number_id, count=False)[0]
+
+    def arrive(self, wa_id: str, phone_number_id: str | None = None) -> tuple[str, int]:
+        """The same upsert, with `$inc` of the arrival counter."""
+        return self._upsert(wa_id, phone_number_id, count=True)
+
+    def _upsert(self, wa_id: str, phone_number_id: str | None, count: bool) -> tuple[str, int]:
         now = utcnow()
         on_insert = {"conversation_id": new_conversation_id(), "created_at": now,
-                     "updated_at": now, "seq": 0}
-        update = {"$setOnInsert": on_insert}
+                     "updated_at": now}
+        update: dict = {"$setOnInsert": on_insert}
+        if count:
+            update["$inc"] = {"seq": 1}
+        else:
+            on_insert["seq"] = 0
         if phone_number_id:
             update["$set"] = {"phone_number_id": phone_number_id}
         else:
             on_insert["phone_number_id"] = None
         with translated():
-            try:
-                doc = self.collection.find_one_and_update(
-                    {"wa_id": wa_id}, update, upsert=True,
-                    return_document=ReturnDocument.AFTER, projection={"conversation_id": 1})
-            except DuplicateKeyError:
-                doc = self.collection.find_one({"wa_id": wa_id}, {"conversation_id": 1})
-        return doc["conversation_id"]
+            for attempt in range(2):
+                try:
+                    doc = self.collection.find_one_and_update(
+                        {"wa_id": wa_id}, update, upsert=True,
+                        return_document=ReturnDocument.AFTER,
+                        projection={"conversation_id": 1, "seq": 1})
+                    return doc["conversation_id"], doc["seq"]
+                except DuplicateKeyError:
+                    if attempt:
+                        raise
+        raise AssertionError("unreachable")
 
     def next_seq(self, conversation_id: str) -> int:
         """`$inc` the arrival counter, atomically."""

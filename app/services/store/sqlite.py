@@ -162,14 +162,21 @@ class SqliteSessions(WhatsappSessionRepository):
 
     def get_or_create(self, wa_id: str, phone_number_id: str | None = None) -> str:
         """One upsert: the primary key decides the race, RETURNING gives the winner's id."""
+        return self._upsert(wa_id, phone_number_id, "")[0]
+
+    def arrive(self, wa_id: str, phone_number_id: str | None = None) -> tuple[str, int]:
+        """The same upsert, counting one more arrival."""
+        return self._upsert(wa_id, phone_number_id, ", seq = seq + 1")
+
+    def _upsert(self, wa_id: str, phone_number_id: str | None, also: str) -> tuple[str, int]:
         now = ts(utcnow())
         row = self._write(
             "INSERT INTO whatsapp_sessions (wa_id, conversation_id, phone_number_id, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (wa_id) DO UPDATE"
-            " SET phone_number_id = coalesce(excluded.phone_number_id, phone_number_id)"
-            " RETURNING conversation_id",
+            f" updated_at, seq) VALUES (?, ?, ?, ?, ?, {1 if also else 0}) ON CONFLICT (wa_id)"
+            " DO UPDATE SET phone_number_id = coalesce(excluded.phone_number_id, phone_number_id)"
+            f"{also} RETURNING conversation_id, seq",
             (wa_id, new_conversation_id(), phone_number_id, now, now)).fetchone()
-        return row["conversation_id"]
+        return row["conversation_id"], row["seq"]
 
     def next_seq(self, conversation_id: str) -> int:
         """Increment and return the arrival counter."""

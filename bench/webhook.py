@@ -1,0 +1,172 @@
+"""Webhook throughput and latency under the production gunicorn config, against baselines.
+
+Measures, in one run, on 127.0.0.1 only:
+1. requests/s and p50/p99 for signed Cloud API text posts (each a new message from one of 50
+   people), closed loop, against a bare Flask route answering 200 under the same config;
+2. p50/p99 at a fixed request rate with a bot that takes 5 s against an instant bot (the bot is
+   the gateway's OpenAI-compatible client talking to the fake provider's LLM endpoint).
+
+Every load loop is bounded in time. Usage: `make bench`, or
+`python -m bench.webhook [--seconds 8] [--connections 8] [--rate 40]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import platform
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import version
+
+import requests
+
+from app.config import load_server_settings
+from tests.fake_provider import FakeProvider
+from tests.server import Gunicorn
+
+SECRET = "bench-app-secret"
+PATH = "/api/v1/whatsapp/webhook"
+
+
+def signed_post(n: int) -> tuple[bytes, dict]:
+    """A signed Cloud API text message, new each time."""
+    wa_id = f"3460000{n % 50:04d}"
+    body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp", "metadata": {"phone_number_id": "106540352242922"},
+            "contacts": [{"wa_id": wa_id, "profile": {"name": "Bench"}}],
+            "messages": [{"from": wa_id, "id": f"wamid.bench{n}-{time.time_ns()}",
+                          "timestamp": str(int(time.time())), "type": "text",
+                          "text": {"body": "What can you do?"}}]}}]}]}).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    return body, {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+
+
+class Recorder:
+    """Latencies of 200 answers and counts of anything else."""
+
+    def __init__(self):
+        self.latencies: list[float] = []
+        self.failures: Counter = Counter()
+        self.lock = threading.Lock()
+        self.local = threading.local()
+
+    def post(self, url: str, n: int) -> None:
+        session = getattr(self.local, "session", None) or requests.Session()
+        self.local.session = session
+        body, headers = signed_post(n)
+        start = time.perf_counter()
+        try:
+            status = session.post(url, data=body, headers=headers, timeout=10).status_code
+        except requests.RequestException as err:
+            status = type(err).__name__
+        elapsed = time.perf_counter() - start
+        with self.lock:
+            if status == 200:
+                self.latencies.append(elapsed)
+            else:
+                self.failures[status] += 1
+
+    def summary(self, seconds: float) -> dict:
+        ordered = sorted(self.latencies)
+
+        def pct(p: float) -> float:
+            return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else 0
+
+        return {"rps": len(ordered) / seconds, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
+                "ok": len(ordered), "failed": dict(self.failures)}
+
+
+def closed_loop(url: str, connections: int, seconds: float) -> dict:
+    """`connections` clients posting back to back for `seconds`."""
+    recorder, deadline, counter = Recorder(), time.monotonic() + seconds, iter(range(10**9))
+
+    def client():
+        while time.monotonic() < deadline:
+            recorder.post(url, next(counter))
+
+    threads = [threading.Thread(target=client) for _ in range(connections)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return recorder.summary(time.monotonic() - started)
+
+
+def fixed_rate(url: str, rate: float, seconds: float) -> dict:
+    """Posts started at `rate` per second for `seconds` (latency from each post's start)."""
+    recorder = Recorder()
+    with ThreadPoolExecutor(32) as pool:
+        started = time.monotonic()
+        for n in range(int(rate * seconds)):
+            time.sleep(max(0.0, started + n / rate - time.monotonic()))
+            pool.submit(recorder.post, url, n)
+    return recorder.summary(seconds)
+
+
+def gateway_env(fake: FakeProvider, db_dir: str) -> dict:
+    return {"GATEWAY_DB_PATH": os.path.join(db_dir, "gateway.sqlite3"),
+            "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_API_BASE_URL": fake.url,
+            "WHATSAPP_TOKEN": "bench-token", "LLM_PROVIDER": "openai",
+            "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": f"{fake.url}/v1",
+            "LOG_LEVEL": "WARNING"}
+
+
+def measure(app: str, env: dict, run) -> dict:
+    server = Gunicorn(env, app=app).start()
+    try:
+        run(server.url + PATH)  # warm up: connections, imports, SQLite pages
+        return run(server.url + PATH)
+    finally:
+        server.stop()
+
+
+def line(label: str, result: dict) -> str:
+    failed = f"  failed {result['failed']}" if result["failed"] else ""
+    return (f"  {label:<28} {result['rps']:8.1f} req/s   p50 {result['p50_ms']:7.2f} ms   "
+            f"p99 {result['p99_ms']:7.2f} ms   ({result['ok']} ok){failed}")
+
+
+def main() -> None:
+    """Run both comparisons and print the figures and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=40)
+    args = parser.parse_args()
+    server = load_server_settings()
+    print(f"machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python "
+          f"{platform.python_version()}, gunicorn {version('gunicorn')} ({server.workers} "
+          f"workers x {server.threads} threads, gthread), SQLite store, client on the same host")
+    closed = lambda url: closed_loop(url, args.connections, args.seconds)  # noqa: E731
+    steady = lambda url: fixed_rate(url, args.rate, args.seconds)  # noqa: E731
+    with FakeProvider() as fake, tempfile.TemporaryDirectory() as tmp:
+        print(f"\n1. throughput: closed loop, {args.connections} connections, {args.seconds:g} s")
+        bare = measure("bench.bare:app", {}, closed)
+        print(line("bare Flask route", bare))
+        fake.llm_delay = 0
+        gateway = measure("wsgi:app", gateway_env(fake, tmp + "/a"), closed)
+        print(line("gateway, signed Cloud API", gateway))
+        print(f"  ratio gateway/bare: {gateway['rps'] / bare['rps']:.2f} of the requests/s, "
+              f"p99 {gateway['p99_ms'] / bare['p99_ms']:.2f}x")
+
+        print(f"\n2. latency with a slow bot: {args.rate:g} req/s for {args.seconds:g} s")
+        instant = measure("wsgi:app", gateway_env(fake, tmp + "/b"), steady)
+        print(line("instant bot", instant))
+        fake.llm_delay = 5
+        slow = measure("wsgi:app", gateway_env(fake, tmp + "/c"), steady)
+        print(line("5 s bot", slow))
+        print(f"  ratio p99 5 s bot / instant bot: {slow['p99_ms'] / instant['p99_ms']:.2f}x "
+              f"(p50 {slow['p50_ms'] / instant['p50_ms']:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
