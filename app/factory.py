@@ -12,14 +12,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import auth, operators, webhook
 from app.config import Settings, load_settings
-from app.errors import GatewayError
+from app.errors import GatewayError, StoreUnavailable
 from app.services.bot import Bot, build_chain, make_model
 from app.services.chat import ChatManager
 from app.services.dispatcher import Dispatcher
 from app.services.gateway import MessageHandler
 from app.services.inbound import Receiver
 from app.services.knowledge import KnowledgeBase
-from app.services.store import open_store
+from app.services.store import SchemaGate, open_store
 from dialects.client import ClientSettings
 from dialects.registry import BY_NAME, CLIENTS
 
@@ -41,7 +41,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                 x_port=hops)
 
     store = open_store(settings, mongo_client)
-    store.ensure_schema()
+    schema = SchemaGate(store)
+    try:
+        schema.ensure()
+    except StoreUnavailable as err:
+        app.logger.error("store unreachable at startup (%s); webhooks answer 503 until it is "
+                         "back", err.message)
     bot = Bot(build_chain(make_model(settings)),
               KnowledgeBase.from_directory(settings.knowledge_dir))
     clients = _clients(settings)
@@ -50,11 +55,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         limits={name: dialect.max_text_length for name, dialect in BY_NAME.items()},
         unsupported_reply=settings.whatsapp_unsupported_reply)
     dispatcher = Dispatcher(
-        store, handler, threads=settings.background_threads,
+        store, handler, schema, threads=settings.background_threads,
         backlog=settings.background_backlog, lease_seconds=settings.lease_seconds,
         sweep_seconds=settings.sweep_seconds)
-    app.extensions.update(store=store, clients=clients, receiver=Receiver(settings),
-                          handler=handler, dispatcher=dispatcher)
+    app.extensions.update(store=store, schema=schema, clients=clients,
+                          receiver=Receiver(settings), handler=handler, dispatcher=dispatcher)
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(operators.bp)

@@ -46,6 +46,7 @@ def receive() -> Response:
         body=request.get_data(cache=True), content_type=request.mimetype,
         headers=request.headers, url=_called_url(),
     ))
+    extensions["schema"].ensure()
     waiting = [extensions["handler"].record(event) for event in accepted.events]
     for conversation_id in dict.fromkeys(filter(None, waiting)):
         extensions["dispatcher"].submit(conversation_id)

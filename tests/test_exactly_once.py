@@ -281,3 +281,17 @@ def test_the_heartbeat_keeps_a_slow_answer_leased(app):
     dispatcher.heartbeat()
     dispatcher._active.discard(conversation)
     assert not store.sessions.acquire(conversation, "other-worker", utcnow())
+
+
+def test_a_worker_booting_while_the_store_is_down_answers_503_until_it_is_back(
+        make_app, provider, tmp_path, caplog):
+    from app.services.store.sqlite import SqliteStore
+
+    path = str(tmp_path / "fresh.sqlite3")
+    blocker = SqliteStore(path)
+    with blocker.transaction():
+        app = make_app(GATEWAY_DB_PATH=path, GATEWAY_DB_TIMEOUT="0.1")
+        assert "store unreachable at startup" in caplog.text
+        assert post(app.test_client(), cloud, cloud.text("hello")).status_code == 503
+    assert post(app.test_client(), cloud, cloud.text("hello")).status_code == 200
+    assert len(sends(provider)) == 1

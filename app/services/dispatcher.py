@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from app.services.gateway import MessageHandler
-from app.services.store import Store
+from app.services.store import SchemaGate, Store
 from app.services.store.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -26,10 +26,12 @@ log = logging.getLogger(__name__)
 class Dispatcher:
     """Runs `MessageHandler.process` off the request path, never twice at once per conversation."""
 
-    def __init__(self, store: Store, handler: MessageHandler, *, threads: int = 4,
+    def __init__(self, store: Store, handler: MessageHandler, schema: SchemaGate, *,
+                 threads: int = 4,
                  backlog: int = 64, lease_seconds: float = 120, sweep_seconds: float = 10):
         self.store = store
         self.handler = handler
+        self.schema = schema
         self.lease = timedelta(seconds=lease_seconds)
         self.sweep_seconds = sweep_seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -89,6 +91,7 @@ class Dispatcher:
 
     def sweep(self, limit: int = 100) -> int:
         """Submit conversations with queued messages (their lease decides who answers)."""
+        self.schema.ensure()
         submitted = 0
         for conversation_id in self.store.messages.queued_conversations(limit):
             submitted += self.submit(conversation_id)

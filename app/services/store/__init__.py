@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import threading
+
 from app.config import Settings
 from app.services.store.base import Message, Session, Store
 
-__all__ = ["Message", "Session", "Store", "open_store"]
+__all__ = ["Message", "SchemaGate", "Session", "Store", "open_store"]
+
+
+class SchemaGate:
+    """Nothing is written before the schema, and so its unique indexes, is in place.
+
+    A worker that boots while the store is down still starts; `ensure` raises
+    `StoreUnavailable` (the webhook answers 503) until the schema could be ensured.
+    """
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.ready = False
+        self._lock = threading.Lock()
+
+    def ensure(self) -> None:
+        """Ensure the schema once; raise `StoreUnavailable` while the store cannot be reached."""
+        if not self.ready:
+            with self._lock:
+                if not self.ready:
+                    self.store.ensure_schema()
+                    self.ready = True
 
 
 def open_store(settings: Settings, mongo_client=None) -> Store:
