@@ -55,6 +55,11 @@ class Settings:
     sweep_seconds: float = 10.0
     background_threads: int = 4
     background_backlog: int = 64
+    send_attempts: int = 4
+    retry_base_seconds: float = 1.0
+    retry_max_seconds: float = 30.0
+    read_receipts: bool = True
+    typing_indicator: bool = True
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,11 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         sweep_seconds=_float(raw, "WHATSAPP_SWEEP_SECONDS", 10.0, allow_zero=True),
         background_threads=_int(raw, "BACKGROUND_THREADS", 4, minimum=1),
         background_backlog=_int(raw, "BACKGROUND_BACKLOG", 64, minimum=0),
+        send_attempts=_int(raw, "WHATSAPP_SEND_ATTEMPTS", 4, minimum=1),
+        retry_base_seconds=_float(raw, "WHATSAPP_RETRY_BASE_SECONDS", 1.0, allow_zero=True),
+        retry_max_seconds=_float(raw, "WHATSAPP_RETRY_MAX_SECONDS", 30.0, allow_zero=True),
+        read_receipts=_bool(raw, "WHATSAPP_READ_RECEIPTS", True),
+        typing_indicator=_bool(raw, "WHATSAPP_TYPING_INDICATOR", True),
     )
     if settings.jwt_secret and len(settings.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
         raise ConfigError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long "
@@ -186,6 +196,17 @@ def _float(raw: Mapping[str, Any], name: str, default: float, allow_zero: bool =
     if number < 0 or (number == 0 and not allow_zero):
         raise ConfigError(f"{name}={number} must be {'zero or more' if allow_zero else 'positive'}")
     return number
+
+
+def _bool(raw: Mapping[str, Any], name: str, default: bool) -> bool:
+    value = _text(raw, name)
+    if value is None:
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={value!r} is not one of: true, false")
 
 
 def _url(raw: Mapping[str, Any], name: str) -> str | None:

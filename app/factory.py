@@ -15,6 +15,7 @@ from app.config import Settings, load_settings
 from app.errors import GatewayError, StoreUnavailable
 from app.services.bot import Bot, build_chain, make_model
 from app.services.chat import ChatManager
+from app.services.delivery import DeliveryPolicy, Outbox
 from app.services.dispatcher import Dispatcher
 from app.services.gateway import MessageHandler
 from app.services.inbound import Receiver
@@ -50,10 +51,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     bot = Bot(build_chain(make_model(settings)),
               KnowledgeBase.from_directory(settings.knowledge_dir))
     clients = _clients(settings)
-    handler = MessageHandler(
-        store, ChatManager(store, bot, settings.history_limit), clients,
-        limits={name: dialect.max_text_length for name, dialect in BY_NAME.items()},
-        unsupported_reply=settings.whatsapp_unsupported_reply)
+    outbox = Outbox(store, clients,
+                    limits={name: dialect.max_text_length for name, dialect in BY_NAME.items()},
+                    policy=DeliveryPolicy(
+                        max_attempts=settings.send_attempts,
+                        retry_base=settings.retry_base_seconds,
+                        retry_cap=settings.retry_max_seconds,
+                        read_receipts=settings.read_receipts,
+                        typing=settings.typing_indicator))
+    handler = MessageHandler(store, ChatManager(store, bot, settings.history_limit), outbox,
+                             unsupported_reply=settings.whatsapp_unsupported_reply)
     dispatcher = Dispatcher(
         store, handler, schema, threads=settings.background_threads,
         backlog=settings.background_backlog, lease_seconds=settings.lease_seconds,

@@ -1,11 +1,27 @@
-"""The outbound side every dialect shares: one POST, one timeout, one way to read the answer."""
+"""The outbound side every dialect shares: one POST, one timeout, one way to read the answer.
+
+Every refusal is sorted into one small set of kinds, whatever the provider:
+
+- `throttled`: slow down; the provider did not accept it, so it is safe to retry later;
+- `window_closed`: the person has not written in 24 hours (a template would be needed);
+- `auth`: our credentials were rejected;
+- `invalid`: the request or recipient is wrong;
+- `undeliverable`: the provider cannot deliver to this person;
+- `transient`: a 5xx, a timeout or a connection error; safe to retry only when the request
+  cannot have reached the provider, or the provider said it did not accept it (503).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+KINDS = ("throttled", "window_closed", "auth", "invalid", "undeliverable", "transient")
 
 
 @dataclass(frozen=True)
@@ -17,6 +33,9 @@ class SendResult:
     error_code: str | None = None
     error_message: str | None = None
     http_status: int | None = None
+    kind: str | None = None
+    retryable: bool = False
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +59,8 @@ class ProviderClient:
     dialect: ClassVar[str]
     default_base_url: ClassVar[str | None] = None
     required: ClassVar[tuple[str, ...]] = ("token",)
+    # The provider's own error codes, by kind; HTTP statuses decide the rest.
+    error_kinds: ClassVar[dict[str, str]] = {}
 
     def __init__(self, settings: ClientSettings, session: requests.Session | None = None):
         self.settings = settings
@@ -56,26 +77,44 @@ class ProviderClient:
     def send_text(self, to_wa_id: str, text: str, business_number: str | None = None) -> SendResult:
         """POST one text to `to_wa_id`; never raises for provider or network failures."""
         if self.missing:
-            return SendResult(False, error_code="not_configured",
+            return SendResult(False, error_code="not_configured", kind="not_configured",
                               error_message=f"sending disabled: {', '.join(self.missing)} not set")
         try:
             request = self.build_request(to_wa_id, text, business_number)
         except ValueError as err:
-            return SendResult(False, error_code="not_configured", error_message=str(err))
+            return SendResult(False, error_code="not_configured", kind="not_configured",
+                              error_message=str(err))
         try:
             response = self.session.post(timeout=self.settings.timeout, **request)
-        except requests.Timeout as err:
-            return SendResult(False, error_code="timeout", error_message=_describe(err))
         except requests.RequestException as err:
-            return SendResult(False, error_code="connection_error", error_message=_describe(err))
+            return _network_failure(err)
         body = _json_or_empty(response)
         if response.ok:
             return SendResult(True, message_id=self.message_id(body),
                               http_status=response.status_code)
         code, message = self.error_details(body)
+        kind = self.classify(response.status_code, code)
         return SendResult(False, error_code=code or f"http_{response.status_code}",
                           error_message=message or response.reason,
-                          http_status=response.status_code)
+                          http_status=response.status_code, kind=kind,
+                          retryable=kind == "throttled" or response.status_code == 503,
+                          retry_after=_retry_after(response.headers.get("Retry-After")))
+
+    def classify(self, http_status: int | None, code: str | None) -> str:
+        """The kind of a refusal: the provider's code first, then the HTTP status."""
+        if code in self.error_kinds:
+            return self.error_kinds[code]
+        if http_status == 429:
+            return "throttled"
+        if http_status in (401, 403):
+            return "auth"
+        if http_status is not None and 400 <= http_status < 500:
+            return "invalid"
+        return "transient"
+
+    def mark_read(self, message_id: str, business_number: str | None, typing: bool) -> bool:
+        """Mark an inbound message read (and show typing), where the provider supports it."""
+        return False
 
     def build_request(self, to_wa_id: str, text: str, business_number: str | None) -> dict:
         """Keyword arguments for `requests.Session.post` (url, json/data, headers, auth)."""
@@ -98,6 +137,26 @@ def _json_or_empty(response: requests.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _describe(err: Exception) -> str:
-    """A short error text without URLs' query strings or credentials."""
-    return type(err).__name__
+def _network_failure(err: requests.RequestException) -> SendResult:
+    """A send that got no answer: retryable only if it cannot have reached the provider."""
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    never_reached = isinstance(err, requests.ConnectTimeout) or isinstance(
+        reason, (NewConnectionError, ConnectTimeoutError))
+    code = "timeout" if isinstance(err, requests.Timeout) else "connection_error"
+    # The type name only: the exception's text can carry the URL.
+    return SendResult(False, error_code=code, error_message=type(err).__name__,
+                      kind="transient", retryable=never_reached)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """`Retry-After` as seconds: a number, or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None

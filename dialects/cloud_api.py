@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
 from marshmallow import fields, post_load, validate
 
 from dialects.base import BaseSchema, Dialect, InboundMessage, StatusUpdate, text_kind, unix_time
@@ -147,20 +148,39 @@ class CloudApiClient(ProviderClient):
 
     dialect = NAME
     default_base_url = "https://graph.facebook.com/v21.0"
+    error_kinds = {
+        "130429": "throttled", "131056": "throttled", "80007": "throttled", "4": "throttled",
+        "131047": "window_closed", "190": "auth", "100": "invalid",
+        "131026": "undeliverable",
+    }
 
     def build_request(self, to_wa_id: str, text: str, business_number: str | None) -> dict:
         """A Graph API text message, sent from the number that received the inbound message."""
+        return self._messages_request(business_number, {
+            "messaging_product": "whatsapp", "recipient_type": "individual", "to": to_wa_id,
+            "type": "text", "text": {"body": text, "preview_url": False}})
+
+    def _messages_request(self, business_number: str | None, payload: dict) -> dict:
         sender = business_number or self.settings.phone_number_id
         if not sender:
             raise ValueError("no phone_number_id: the webhook carried none and "
                              "WHATSAPP_PHONE_NUMBER_ID is not set")
-        return {
-            "url": f"{self.base_url}/{sender}/messages",
-            "headers": {"Authorization": f"Bearer {self.settings.token}"},
-            "json": {"messaging_product": "whatsapp", "recipient_type": "individual",
-                     "to": to_wa_id, "type": "text",
-                     "text": {"body": text, "preview_url": False}},
-        }
+        return {"url": f"{self.base_url}/{sender}/messages", "json": payload,
+                "headers": {"Authorization": f"Bearer {self.settings.token}"}}
+
+    def mark_read(self, message_id: str, business_number: str | None, typing: bool) -> bool:
+        """One call marks the message read and (optionally) shows "typing..." for ~25 s."""
+        payload = {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+        if typing:
+            payload["typing_indicator"] = {"type": "text"}
+        if self.missing:
+            return False
+        try:
+            response = self.session.post(timeout=self.settings.timeout,
+                                         **self._messages_request(business_number, payload))
+        except (requests.RequestException, ValueError):
+            return False
+        return response.ok
 
     def message_id(self, body: dict[str, Any]) -> str | None:
         """`messages[0].id` (a `wamid.`)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from datetime import UTC
 from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validates_schema
@@ -33,6 +34,7 @@ class Message(BaseSchema):
     to = fields.String()
     text = fields.String()
     message_type = fields.String(load_default="text")
+    timestamp = fields.AwareDateTime(default_timezone=UTC)
     status = fields.String()
     profile = fields.Nested(BaseSchema.from_dict({"name": fields.String()}))
     error = fields.Dict(keys=fields.String())
@@ -60,7 +62,7 @@ class Message(BaseSchema):
         return [InboundMessage(
             dialect=NAME, message_id=message_id, wa_id=data["sender"].lstrip("+"),
             kind=kind, text=text, business_number=data.get("to"),
-            profile_name=data.get("profile", {}).get("name"),
+            profile_name=data.get("profile", {}).get("name"), sent_at=data.get("timestamp"),
         )]
 
 
@@ -90,6 +92,7 @@ class GenericClient(ProviderClient):
 
     dialect = NAME
     required = ("token", "phone_number_id")
+    # No provider codes: a generic provider's refusals are sorted by their HTTP status.
 
     def build_request(self, to_wa_id: str, text: str, business_number: str | None) -> dict:
         """A Vonage-style text message."""

@@ -137,6 +137,9 @@ class TwilioClient(ProviderClient):
     dialect = NAME
     default_base_url = "https://api.twilio.com"
     required = ("token", "account_id")
+    error_kinds = {"20429": "throttled", "63018": "throttled", "63016": "window_closed",
+                   "20003": "auth", "21211": "invalid", "21617": "invalid",
+                   "63003": "undeliverable", "63024": "undeliverable"}
 
     def build_request(self, to_wa_id: str, text: str, business_number: str | None) -> dict:
         """A REST message from our WhatsApp sender to the person."""

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
@@ -38,8 +39,13 @@ class Case:
     max_len: int
 
     def payload(self, name: str) -> dict:
-        """A stored payload, as a fresh dict."""
-        return json.loads((PAYLOADS / self.name / f"{name}.json").read_text(encoding="utf-8"))
+        """A stored payload, delivered now (its provider timestamps set to the present)."""
+        payload = json.loads((PAYLOADS / self.name / f"{name}.json").read_text(encoding="utf-8"))
+        return self.sent_at(payload, datetime.now(UTC))
+
+    def sent_at(self, payload: dict, moment: datetime) -> dict:
+        """`payload` as if the person had sent it at `moment`."""
+        return payload
 
     def text(self, body: str = "hello", wa_id: str = "34600000001",
              message_id: str = "m-1") -> dict:
@@ -91,6 +97,13 @@ class CloudApiCase(Case):
                        "because more than 24 hours have passed since the customer last replied"},
         "fbtrace_id": "AbCdEf123"}}
     error_code = "131047"
+
+    def sent_at(self, payload, moment):
+        for entry in payload["entry"]:
+            for change in entry["changes"]:
+                for message in change["value"].get("messages", []):
+                    message["timestamp"] = str(int(moment.timestamp()))
+        return payload
 
     def text(self, body="hello", wa_id="34600000001", message_id="m-1"):
         payload = self.payload("text")
@@ -165,6 +178,11 @@ class GenericCase(Case):
                   "instance": "bf0ca0bf927b3b52e3cb03217e1a1ddf"}
     error_code = "1150"
 
+    def sent_at(self, payload, moment):
+        if "timestamp" in payload:
+            payload["timestamp"] = moment.isoformat().replace("+00:00", "Z")
+        return payload
+
     def text(self, body="hello", wa_id="34600000001", message_id="m-1"):
         return {**self.payload("text"), "text": body, "from": wa_id, "message_uuid": message_id}
 
@@ -187,6 +205,17 @@ def post(client, case, payload: dict, *, url: str = WEBHOOK_URL, secret: str | N
     return response
 
 
+def is_receipt(request) -> bool:
+    """A Cloud API read receipt / typing indicator, rather than an answer."""
+    return "status=read" in (request.text or "").replace('"', "").replace(": ", "=")
+
+
 def sends(requests_mock) -> list:
-    """The outbound requests made to the mocked providers."""
-    return [r for r in requests_mock.request_history if r.method == "POST"]
+    """The answers sent to the mocked providers (read receipts left out)."""
+    return [r for r in requests_mock.request_history
+            if r.method == "POST" and not is_receipt(r)]
+
+
+def receipts(requests_mock) -> list:
+    """The read receipts (with typing indicators) sent to the mocked Cloud API."""
+    return [r for r in requests_mock.request_history if r.method == "POST" and is_receipt(r)]

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from app.errors import StoreUnavailable
-from app.services.store.base import utcnow
+from app.services.store.base import SendError, utcnow
 from app.services.store.sqlite import SqliteStore
 
 
@@ -136,18 +136,43 @@ def test_send_state_and_forward_only_delivery_status(store):
     assert not store.messages.apply_status("out.1", "delivered")  # older news
     assert not store.messages.apply_status("unknown", "delivered")
     assert store.messages.answer_for(answer.in_reply_to).delivery_status == "read"
-    assert store.messages.apply_status("out.1", "failed", "131047", "Re-engagement message")
+    assert store.messages.apply_status(
+        "out.1", "failed", SendError("window_closed", "131047", "Re-engagement message"))
     stored = store.messages.answer_for(answer.in_reply_to)
-    assert (stored.delivery_status, stored.delivery_error_code, stored.delivery_error_title) == (
-        "failed", "131047", "Re-engagement message")
+    assert (stored.delivery_status, stored.delivery_error_kind, stored.delivery_error_code,
+            stored.delivery_error_title) == (
+        "failed", "window_closed", "131047", "Re-engagement message")
 
 
 def test_failed_send_keeps_the_providers_error(store):
     answer = store.messages.add_answer(inbound(store), "hi")
-    store.messages.update_send(answer.id, "failed", 0, [], "131047", "Re-engagement message")
+    store.messages.update_send(answer.id, "failed", 0, [],
+                               SendError("window_closed", "131047", "Re-engagement message"), 3)
     stored = store.messages.answer_for(answer.in_reply_to)
-    assert (stored.send_state, stored.error_code, stored.error_message) == (
-        "failed", "131047", "Re-engagement message")
+    assert (stored.send_state, stored.error_kind, stored.error_code, stored.error_message,
+            stored.attempts) == ("failed", "window_closed", "131047", "Re-engagement message", 3)
+    store.messages.update_send(answer.id, "sent", 1, ["out.1"])  # a later success clears it
+    stored = store.messages.answer_for(answer.in_reply_to)
+    assert (stored.error_kind, stored.error_code, stored.attempts) == (None, None, 3)
+
+
+def test_the_latest_inbound_time_is_kept(store):
+    now = utcnow()
+    store.sessions.arrive("34600000001", sent_at=now - timedelta(hours=2))
+    store.sessions.arrive("34600000001", sent_at=now - timedelta(hours=30))  # delivered late
+    assert store.sessions.find_by_wa_id("34600000001").last_inbound_at == now - timedelta(hours=2)
+    store.sessions.arrive("34600000001", sent_at=now)
+    assert store.sessions.find_by_wa_id("34600000001").last_inbound_at == now
+
+
+def test_provider_auth_failures_are_shared(store):
+    assert store.providers.auth_failures() == {}
+    store.providers.record_auth_failure("cloud_api", SendError("auth", "190", "token expired"))
+    store.providers.record_auth_failure("cloud_api", SendError("auth", "190", "still expired"))
+    assert store.providers.auth_failures() == {
+        "cloud_api": SendError("auth", "190", "still expired")}
+    store.providers.clear_auth_failure("cloud_api")
+    assert store.providers.auth_failures() == {}
 
 
 def test_a_lease_has_one_holder_until_released_or_expired(store):

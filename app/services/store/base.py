@@ -36,6 +36,7 @@ class Session:
     phone_number_id: str | None
     created_at: datetime
     updated_at: datetime
+    last_inbound_at: datetime | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready."""
@@ -48,7 +49,8 @@ class Message:
 
     A person's message is `queued` until it has been answered (or needs nothing) and is `done`.
     An answer's `send_state` is `pending`, `sending` (a part is in flight), `sent`, `failed`
-    or `not_sent`; `parts_sent` of its parts were accepted, with `provider_message_ids`.
+    or `not_sent`; `parts_sent` of its parts were accepted, with `provider_message_ids`, after
+    `attempts` sends in all. A failure keeps its `error_kind` and the provider's code and message.
     """
 
     id: str
@@ -68,15 +70,27 @@ class Message:
     send_state: str | None = None
     parts_sent: int = 0
     provider_message_ids: list[str] = field(default_factory=list)
+    error_kind: str | None = None
     error_code: str | None = None
     error_message: str | None = None
+    attempts: int = 0
     delivery_status: str | None = None
+    delivery_error_kind: str | None = None
     delivery_error_code: str | None = None
     delivery_error_title: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready."""
         return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class SendError:
+    """Why a send failed: our kind, and the provider's own code and message."""
+
+    kind: str
+    code: str | None = None
+    message: str | None = None
 
 
 def _jsonable(data: dict) -> dict:
@@ -92,8 +106,11 @@ class WhatsappSessionRepository(ABC):
         """The conversation id for `wa_id`, created on first contact; safe under races."""
 
     @abstractmethod
-    def arrive(self, wa_id: str, phone_number_id: str | None = None) -> tuple[str, int]:
-        """`get_or_create` and `next_seq` in one atomic write: (conversation id, arrival no.)."""
+    def arrive(self, wa_id: str, phone_number_id: str | None = None,
+               sent_at: datetime | None = None) -> tuple[str, int]:
+        """`get_or_create` and `next_seq` in one atomic write: (conversation id, arrival no.).
+        `last_inbound_at` becomes `sent_at` (the provider's time; now when it gave none) if
+        that is later than what is kept."""
 
     @abstractmethod
     def next_seq(self, conversation_id: str) -> int:
@@ -169,13 +186,13 @@ class MessageRepository(ABC):
 
     @abstractmethod
     def update_send(self, answer_id: str, state: str, parts_sent: int,
-                    provider_message_ids: list[str], error_code: str | None = None,
-                    error_message: str | None = None) -> None:
-        """Record how sending an answer is going."""
+                    provider_message_ids: list[str], error: SendError | None = None,
+                    attempts: int | None = None) -> None:
+        """Record how sending an answer is going (`error` None clears the last one)."""
 
     @abstractmethod
     def apply_status(self, provider_message_id: str, status: str,
-                     error_code: str | None = None, error_title: str | None = None) -> bool:
+                     error: SendError | None = None) -> bool:
         """Move the delivery status of the answer holding that provider id forward; False
         when no answer holds it or the status would move backwards."""
 
@@ -192,11 +209,28 @@ class MessageRepository(ABC):
         """How many messages a conversation has."""
 
 
+class ProviderStatusRepository(ABC):
+    """Which providers rejected our credentials, shared by every worker."""
+
+    @abstractmethod
+    def record_auth_failure(self, dialect: str, error: SendError) -> None:
+        """The provider rejected our credentials."""
+
+    @abstractmethod
+    def clear_auth_failure(self, dialect: str) -> None:
+        """A send went through again."""
+
+    @abstractmethod
+    def auth_failures(self) -> dict[str, SendError]:
+        """The providers whose credentials are currently rejected."""
+
+
 class Store(ABC):
     """One backend: its repositories and its lifecycle."""
 
     sessions: WhatsappSessionRepository
     messages: MessageRepository
+    providers: ProviderStatusRepository
 
     @abstractmethod
     def ensure_schema(self) -> None:

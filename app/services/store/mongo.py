@@ -11,6 +11,8 @@ from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
 from app.errors import StoreUnavailable
 from app.services.store.base import (
+    ProviderStatusRepository,
+    SendError,
     Session,
     Store,
     WhatsappSessionRepository,
@@ -44,6 +46,7 @@ class MongoStore(Store):
 
         self.sessions = MongoSessions(self.db["whatsapp_sessions"])
         self.messages = MongoMessages(self.db["messages"])
+        self.providers = MongoProviderStatus(self.db["provider_status"])
 
     def ensure_schema(self) -> None:
         """Unique indexes decide every race: one session per `wa_id`, one stored message per
@@ -74,7 +77,8 @@ class MongoStore(Store):
         self.client.close()
 
 
-SESSION_FIELDS = ("wa_id", "conversation_id", "phone_number_id", "created_at", "updated_at")
+SESSION_FIELDS = ("wa_id", "conversation_id", "phone_number_id", "created_at", "updated_at",
+                  "last_inbound_at")
 
 
 def _session(doc: dict | None) -> Session | None:
@@ -93,19 +97,21 @@ class MongoSessions(WhatsappSessionRepository):
     def get_or_create(self, wa_id: str, phone_number_id: str | None = None) -> str:
         """An atomic upsert; two upserts racing on a new `wa_id` can still collide on the unique
         index, and then the loser's retry finds the winner's document."""
-        return self._upsert(wa_id, phone_number_id, count=False)[0]
+        return self._upsert(wa_id, phone_number_id, None)[0]
 
-    def arrive(self, wa_id: str, phone_number_id: str | None = None) -> tuple[str, int]:
-        """The same upsert, with `$inc` of the arrival counter."""
-        return self._upsert(wa_id, phone_number_id, count=True)
+    def arrive(self, wa_id: str, phone_number_id: str | None = None,
+               sent_at: datetime | None = None) -> tuple[str, int]:
+        """The same upsert, with `$inc` of the arrival counter and `$max` of the inbound time."""
+        return self._upsert(wa_id, phone_number_id, sent_at or utcnow())
 
-    def _upsert(self, wa_id: str, phone_number_id: str | None, count: bool) -> tuple[str, int]:
+    def _upsert(self, wa_id: str, phone_number_id: str | None,
+                inbound_at: datetime | None) -> tuple[str, int]:
         now = utcnow()
         on_insert = {"conversation_id": new_conversation_id(), "created_at": now,
                      "updated_at": now}
         update: dict = {"$setOnInsert": on_insert}
-        if count:
-            update["$inc"] = {"seq": 1}
+        if inbound_at is not None:
+            update.update({"$inc": {"seq": 1}, "$max": {"last_inbound_at": inbound_at}})
         else:
             on_insert["seq"] = 0
         if phone_number_id:
@@ -183,3 +189,29 @@ class MongoSessions(WhatsappSessionRepository):
         with translated():
             self.collection.update_one({"conversation_id": conversation_id, "lock_owner": owner},
                                        {"$set": {"lock_owner": None, "lock_until": None}})
+
+
+class MongoProviderStatus(ProviderStatusRepository):
+    """`provider_status`: one document per provider whose credentials were rejected."""
+
+    def __init__(self, collection):
+        self.collection = collection
+
+    def record_auth_failure(self, dialect: str, error: SendError) -> None:
+        """Upsert the provider's document."""
+        with translated():
+            self.collection.update_one(
+                {"_id": dialect}, {"$set": {"kind": error.kind, "code": error.code,
+                                            "message": error.message},
+                                   "$setOnInsert": {"since": utcnow()}}, upsert=True)
+
+    def clear_auth_failure(self, dialect: str) -> None:
+        """Delete the provider's document."""
+        with translated():
+            self.collection.delete_one({"_id": dialect})
+
+    def auth_failures(self) -> dict[str, SendError]:
+        """Every document."""
+        with translated():
+            return {doc["_id"]: SendError(doc["kind"], doc.get("code"), doc.get("message"))
+                    for doc in self.collection.find()}

@@ -9,7 +9,14 @@ from bson.errors import InvalidId
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from app.services.store.base import DELIVERY_RANK, HISTORY_KINDS, Message, MessageRepository, utcnow
+from app.services.store.base import (
+    DELIVERY_RANK,
+    HISTORY_KINDS,
+    Message,
+    MessageRepository,
+    SendError,
+    utcnow,
+)
 from app.services.store.mongo import aware, translated
 
 FIELDS = {f.name for f in fields(Message)}
@@ -106,25 +113,27 @@ class MongoMessages(MessageRepository):
                 {"$set": {"send_state": "sending"}})
         return result.modified_count == 1
 
-    def update_send(self, answer_id, state, parts_sent, provider_message_ids, error_code=None,
-                    error_message=None) -> None:
+    def update_send(self, answer_id, state, parts_sent, provider_message_ids, error=None,
+                    attempts=None) -> None:
         """Record the send state; the multikey index on the ids serves status callbacks."""
+        error = error or SendError(kind=None)
+        fields = {"send_state": state, "parts_sent": parts_sent,
+                  "provider_message_ids": provider_message_ids, "error_kind": error.kind,
+                  "error_code": error.code, "error_message": error.message}
+        if attempts is not None:
+            fields["attempts"] = attempts
         with translated():
-            self.collection.update_one({"_id": _oid(answer_id)}, {"$set": {
-                "send_state": state, "parts_sent": parts_sent,
-                "provider_message_ids": provider_message_ids, "error_code": error_code,
-                "error_message": error_message}})
+            self.collection.update_one({"_id": _oid(answer_id)}, {"$set": fields})
 
-    def apply_status(self, provider_message_id, status, error_code=None,
-                     error_title=None) -> bool:
+    def apply_status(self, provider_message_id, status, error=None) -> bool:
         """One conditional update: only a higher-ranked status is written."""
-        rank = DELIVERY_RANK[status]
+        rank, error = DELIVERY_RANK[status], error or SendError(kind=None)
         with translated():
             result = self.collection.update_one(
                 {"provider_message_ids": provider_message_id, "delivery_rank": {"$lt": rank}},
                 {"$set": {"delivery_status": status, "delivery_rank": rank,
-                          "delivery_error_code": error_code,
-                          "delivery_error_title": error_title}})
+                          "delivery_error_kind": error.kind, "delivery_error_code": error.code,
+                          "delivery_error_title": error.message}})
         return result.modified_count == 1
 
     def history(self, conversation_id: str, before: int, limit: int) -> list[Message]:

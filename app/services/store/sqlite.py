@@ -11,6 +11,8 @@ from datetime import datetime
 
 from app.errors import ConfigError, StoreUnavailable
 from app.services.store.base import (
+    ProviderStatusRepository,
+    SendError,
     Session,
     Store,
     WhatsappSessionRepository,
@@ -18,7 +20,23 @@ from app.services.store.base import (
     utcnow,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+# What turns a file of each older version into the next one.
+MIGRATIONS = {
+    2: """
+ALTER TABLE whatsapp_sessions ADD COLUMN last_inbound_at TEXT;
+ALTER TABLE messages ADD COLUMN error_kind TEXT;
+ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN delivery_error_kind TEXT;
+CREATE TABLE IF NOT EXISTS provider_status (
+    dialect TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    code TEXT,
+    message TEXT,
+    since TEXT NOT NULL
+);
+""",
+}
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS whatsapp_sessions (
     wa_id TEXT PRIMARY KEY,
@@ -28,7 +46,8 @@ CREATE TABLE IF NOT EXISTS whatsapp_sessions (
     updated_at TEXT NOT NULL,
     seq INTEGER NOT NULL DEFAULT 0,
     lock_owner TEXT,
-    lock_until TEXT
+    lock_until TEXT,
+    last_inbound_at TEXT
 );
 CREATE INDEX IF NOT EXISTS whatsapp_sessions_updated_at ON whatsapp_sessions (updated_at DESC);
 CREATE TABLE IF NOT EXISTS messages (
@@ -50,10 +69,13 @@ CREATE TABLE IF NOT EXISTS messages (
     send_state TEXT,
     parts_sent INTEGER NOT NULL DEFAULT 0,
     provider_message_ids TEXT NOT NULL DEFAULT '[]',
+    error_kind TEXT,
     error_code TEXT,
     error_message TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
     delivery_status TEXT,
     delivery_rank INTEGER NOT NULL DEFAULT 0,
+    delivery_error_kind TEXT,
     delivery_error_code TEXT,
     delivery_error_title TEXT
 );
@@ -63,8 +85,16 @@ CREATE TABLE IF NOT EXISTS sent_ids (
     provider_message_id TEXT PRIMARY KEY,
     message_id TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS provider_status (
+    dialect TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    code TEXT,
+    message TEXT,
+    since TEXT NOT NULL
+);
 """
-SESSION_COLUMNS = "wa_id, conversation_id, phone_number_id, created_at, updated_at"
+SESSION_COLUMNS = ("wa_id, conversation_id, phone_number_id, created_at, updated_at, "
+                   "last_inbound_at")
 
 
 def ts(moment: datetime) -> str:
@@ -83,6 +113,7 @@ class SqliteStore(Store):
         self._local = threading.local()
         self.sessions = SqliteSessions(self)
         self.messages = SqliteMessages(self)
+        self.providers = SqliteProviderStatus(self)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection, in autocommit mode: each statement is its own transaction."""
@@ -119,15 +150,20 @@ class SqliteStore(Store):
             conn.execute("COMMIT")
 
     def ensure_schema(self) -> None:
-        """Create the tables, in one transaction that concurrent workers queue behind."""
-        with self.cursor() as conn:
+        """Create or migrate the tables, in one transaction concurrent workers queue behind."""
+        with self.transaction() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version == 0:
+                statements = SCHEMA
+            elif version in MIGRATIONS or version == SCHEMA_VERSION:
+                statements = "".join(MIGRATIONS[v] for v in range(version, SCHEMA_VERSION))
+            else:
                 raise ConfigError(f"{self.path} has schema version {version}, this gateway "
-                                  f"needs {SCHEMA_VERSION}: move the file away or set "
-                                  "GATEWAY_DB_PATH")
-            conn.executescript(f"BEGIN IMMEDIATE; {SCHEMA} "
-                               f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+                                  f"knows versions up to {SCHEMA_VERSION}: move the file away "
+                                  "or set GATEWAY_DB_PATH")
+            for statement in filter(str.strip, statements.split(";")):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def ping(self) -> None:
         """Run a trivial query."""
@@ -145,9 +181,11 @@ class SqliteStore(Store):
 def _session(row: sqlite3.Row | None) -> Session | None:
     if row is None:
         return None
+    last = row["last_inbound_at"]
     return Session(row["wa_id"], row["conversation_id"], row["phone_number_id"],
                    datetime.fromisoformat(row["created_at"]),
-                   datetime.fromisoformat(row["updated_at"]))
+                   datetime.fromisoformat(row["updated_at"]),
+                   datetime.fromisoformat(last) if last else None)
 
 
 class SqliteSessions(WhatsappSessionRepository):
@@ -162,20 +200,25 @@ class SqliteSessions(WhatsappSessionRepository):
 
     def get_or_create(self, wa_id: str, phone_number_id: str | None = None) -> str:
         """One upsert: the primary key decides the race, RETURNING gives the winner's id."""
-        return self._upsert(wa_id, phone_number_id, "")[0]
+        return self._upsert(wa_id, phone_number_id, None, count=False)[0]
 
-    def arrive(self, wa_id: str, phone_number_id: str | None = None) -> tuple[str, int]:
-        """The same upsert, counting one more arrival."""
-        return self._upsert(wa_id, phone_number_id, ", seq = seq + 1")
+    def arrive(self, wa_id: str, phone_number_id: str | None = None,
+               sent_at: datetime | None = None) -> tuple[str, int]:
+        """The same upsert, counting one more arrival and keeping the latest inbound time."""
+        return self._upsert(wa_id, phone_number_id, ts(sent_at or utcnow()), count=True)
 
-    def _upsert(self, wa_id: str, phone_number_id: str | None, also: str) -> tuple[str, int]:
+    def _upsert(self, wa_id: str, phone_number_id: str | None, inbound_at: str | None,
+                count: bool) -> tuple[str, int]:
         now = ts(utcnow())
         row = self._write(
             "INSERT INTO whatsapp_sessions (wa_id, conversation_id, phone_number_id, created_at,"
-            f" updated_at, seq) VALUES (?, ?, ?, ?, ?, {1 if also else 0}) ON CONFLICT (wa_id)"
-            " DO UPDATE SET phone_number_id = coalesce(excluded.phone_number_id, phone_number_id)"
-            f"{also} RETURNING conversation_id, seq",
-            (wa_id, new_conversation_id(), phone_number_id, now, now)).fetchone()
+            " updated_at, seq, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (wa_id) DO UPDATE"
+            " SET phone_number_id = coalesce(excluded.phone_number_id, phone_number_id),"
+            " seq = seq + ?, last_inbound_at = max(coalesce(last_inbound_at, ''),"
+            " coalesce(excluded.last_inbound_at, '')) RETURNING conversation_id, seq",
+            (wa_id, new_conversation_id(), phone_number_id, now, now, int(count), inbound_at,
+             int(count))).fetchone()
         return row["conversation_id"], row["seq"]
 
     def next_seq(self, conversation_id: str) -> int:
@@ -230,3 +273,29 @@ class SqliteSessions(WhatsappSessionRepository):
         """Free the lease `owner` holds."""
         self._write("UPDATE whatsapp_sessions SET lock_owner = NULL, lock_until = NULL"
                     " WHERE conversation_id = ? AND lock_owner = ?", (conversation_id, owner))
+
+
+class SqliteProviderStatus(ProviderStatusRepository):
+    """`provider_status`: one row per provider whose credentials were rejected."""
+
+    def __init__(self, store: SqliteStore):
+        self.store = store
+
+    def record_auth_failure(self, dialect: str, error: SendError) -> None:
+        """Upsert the provider's row."""
+        with self.store.cursor() as conn:
+            conn.execute("INSERT INTO provider_status VALUES (?, ?, ?, ?, ?) ON CONFLICT (dialect)"
+                         " DO UPDATE SET kind = excluded.kind, code = excluded.code,"
+                         " message = excluded.message",
+                         (dialect, error.kind, error.code, error.message, ts(utcnow())))
+
+    def clear_auth_failure(self, dialect: str) -> None:
+        """Delete the provider's row."""
+        with self.store.cursor() as conn:
+            conn.execute("DELETE FROM provider_status WHERE dialect = ?", (dialect,))
+
+    def auth_failures(self) -> dict[str, SendError]:
+        """Every row."""
+        with self.store.cursor() as conn:
+            rows = conn.execute("SELECT dialect, kind, code, message FROM provider_status")
+            return {row[0]: SendError(row[1], row[2], row[3]) for row in rows}

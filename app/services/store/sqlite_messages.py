@@ -8,7 +8,14 @@ import uuid
 from dataclasses import fields
 from datetime import datetime
 
-from app.services.store.base import DELIVERY_RANK, HISTORY_KINDS, Message, MessageRepository, utcnow
+from app.services.store.base import (
+    DELIVERY_RANK,
+    HISTORY_KINDS,
+    Message,
+    MessageRepository,
+    SendError,
+    utcnow,
+)
 from app.services.store.sqlite import SqliteStore, ts
 
 COLUMNS = [f.name for f in fields(Message)]
@@ -87,26 +94,28 @@ class SqliteMessages(MessageRepository):
                          "send_state = 'pending' AND parts_sent = ?",
                          (answer_id, parts_sent)).rowcount == 1
 
-    def update_send(self, answer_id, state, parts_sent, provider_message_ids, error_code=None,
-                    error_message=None) -> None:
+    def update_send(self, answer_id, state, parts_sent, provider_message_ids, error=None,
+                    attempts=None) -> None:
         """Record the send state, and index every provider id for status callbacks."""
+        error = error or SendError(kind=None)
         with self.store.transaction() as conn:
             conn.execute("UPDATE messages SET send_state = ?, parts_sent = ?, "
-                         "provider_message_ids = ?, error_code = ?, error_message = ? WHERE id = ?",
-                         (state, parts_sent, json.dumps(provider_message_ids), error_code,
-                          error_message, answer_id))
+                         "provider_message_ids = ?, error_kind = ?, error_code = ?, "
+                         "error_message = ?, attempts = coalesce(?, attempts) WHERE id = ?",
+                         (state, parts_sent, json.dumps(provider_message_ids), error.kind,
+                          error.code, error.message, attempts, answer_id))
             conn.executemany("INSERT INTO sent_ids VALUES (?, ?) ON CONFLICT DO NOTHING",
                              [(pid, answer_id) for pid in provider_message_ids])
 
-    def apply_status(self, provider_message_id, status, error_code=None,
-                     error_title=None) -> bool:
+    def apply_status(self, provider_message_id, status, error=None) -> bool:
         """One conditional UPDATE: only a higher-ranked status is written."""
-        rank = DELIVERY_RANK[status]
+        rank, error = DELIVERY_RANK[status], error or SendError(kind=None)
         return self._run(
-            "UPDATE messages SET delivery_status = ?, delivery_rank = ?, delivery_error_code = ?,"
-            " delivery_error_title = ? WHERE delivery_rank < ? AND id = (SELECT message_id FROM"
-            " sent_ids WHERE provider_message_id = ?)",
-            (status, rank, error_code, error_title, rank, provider_message_id)).rowcount == 1
+            "UPDATE messages SET delivery_status = ?, delivery_rank = ?, delivery_error_kind = ?,"
+            " delivery_error_code = ?, delivery_error_title = ? WHERE delivery_rank < ? AND"
+            " id = (SELECT message_id FROM sent_ids WHERE provider_message_id = ?)",
+            (status, rank, error.kind, error.code, error.message, rank,
+             provider_message_id)).rowcount == 1
 
     def history(self, conversation_id: str, before: int, limit: int) -> list[Message]:
         """Texts and answers before `before`, oldest first."""

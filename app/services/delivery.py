@@ -1,0 +1,158 @@
+"""Getting a stored answer to the person: window, parts, safe retries, read receipts, typing."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from app.services.formatter import format_text
+from app.services.store import Message, Store
+from app.services.store.base import SendError, utcnow
+from dialects.client import ProviderClient, SendResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How hard to try, and what to show the person while the bot thinks."""
+
+    max_attempts: int = 4
+    retry_base: float = 1.0
+    retry_cap: float = 30.0
+    window: timedelta = timedelta(hours=24)
+    read_receipts: bool = True
+    typing: bool = True
+    typing_refresh: float = 20.0
+
+
+def retry_delay(attempt: int, retry_after: float | None, base: float, cap: float,
+                rand: Callable[[], float] = random.random) -> float:
+    """The provider's `Retry-After` when it gave one, else full-jitter exponential backoff;
+    never more than `cap` seconds."""
+    if retry_after is not None:
+        return min(cap, retry_after)
+    return min(cap, base * 2 ** (attempt - 1)) * rand()
+
+
+class Outbox:
+    """Sends an answer's parts through the dialect's client and records every outcome."""
+
+    def __init__(self, store: Store, clients: Mapping[str, ProviderClient],
+                 limits: Mapping[str, int], policy: DeliveryPolicy = DeliveryPolicy(),
+                 sleep: Callable[[float], None] = time.sleep):
+        self.store = store
+        self.clients = clients
+        self.limits = limits
+        self.policy = policy
+        self.sleep = sleep
+
+    def deliver(self, inbound: Message, answer: Message) -> None:
+        """Send what is left of the answer. A part whose send was interrupted may have reached
+        the provider, so it is never sent again; a refused part is retried only when the
+        provider cannot have accepted it."""
+        messages = self.store.messages
+        if answer.send_state == "sending":
+            log.error("send interrupted dialect=%s to=%s answer=%s part=%d: the provider may "
+                      "have it, so it is not sent again", inbound.dialect, inbound.wa_id,
+                      answer.id, answer.parts_sent + 1)
+            messages.update_send(answer.id, "failed", answer.parts_sent,
+                                 answer.provider_message_ids, SendError(
+                                     "transient", "send_interrupted",
+                                     "a send was interrupted; delivery unknown"))
+            return
+        if answer.send_state != "pending":
+            return
+        if self._window_closed(inbound):
+            messages.update_send(answer.id, "failed", answer.parts_sent,
+                                 answer.provider_message_ids, SendError(
+                                     "window_closed", "window_closed",
+                                     "more than 24 hours since the person's last message"))
+            log.warning("not sent dialect=%s to=%s in_reply_to=%s: 24-hour window closed",
+                        inbound.dialect, inbound.wa_id, inbound.provider_message_id)
+            return
+        self._send_parts(inbound, answer, format_text(answer.content,
+                                                      self.limits[inbound.dialect]))
+
+    def _window_closed(self, inbound: Message) -> bool:
+        session = self.store.sessions.find_by_wa_id(inbound.wa_id)
+        last = session.last_inbound_at if session else None
+        return last is not None and utcnow() - last > self.policy.window
+
+    def _send_parts(self, inbound: Message, answer: Message, parts: list[str]) -> None:
+        ids, sent, attempts = list(answer.provider_message_ids), answer.parts_sent, answer.attempts
+        tries = 0
+        while sent < len(parts):
+            if not self.store.messages.claim_send(answer.id, sent):
+                log.warning("send skipped answer=%s part=%d: another worker is sending it",
+                            answer.id, sent + 1)
+                return
+            attempts, tries = attempts + 1, tries + 1
+            result = self.clients[inbound.dialect].send_text(inbound.wa_id, parts[sent],
+                                                             inbound.business_number)
+            if result.accepted:
+                self._credentials_work(inbound.dialect)
+                sent, tries = sent + 1, 0
+                ids += [result.message_id] if result.message_id else []
+                self.store.messages.update_send(answer.id, "sent" if sent == len(parts)
+                                                else "pending", sent, ids, attempts=attempts)
+                continue
+            error = SendError(result.kind, result.error_code, result.error_message)
+            if result.kind == "auth":
+                self.store.providers.record_auth_failure(inbound.dialect, error)
+            retry = result.retryable and tries < self.policy.max_attempts
+            state = "pending" if retry else (
+                "not_sent" if result.kind == "not_configured" else "failed")
+            self.store.messages.update_send(answer.id, state, sent, ids, error, attempts)
+            self._log_failure(inbound, result, sent + 1, len(parts), tries, retry)
+            if not retry:
+                return
+            self.sleep(retry_delay(tries, result.retry_after, self.policy.retry_base,
+                                   self.policy.retry_cap))
+        log.info("reply dialect=%s to=%s in_reply_to=%s kind=%s parts=%d attempts=%d ids=%s",
+                 inbound.dialect, inbound.wa_id, inbound.provider_message_id, answer.kind,
+                 len(parts), attempts, ",".join(ids))
+
+    def _credentials_work(self, dialect: str) -> None:
+        if dialect in self.store.providers.auth_failures():
+            self.store.providers.clear_auth_failure(dialect)
+            log.info("%s credentials accepted again", dialect)
+
+    @staticmethod
+    def _log_failure(inbound: Message, result: SendResult, part: int, parts: int, tries: int,
+                     retry: bool) -> None:
+        log.log(logging.WARNING if retry else logging.ERROR,
+                "send failed dialect=%s to=%s part=%d/%d attempt=%d kind=%s error_code=%s "
+                "http=%s: %s%s", inbound.dialect, inbound.wa_id, part, parts, tries,
+                result.kind, result.error_code, result.http_status, result.error_message,
+                " (will retry)" if retry else "")
+
+    @contextmanager
+    def presence(self, inbound: Message) -> Iterator[None]:
+        """While the bot answers: mark the message read and show "typing...", refreshed before
+        it expires. Best-effort: a failure never holds the answer back."""
+        policy = self.policy
+        if not (policy.read_receipts or policy.typing) or not inbound.provider_message_id:
+            yield
+            return
+        client, stop = self.clients[inbound.dialect], threading.Event()
+
+        def keep_typing() -> None:
+            while True:
+                client.mark_read(inbound.provider_message_id, inbound.business_number,
+                                 typing=policy.typing)
+                if not policy.typing or stop.wait(policy.typing_refresh):
+                    return
+
+        thread = threading.Thread(target=keep_typing, name="typing", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
