@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 from app.errors import Unauthorized
 from app.webhook import WEBHOOK_PATH
 
-PUBLIC_EXACT = frozenset({WEBHOOK_PATH, "/healthz"})
+PUBLIC_EXACT = frozenset({WEBHOOK_PATH, "/healthz", "/readyz"})
 ALGORITHM = "HS256"
 
 

@@ -6,6 +6,7 @@ import hmac
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from app.errors import StoreUnavailable
 from dialects.base import WebhookRequest
 
 WEBHOOK_PATH = "/api/v1/whatsapp/webhook"
@@ -32,6 +33,29 @@ def handshake() -> Response:
 def healthz() -> Response:
     """200 while the process serves."""
     return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    """The store and each provider we may send through; 503 when the store is down or a
+    provider rejected our credentials (as seen by any worker)."""
+    extensions, settings = current_app.extensions, current_app.config["SETTINGS"]
+    try:
+        extensions["schema"].ensure()
+        extensions["store"].ping()
+        failures, store = extensions["store"].providers.auth_failures(), "ok"
+    except StoreUnavailable:
+        failures, store = {}, "down"
+    names = [settings.whatsapp_provider] if settings.whatsapp_provider else extensions["clients"]
+    providers = {name: "auth_failed" if name in failures else
+                 "not_configured" if extensions["clients"][name].missing else "ok"
+                 for name in names}
+    ready = store == "ok" and "auth_failed" not in providers.values()
+    body = {"status": "ready" if ready else "not_ready", "store": store, "providers": providers}
+    if failures:
+        body["errors"] = {name: {"code": e.code, "message": e.message}
+                          for name, e in failures.items()}
+    return jsonify(body), 200 if ready else 503
 
 
 @bp.post(WEBHOOK_PATH)

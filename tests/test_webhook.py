@@ -185,8 +185,10 @@ def test_a_long_answer_is_split_under_the_dialects_limit(case, make_app, provide
     parts = [case.sent_text(r)[1] for r in sends(provider)]
     assert len(parts) > 1
     assert all(len(part) <= case.max_len for part in parts)
+    assert [part.rsplit(" ", 1)[1] for part in parts] == [
+        f"({n}/{len(parts)})" for n in range(1, len(parts) + 1)]
     answer = conversation(app)[-1]
-    assert " ".join(" ".join(parts).split()) == " ".join(
+    assert " ".join(" ".join(p.rsplit(" ", 1)[0] for p in parts).split()) == " ".join(
         answer.content.replace("**Policy**", "*Policy*").split())
     assert len(answer.provider_message_ids) == len(parts)
 
