@@ -60,6 +60,7 @@ class Settings:
     retry_max_seconds: float = 30.0
     read_receipts: bool = True
     typing_indicator: bool = True
+    typing_refresh_seconds: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         retry_max_seconds=_float(raw, "WHATSAPP_RETRY_MAX_SECONDS", 30.0, allow_zero=True),
         read_receipts=_bool(raw, "WHATSAPP_READ_RECEIPTS", True),
         typing_indicator=_bool(raw, "WHATSAPP_TYPING_INDICATOR", True),
+        typing_refresh_seconds=_float(raw, "WHATSAPP_TYPING_REFRESH_SECONDS", 20.0),
     )
     if settings.jwt_secret and len(settings.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
         raise ConfigError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long "

@@ -69,7 +69,7 @@ class Outbox:
             return
         if answer.send_state != "pending":
             return
-        if self._window_closed(inbound):
+        if self.window_closed(inbound):
             messages.update_send(answer.id, "failed", answer.parts_sent,
                                  answer.provider_message_ids, SendError(
                                      "window_closed", "window_closed",
@@ -80,7 +80,8 @@ class Outbox:
         self._send_parts(inbound, answer, format_text(answer.content,
                                                       self.limits[inbound.dialect]))
 
-    def _window_closed(self, inbound: Message) -> bool:
+    def window_closed(self, inbound: Message) -> bool:
+        """Whether more than 24 hours passed since the person last wrote (provider's time)."""
         session = self.store.sessions.find_by_wa_id(inbound.wa_id)
         last = session.last_inbound_at if session else None
         return last is not None and utcnow() - last > self.policy.window
@@ -138,7 +139,8 @@ class Outbox:
         """While the bot answers: mark the message read and show "typing...", refreshed before
         it expires. Best-effort: a failure never holds the answer back."""
         policy = self.policy
-        if not (policy.read_receipts or policy.typing) or not inbound.provider_message_id:
+        if (not (policy.read_receipts or policy.typing) or not inbound.provider_message_id
+                or self.window_closed(inbound)):  # no "typing..." before an answer never sent
             yield
             return
         client, stop = self.clients[inbound.dialect], threading.Event()
