@@ -21,6 +21,9 @@ class FakeProvider:
         self.sent: list[dict] = []
         self.llm_requests: list[list[dict]] = []
         self.llm_delay = llm_delay
+        self.refusals: list[tuple[int, dict, dict]] = []
+        self.refused: list[str] = []
+        self.receipts: list[dict] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -34,6 +37,11 @@ class FakeProvider:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def refuse_next(self, status: int, body: dict, headers: dict | None = None) -> None:
+        """Answer the next send (not a read receipt) with this error instead of accepting it."""
+        with self._lock:
+            self.refusals.append((status, body, headers or {}))
 
     def wait_for(self, count: int, to: str | None = None, timeout: float = 10.0) -> list[dict]:
         """The sends (to a recipient containing `to`), once `count` arrived or time ran out."""
@@ -56,9 +64,18 @@ class FakeProvider:
                              "message": {"role": "assistant", "content": f"re: {question}"}}],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
 
-    def _record(self, path: str, headers, body: bytes) -> dict:
+    def _record(self, path: str, headers, body: bytes) -> tuple[int, dict, dict]:
         if path.endswith("/chat/completions"):
-            return self._complete(body)
+            return 200, self._complete(body), {}
+        if b'"status": "read"' in body or b'"status":"read"' in body:
+            with self._lock:
+                self.receipts.append(json.loads(body))
+            return 200, {"success": True}, {}
+        with self._lock:
+            if self.refusals:
+                status, reply, extra = self.refusals.pop(0)
+                self.refused.append(path)
+                return status, reply, extra
         if "/Accounts/" in path:
             form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
             entry = {"dialect": "twilio", "to": form["To"], "text": form["Body"],
@@ -77,7 +94,7 @@ class FakeProvider:
         entry.update(path=path, authorization=headers.get("Authorization"))
         with self._lock:
             self.sent.append(entry)
-        return reply
+        return 200, reply, {}
 
     def _handler(self):
         provider = self
@@ -85,8 +102,11 @@ class FakeProvider:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                reply = json.dumps(provider._record(self.path, self.headers, body)).encode()
-                self.send_response(200)
+                status, answer, headers = provider._record(self.path, self.headers, body)
+                reply = json.dumps(answer).encode()
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
