@@ -241,3 +241,28 @@ def test_arrive_creates_or_counts_in_one_step(store):
     conversation = results[0][0]
     assert store.sessions.next_seq(conversation) == 9
     assert store.sessions.get_or_create("34600000001") == conversation
+
+
+def test_a_schema_2_file_is_migrated_in_place(tmp_path):
+    import sqlite3
+
+    from app.services.store.sqlite_schema import MIGRATIONS, SCHEMA
+
+    path = str(tmp_path / "old.sqlite3")
+    old = SCHEMA
+    for statement in [s for s in MIGRATIONS[2].split(";") if "ADD COLUMN" in s]:
+        table, column = statement.split("ALTER TABLE ")[1].split(" ADD COLUMN ")
+        old = old.replace(f"    {column.strip()},\n", "").replace(f",\n    {column.strip()}\n", "\n")
+    old = old.split("CREATE TABLE IF NOT EXISTS provider_status")[0]
+    conn = sqlite3.connect(path)
+    conn.executescript(old + "PRAGMA user_version = 2;")
+    conn.execute("INSERT INTO whatsapp_sessions (wa_id, conversation_id, created_at, updated_at)"
+                 " VALUES ('34600000001', 'c-1', '2026-01-01', '2026-01-01')")
+    conn.commit()
+    conn.close()
+    store = SqliteStore(path)
+    store.ensure_schema()
+    assert store.sessions.get_or_create("34600000001") == "c-1"
+    assert store.sessions.arrive("34600000001")[1] == 1
+    assert store.providers.auth_failures() == {}
+    assert store.connection().execute("PRAGMA user_version").fetchone()[0] == 3

@@ -8,7 +8,7 @@ from contextlib import nullcontext
 from app.services.chat import ChatManager
 from app.services.delivery import Outbox
 from app.services.store import Message, Store
-from app.services.store.base import SendError
+from app.services.store.base import DELIVERY_RANK, SendError
 from dialects.base import Event, StatusUpdate
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class MessageHandler:
         return conversation_id if needs_reply else None
 
     def _record_status(self, event: StatusUpdate) -> None:
-        if not event.message_id or event.status not in ("sent", "delivered", "read", "failed"):
+        if not event.message_id or event.status not in DELIVERY_RANK:
             log.info("status dialect=%s message_id=%s status=%s error_code=%s: noted",
                      event.dialect, event.message_id, event.status, event.error_code)
             return
