@@ -23,6 +23,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def provider_env(fake_url: str, db_path: str, **extra: str) -> dict[str, str]:
+    """Settings of a gateway that sends every dialect to the fake provider at `fake_url`."""
+    return {"GATEWAY_DB_PATH": db_path, "WHATSAPP_API_BASE_URL": fake_url,
+            "WHATSAPP_TOKEN": "provider-token", "WHATSAPP_APP_SECRET": "app-secret-1",
+            "WHATSAPP_PHONE_NUMBER_ID": "15550001111",
+            "WHATSAPP_ACCOUNT_ID": "AC0123456789abcdef0123456789abcdef", **extra}
+
+
 class Gunicorn:
     """`gunicorn --config gunicorn.conf.py APP` on a free port with the given environment."""
 

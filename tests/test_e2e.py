@@ -9,7 +9,7 @@ import requests
 
 from tests.cases import CASES, CloudApiCase
 from tests.fake_provider import FakeProvider
-from tests.server import Gunicorn
+from tests.server import Gunicorn, provider_env
 
 pytestmark = pytest.mark.e2e
 
@@ -23,13 +23,8 @@ def fake_provider():
 @pytest.fixture(scope="module")
 def gateway(fake_provider, tmp_path_factory):
     """gunicorn with two workers on the embedded store, sending to the fake provider."""
-    server = Gunicorn({
-        "WEB_CONCURRENCY": "2",
-        "GATEWAY_DB_PATH": str(tmp_path_factory.mktemp("e2e") / "gateway.sqlite3"),
-        "WHATSAPP_API_BASE_URL": fake_provider.url, "WHATSAPP_TOKEN": "provider-token",
-        "WHATSAPP_APP_SECRET": "app-secret-1", "WHATSAPP_PHONE_NUMBER_ID": "15550001111",
-        "WHATSAPP_ACCOUNT_ID": "AC0123456789abcdef0123456789abcdef",
-    }).start()
+    db_path = str(tmp_path_factory.mktemp("e2e") / "gateway.sqlite3")
+    server = Gunicorn(provider_env(fake_provider.url, db_path, WEB_CONCURRENCY="2")).start()
     yield server.url
     print(server.stop())  # shown by pytest when a test failed
 

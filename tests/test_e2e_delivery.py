@@ -9,9 +9,9 @@ import pytest
 import requests
 
 from app.auth import issue_token
-from tests.cases import CASES, TOKEN, CloudApiCase
+from tests.cases import CASES, CloudApiCase
 from tests.fake_provider import FakeProvider
-from tests.server import Gunicorn
+from tests.server import Gunicorn, provider_env
 from tests.test_delivery import REFUSALS, graph_error
 
 pytestmark = pytest.mark.e2e
@@ -27,14 +27,10 @@ def fake():
 
 @pytest.fixture(scope="module")
 def gateway(fake, tmp_path_factory):
-    server = Gunicorn({
-        "WEB_CONCURRENCY": "2",
-        "GATEWAY_DB_PATH": str(tmp_path_factory.mktemp("e2e") / "gateway.sqlite3"),
-        "WHATSAPP_API_BASE_URL": fake.url, "WHATSAPP_TOKEN": TOKEN,
-        "WHATSAPP_APP_SECRET": "app-secret-1", "WHATSAPP_PHONE_NUMBER_ID": "15550001111",
-        "WHATSAPP_ACCOUNT_ID": "AC0123456789abcdef0123456789abcdef", "JWT_SECRET": JWT_SECRET,
-        "WHATSAPP_RETRY_BASE_SECONDS": "0.05", "WHATSAPP_SEND_ATTEMPTS": "2",
-    }).start()
+    db_path = str(tmp_path_factory.mktemp("e2e") / "gateway.sqlite3")
+    server = Gunicorn(provider_env(
+        fake.url, db_path, WEB_CONCURRENCY="2", JWT_SECRET=JWT_SECRET,
+        WHATSAPP_RETRY_BASE_SECONDS="0.05", WHATSAPP_SEND_ATTEMPTS="2")).start()
     yield server
     print(server.stop())
 

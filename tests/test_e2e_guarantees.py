@@ -16,9 +16,9 @@ import pytest
 import requests
 
 from app.services.store.sqlite import SqliteStore
-from tests.cases import TOKEN, CloudApiCase
+from tests.cases import CloudApiCase
 from tests.fake_provider import FakeProvider
-from tests.server import Gunicorn
+from tests.server import Gunicorn, provider_env
 
 pytestmark = pytest.mark.e2e
 cloud = CloudApiCase()
@@ -37,13 +37,10 @@ def start(fake, tmp_path):
     servers = []
 
     def start(**env) -> Gunicorn:
-        server = Gunicorn({
-            "WEB_CONCURRENCY": "3", "GATEWAY_DB_PATH": str(tmp_path / "gateway.sqlite3"),
-            "WHATSAPP_API_BASE_URL": fake.url, "WHATSAPP_TOKEN": TOKEN,
-            "WHATSAPP_APP_SECRET": "app-secret-1", "WHATSAPP_PHONE_NUMBER_ID": "15550001111",
-            "LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-test",
+        server = Gunicorn(provider_env(fake.url, str(tmp_path / "gateway.sqlite3"), **{
+            "WEB_CONCURRENCY": "3", "LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-test",
             "OPENAI_BASE_URL": f"{fake.url}/v1", "WHATSAPP_LEASE_SECONDS": "2",
-            "WHATSAPP_SWEEP_SECONDS": "0.3", "JWT_SECRET": JWT_SECRET, **env}).start()
+            "WHATSAPP_SWEEP_SECONDS": "0.3", "JWT_SECRET": JWT_SECRET, **env})).start()
         servers.append(server)
         return server
 

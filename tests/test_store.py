@@ -251,8 +251,8 @@ def test_a_schema_2_file_is_migrated_in_place(tmp_path):
     path = str(tmp_path / "old.sqlite3")
     old = SCHEMA
     for statement in [s for s in MIGRATIONS[2].split(";") if "ADD COLUMN" in s]:
-        table, column = statement.split("ALTER TABLE ")[1].split(" ADD COLUMN ")
-        old = old.replace(f"    {column.strip()},\n", "").replace(f",\n    {column.strip()}\n", "\n")
+        column = statement.split(" ADD COLUMN ")[1].strip()
+        old = old.replace(f"    {column},\n", "").replace(f",\n    {column}\n", "\n")
     old = old.split("CREATE TABLE IF NOT EXISTS provider_status")[0]
     conn = sqlite3.connect(path)
     conn.executescript(old + "PRAGMA user_version = 2;")

@@ -1,13 +1,7 @@
 """The SQLite file's layout, by version (`PRAGMA user_version`), and how to migrate it."""
 
 SCHEMA_VERSION = 3
-# What turns a file of each older version into the next one.
-MIGRATIONS = {
-    2: """
-ALTER TABLE whatsapp_sessions ADD COLUMN last_inbound_at TEXT;
-ALTER TABLE messages ADD COLUMN error_kind TEXT;
-ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE messages ADD COLUMN delivery_error_kind TEXT;
+PROVIDER_STATUS = """
 CREATE TABLE IF NOT EXISTS provider_status (
     dialect TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -15,7 +9,15 @@ CREATE TABLE IF NOT EXISTS provider_status (
     message TEXT,
     since TEXT NOT NULL
 );
-""",
+"""
+# What turns a file of each older version into the next one.
+MIGRATIONS = {
+    2: """
+ALTER TABLE whatsapp_sessions ADD COLUMN last_inbound_at TEXT;
+ALTER TABLE messages ADD COLUMN error_kind TEXT;
+ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN delivery_error_kind TEXT;
+""" + PROVIDER_STATUS,
 }
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS whatsapp_sessions (
@@ -65,11 +67,4 @@ CREATE TABLE IF NOT EXISTS sent_ids (
     provider_message_id TEXT PRIMARY KEY,
     message_id TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS provider_status (
-    dialect TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    code TEXT,
-    message TEXT,
-    since TEXT NOT NULL
-);
-"""
+""" + PROVIDER_STATUS
