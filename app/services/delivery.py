@@ -128,7 +128,9 @@ class Outbox:
     @staticmethod
     def _log_failure(inbound: Message, result: SendResult, part: int, parts: int, tries: int,
                      retry: bool) -> None:
-        log.log(logging.WARNING if retry else logging.ERROR,
+        # Sending disabled by configuration was announced at startup: a warning, not an error.
+        quiet = retry or result.kind == "not_configured"
+        log.log(logging.WARNING if quiet else logging.ERROR,
                 "send failed dialect=%s to=%s part=%d/%d attempt=%d kind=%s error_code=%s "
                 "http=%s: %s%s", inbound.dialect, inbound.wa_id, part, parts, tries,
                 result.kind, result.error_code, result.http_status, result.error_message,
