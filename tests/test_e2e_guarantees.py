@@ -55,6 +55,14 @@ def deliver(server: Gunicorn, payload: dict) -> int:
     return requests.post(url, data=body, headers=cloud.headers(body, url), timeout=15).status_code
 
 
+def asked(fake: FakeProvider, timeout: float = 10) -> bool:
+    """Whether the bot's LLM was called within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not fake.llm_requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(fake.llm_requests)
+
+
 def settle(fake: FakeProvider, count: int, wait: float = 1.5) -> list[dict]:
     """The sends once `count` arrived, after `wait` more seconds for any unwanted extra."""
     fake.wait_for(count, timeout=20)
@@ -86,10 +94,7 @@ def test_a_worker_killed_while_the_bot_answers_still_answers_once(start, fake):
     server = start()
     fake.llm_delay = 2.0
     assert deliver(server, cloud.text("survive", message_id="wamid.kill")) == 200
-    deadline = time.monotonic() + 10
-    while not fake.llm_requests and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert fake.llm_requests, "the bot was never asked"
+    assert asked(fake), "the bot was never asked"
     for pid in server.worker_pids():  # whichever worker holds it dies mid-answer
         os.kill(pid, signal.SIGKILL)
     assert [s["text"] for s in settle(fake, 1, wait=3)] == ["re: survive"]
@@ -136,8 +141,7 @@ def test_sigterm_lets_the_answer_in_progress_finish(start, fake):
     server = start(WEB_CONCURRENCY="1")
     fake.llm_delay = 1.5
     assert deliver(server, cloud.text("finish", message_id="wamid.term")) == 200
-    while not fake.llm_requests:
-        time.sleep(0.05)
+    assert asked(fake), "the bot was never asked"
     output = server.stop(signal.SIGTERM)
     assert [s["text"] for s in fake.sent] == ["re: finish"]
     assert "dispatcher stopped" in output and "finished=True" in output
