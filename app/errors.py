@@ -90,9 +90,3 @@ class StoreUnavailable(GatewayError):
 
     status = 503
     code = "store_unavailable"
-
-
-class BotError(GatewayError):
-    """The bot failed to produce an answer."""
-
-    code = "bot_failed"

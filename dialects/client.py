@@ -21,8 +21,6 @@ from typing import Any, ClassVar
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-KINDS = ("throttled", "window_closed", "auth", "invalid", "undeliverable", "transient")
-
 
 @dataclass(frozen=True)
 class SendResult:
