@@ -232,6 +232,7 @@ def test_the_message_is_marked_read_with_typing_while_the_bot_answers(make_app, 
     assert marks[0].json() == {"messaging_product": "whatsapp", "status": "read",
                                "message_id": "wamid.in", "typing_indicator": {"type": "text"}}
     assert len(sends(provider)) == 1
+    assert provider.request_history[-1] == sends(provider)[0]  # no "typing..." after it
 
 
 def test_read_receipts_and_typing_can_be_turned_off(make_app, provider):
@@ -246,6 +247,26 @@ def test_read_receipts_without_typing(make_app, provider):
     [mark] = receipts(provider)
     assert mark.json() == {"messaging_product": "whatsapp", "status": "read",
                            "message_id": "wamid.in"}
+
+
+def test_a_slow_read_receipt_is_not_overtaken_by_the_answer(make_app, requests_mock):
+    """A receipt landing after the answer would show the person a bot still typing."""
+    done = []
+
+    def slow_mark(message_id, business_number, typing):
+        time.sleep(0.2)
+        done.append(("read", message_id))
+        return True
+
+    def respond(request, context):
+        done.append(("answer", request.json()["text"]["body"]))
+        return {"messages": [{"id": "wamid.ok"}]}
+
+    requests_mock.post(cloud.send_url, json=respond)
+    app = make_app()
+    app.extensions["handler"].outbox.clients["cloud_api"].mark_read = slow_mark
+    post(app.test_client(), cloud, cloud.text("hello", message_id="wamid.in"))
+    assert [what for what, _ in done] == ["read", "answer"]
 
 
 def test_a_failing_read_receipt_never_blocks_the_answer(make_app, requests_mock):

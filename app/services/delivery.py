@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from app.services.formatter import format_text
 from app.services.store import Message, Store
@@ -139,24 +140,28 @@ class Outbox:
     @contextmanager
     def presence(self, inbound: Message) -> Iterator[None]:
         """While the bot answers: mark the message read and show "typing...", refreshed before
-        it expires. Best-effort: a failure never holds the answer back."""
+        it expires. Best-effort: a failed receipt never stops the answer, and none is sent
+        after it."""
         policy = self.policy
         if (not (policy.read_receipts or policy.typing) or not inbound.provider_message_id
                 or self.window_closed(inbound)):  # no "typing..." before an answer never sent
             yield
             return
         client, stop = self.clients[inbound.dialect], threading.Event()
+        mark = partial(client.mark_read, inbound.provider_message_id, inbound.business_number,
+                       typing=policy.typing)
 
         def keep_typing() -> None:
-            while True:
-                client.mark_read(inbound.provider_message_id, inbound.business_number,
-                                 typing=policy.typing)
-                if not policy.typing or stop.wait(policy.typing_refresh):
-                    return
+            mark()
+            while policy.typing and not stop.wait(policy.typing_refresh):
+                mark()
 
         thread = threading.Thread(target=keep_typing, name="typing", daemon=True)
-        thread.start()
+        thread.start()  # the bot starts at once; the receipt goes out beside it
         try:
             yield
         finally:
             stop.set()
+            # Wait out a receipt in flight (bounded by the client's timeout): "read" or
+            # "typing..." arriving after the answer would show the person a bot still typing.
+            thread.join()
