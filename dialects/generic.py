@@ -54,9 +54,11 @@ class Message(BaseSchema):
         if "status" in data:
             status = STATUSES.get(data["status"], data["status"])
             error = data.get("error") or {}
+            # Vonage's status errors put the code in `title` and the words in `detail`.
+            title = error.get("detail") or error.get("title")
             return [StatusUpdate(NAME, message_id, status, recipient=data.get("to"),
                                  error_code=_code(error.get("type")),
-                                 error_title=error.get("title") or error.get("detail"))]
+                                 error_title=None if title is None else str(title))]
         kind, text = (text_kind(data.get("text")) if data["message_type"] == "text"
                       else (data["message_type"], ""))
         return [InboundMessage(
@@ -92,7 +94,11 @@ class GenericClient(ProviderClient):
 
     dialect = NAME
     required = ("token", "phone_number_id")
-    # No provider codes: a generic provider's refusals are sorted by their HTTP status.
+    # Vonage Messages API codes (developer.vonage.com/api-errors/messages-olympus); any other
+    # provider's refusals, and codes not listed, are sorted by their HTTP status.
+    error_kinds = {"1000": "throttled", "1010": "invalid", "1020": "invalid", "1021": "invalid",
+                   "1022": "invalid", "1040": "invalid", "1050": "undeliverable",
+                   "1060": "auth"}
 
     def build_request(self, to_wa_id: str, text: str, business_number: str | None) -> dict:
         """A Vonage-style text message."""

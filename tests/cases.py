@@ -170,7 +170,8 @@ class GenericCase(Case):
         "vcard": ("vcard", True), "order": ("order", True), "unsupported": ("unsupported", True),
         "whitespace": ("blank", True), "reaction": ("reaction", False),
     }
-    statuses = {"status_delivered": ("bbbbbbbb-0000-4000-8000-000000000001", "delivered", None)}
+    statuses = {"status_delivered": ("bbbbbbbb-0000-4000-8000-000000000001", "delivered", None),
+                "status_failed": ("bbbbbbbb-0000-4000-8000-000000000002", "failed", "1050")}
     error_status = 422
     error_body = {"type": "https://developer.vonage.com/api-errors/messages#1150",
                   "title": "Invalid params",

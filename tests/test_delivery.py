@@ -33,8 +33,9 @@ def twilio_error(code: int, message: str, status: int) -> dict:
             "more_info": f"https://www.twilio.com/docs/errors/{code}"}
 
 
-def vonage_error(slug: str, title: str) -> dict:
-    return {"type": f"https://developer.vonage.com/api-errors#{slug}", "title": title,
+def vonage_error(slug: str, title: str, page: str = "") -> dict:
+    """An RFC 7807 problem as Vonage answers it (`page`: `/messages-olympus` for its codes)."""
+    return {"type": f"https://developer.vonage.com/api-errors{page}#{slug}", "title": title,
             "detail": title, "instance": "bf0ca0bf927b3b52e3cb03217e1a1ddf"}
 
 
@@ -71,6 +72,12 @@ REFUSALS = [
     (generic, 401, vonage_error("unauthorized", "Invalid credentials supplied"), "auth", False,
      "unauthorized"),
     (generic, 422, vonage_error("1150", "Invalid params"), "invalid", False, "1150"),
+    (generic, 429, vonage_error("1000", "Throttled", "/messages-olympus"), "throttled", True,
+     "1000"),
+    (generic, 422, vonage_error("1050", "Number barred", "/messages-olympus"), "undeliverable",
+     False, "1050"),
+    (generic, 403, vonage_error("1060", "Partner account barred", "/messages-olympus"), "auth",
+     False, "1060"),
     (generic, 500, vonage_error("internal", "Internal Error"), "transient", False, "internal"),
 ]
 
@@ -320,22 +327,26 @@ def test_readyz_is_503_when_the_store_cannot_be_opened(make_app, tmp_path):
     assert (response.status_code, response.json["store"]) == (503, "down")
 
 
-@pytest.mark.parametrize("case, payload, kind", [
-    (cloud, "status_failed", "window_closed"), (twilio, "status_failed", "window_closed")],
-    ids=lambda v: getattr(v, "name", v))
-def test_failure_callbacks_map_into_the_same_kinds(app, provider, case, payload, kind):
+@pytest.mark.parametrize("case, kind, code, title", [
+    (cloud, "window_closed", "131047", "Re-engagement message"),
+    (twilio, "window_closed", "63016", "Failed to send freeform message because you are "
+                                       "outside the allowed window."),
+    (generic, "undeliverable", "1050", "Number barred")], ids=lambda v: getattr(v, "name", v))
+def test_failure_callbacks_map_into_the_same_kinds(app, provider, case, kind, code, title):
     client = app.test_client()
     post(client, case, case.text("hello"))
     sent_id = answer_of(app).provider_message_ids[0]
-    callback = case.payload(payload)
+    callback = case.payload("status_failed")
     if case.name == "cloud_api":
         callback["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = sent_id
-    else:
+    elif case.name == "twilio":
         callback["MessageSid"] = sent_id
+    else:
+        callback["message_uuid"] = sent_id
     post(client, case, callback)
     answer = answer_of(app)
-    assert (answer.delivery_status, answer.delivery_error_kind) == ("failed", kind)
-    assert answer.delivery_error_code in ("131047", "63016") and answer.delivery_error_title
+    assert (answer.delivery_status, answer.delivery_error_kind, answer.delivery_error_code,
+            answer.delivery_error_title) == ("failed", kind, code, title)
 
 
 def test_operators_see_why_an_answer_failed(app, requests_mock):
