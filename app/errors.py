@@ -51,6 +51,12 @@ class UnknownPayload(WebhookError):
     code = "unknown_payload"
 
 
+class NoValidItem(WebhookError):
+    """The payload is a dialect's, but every message or status in it was refused."""
+
+    code = "no_valid_item"
+
+
 class ProviderMismatch(WebhookError):
     """The body belongs to a dialect other than WHATSAPP_PROVIDER."""
 

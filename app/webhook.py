@@ -74,7 +74,7 @@ def receive() -> Response:
     waiting = [extensions["handler"].record(event) for event in accepted.events]
     for conversation_id in dict.fromkeys(filter(None, waiting)):
         extensions["dispatcher"].submit(conversation_id)
-    body, mimetype = accepted.dialect.acknowledgement(len(accepted.events))
+    body, mimetype = accepted.dialect.acknowledgement(len(accepted.events), accepted.rejected)
     return Response(body, 200, mimetype=mimetype)
 
 

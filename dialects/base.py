@@ -6,12 +6,12 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
-from marshmallow import EXCLUDE, Schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
 from app.errors import MalformedBody, SignatureInvalid, SignatureMissing
 
@@ -87,7 +87,36 @@ class StatusUpdate:
     error_title: str | None = None
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """An item that its schema refused, inside a payload whose dialect is known: the rest of
+    the payload is still accepted. `at` is the item's path in the body."""
+
+    at: str
+    errors: object
+
+    def under(self, path: str) -> Rejected:
+        """The same item, its path prefixed with its parent's."""
+        return replace(self, at=f"{path}.{self.at}")
+
+
 Event = InboundMessage | StatusUpdate
+
+
+class Items(fields.List):
+    """A list loaded item by item: an item the inner field refuses becomes a `Rejected` in its
+    place, so one malformed message never costs the valid ones beside it."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
+        if not isinstance(value, list):
+            raise self.make_error("invalid")
+        items = []
+        for index, item in enumerate(value):
+            try:
+                items.append(self.inner.deserialize(item, **kwargs))
+            except ValidationError as err:
+                items.append(Rejected(f"{self.data_key or attr or ''}[{index}]", err.messages))
+        return items
 
 
 class BaseSchema(Schema):
@@ -124,8 +153,9 @@ class Dialect:
         # One instance, reused: building a schema (and its nested ones) costs more than loading.
         self._loader = self.schema()
 
-    def parse(self, request: WebhookRequest) -> list[Event]:
-        """Load the body with this dialect's schema; `ValidationError` means "not mine"."""
+    def parse(self, request: WebhookRequest) -> list[Event | Rejected]:
+        """Load the body with this dialect's schema; `ValidationError` means "not mine".
+        The events come in payload order, a refused item as a `Rejected` in its place."""
         data = request.form() if self.media_type == FORM else request.json()
         return self._loader.load(data)
 
@@ -149,6 +179,9 @@ class Dialect:
                     return
         raise SignatureInvalid(f"{self.signature_header} does not match the body")
 
-    def acknowledgement(self, accepted: int) -> tuple[str, str]:
-        """The body and content type of the 200 answer."""
-        return json.dumps({"status": "accepted", "events": accepted}), JSON
+    def acknowledgement(self, accepted: int, rejected: Iterable[Rejected] = ()) -> tuple[str, str]:
+        """The body and content type of the 200 answer, naming any item left out."""
+        body: dict[str, object] = {"status": "accepted", "events": accepted}
+        if refused := [{"at": item.at, "errors": item.errors} for item in rejected]:
+            body["rejected"] = refused
+        return json.dumps(body), JSON

@@ -7,7 +7,16 @@ from typing import Any
 import requests
 from marshmallow import fields, post_load, validate
 
-from dialects.base import BaseSchema, Dialect, InboundMessage, StatusUpdate, text_kind, unix_time
+from dialects.base import (
+    BaseSchema,
+    Dialect,
+    InboundMessage,
+    Items,
+    Rejected,
+    StatusUpdate,
+    text_kind,
+    unix_time,
+)
 from dialects.client import ProviderClient
 
 NAME = "cloud_api"
@@ -70,17 +79,19 @@ class _Status(BaseSchema):
 class _Value(BaseSchema):
     metadata = fields.Nested(BaseSchema.from_dict({"phone_number_id": fields.String()}))
     contacts = fields.List(fields.Nested(_Contact))
-    messages = fields.List(fields.Nested(_Message))
-    statuses = fields.List(fields.Nested(_Status))
+    messages = Items(fields.Nested(_Message))
+    statuses = Items(fields.Nested(_Status))
     errors = fields.List(fields.Nested(_Error))
 
     @post_load
     def events(self, data: dict, **_: Any) -> list:
-        """Turn one `value` into its messages and statuses."""
+        """Turn one `value` into its messages and statuses (a refused one stays `Rejected`)."""
         ours = data.get("metadata", {}).get("phone_number_id")
         contacts = {c["wa_id"]: c for c in data.get("contacts", []) if c.get("wa_id")}
-        events: list = [self._message(m, contacts, ours) for m in data.get("messages", [])]
-        events += [_status(s) for s in data.get("statuses", [])]
+        events: list = [m if isinstance(m, Rejected) else self._message(m, contacts, ours)
+                        for m in data.get("messages", [])]
+        events += [s if isinstance(s, Rejected) else _status(s)
+                   for s in data.get("statuses", [])]
         events += [StatusUpdate(NAME, "", "error", error_code=str(e.get("code")),
                                 error_title=e.get("title")) for e in data.get("errors", [])]
         return events
@@ -129,8 +140,10 @@ class Envelope(BaseSchema):
     @post_load
     def flatten(self, data: dict, **_: Any) -> list:
         """Every entry's every change's events, in payload order."""
-        return [event for entry in data["entry"] for change in entry["changes"]
-                for event in change["value"]]
+        return [event.under(f"entry[{i}].changes[{j}].value") if isinstance(event, Rejected)
+                else event
+                for i, entry in enumerate(data["entry"])
+                for j, change in enumerate(entry["changes"]) for event in change["value"]]
 
 
 class CloudApi(Dialect):

@@ -12,7 +12,10 @@ from marshmallow import ValidationError, fields, post_load, validates_schema
 from dialects.base import (
     BaseSchema,
     Dialect,
+    Event,
     InboundMessage,
+    Items,
+    Rejected,
     StatusUpdate,
     WebhookRequest,
     text_kind,
@@ -73,6 +76,11 @@ def _code(problem_type: str | None) -> str | None:
     return (problem_type or "").rpartition("#")[2] or None
 
 
+def _named(event: Event, digest: str) -> Event:
+    """The event, named by `digest` when its provider gave it no id."""
+    return event if event.message_id else replace(event, message_id=digest)
+
+
 class Generic(Dialect):
     """Vonage, or any provider that posts flat JSON."""
 
@@ -82,11 +90,23 @@ class Generic(Dialect):
     signature_header = "X-Signature-256"
     schema = Message
 
+    def __init__(self):
+        super().__init__()
+        self._items = Items(fields.Nested(Message))
+
     def parse(self, request: WebhookRequest) -> list:
-        """As the base, but a message without an id is named by a hash of its raw body."""
-        events = super().parse(request)
+        """One message or status per object. A JSON array carries several, each loaded on its
+        own; an array with no valid item is not ours. A message without an id is named by a
+        hash of the raw body (plus its place in an array)."""
+        data = request.json()
         digest = "sha256:" + hashlib.sha256(request.body).hexdigest()
-        return [e if e.message_id else replace(e, message_id=digest) for e in events]
+        if not isinstance(data, list):
+            return [_named(event, digest) for event in self._loader.load(data)]
+        items = self._items.deserialize(data)  # each loads as [event], or is `Rejected`
+        if all(isinstance(item, Rejected) for item in items):
+            raise ValidationError({r.at: r.errors for r in items} if items else "empty array")
+        return [item if isinstance(item, Rejected) else _named(item[0], f"{digest}:{index}")
+                for index, item in enumerate(items)]
 
 
 class GenericClient(ProviderClient):

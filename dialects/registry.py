@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import ValidationError
 
 from app.errors import MalformedBody, UnknownPayload
-from dialects.base import Dialect, Event, WebhookRequest
+from dialects.base import Dialect, Event, Rejected, WebhookRequest
 from dialects.client import ProviderClient
 from dialects.cloud_api import CloudApi, CloudApiClient
 from dialects.generic import Generic, GenericClient
@@ -20,7 +20,7 @@ BY_NAME: dict[str, Dialect] = {dialect.name: dialect for dialect, _ in DIALECTS}
 CLIENTS: dict[str, type[ProviderClient]] = {dialect.name: client for dialect, client in DIALECTS}
 
 
-def detect(request: WebhookRequest) -> tuple[Dialect, list[Event]]:
+def detect(request: WebhookRequest) -> tuple[Dialect, list[Event | Rejected]]:
     """The first dialect whose schema loads the body, with its events.
 
     Raises `MalformedBody` when the body parses as no dialect's media type, and `UnknownPayload`

@@ -16,6 +16,7 @@ from dialects.base import (
     BaseSchema,
     Dialect,
     InboundMessage,
+    Rejected,
     StatusUpdate,
     WebhookRequest,
     text_kind,
@@ -115,7 +116,7 @@ class Twilio(Dialect):
             digest = hmac.new(secret.encode(), (url + payload).encode(), hashlib.sha1).digest()
             yield base64.b64encode(digest).decode()
 
-    def acknowledgement(self, accepted: int) -> tuple[str, str]:
+    def acknowledgement(self, accepted: int, rejected: Iterable[Rejected] = ()) -> tuple[str, str]:
         """An empty TwiML response: the answer goes out through the REST API."""
         return '<?xml version="1.0" encoding="UTF-8"?><Response/>', "text/xml"
 

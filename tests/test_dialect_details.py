@@ -78,6 +78,17 @@ def test_cloud_api_value_errors_are_status_events():
     assert (event.status, event.error_code) == ("error", "131000")
 
 
+def test_cloud_api_a_malformed_status_stays_in_place_as_rejected():
+    payload = cloud.payload("several")
+    value = payload["entry"][1]["changes"][0]["value"]
+    value["statuses"] = [{"id": "wamid.ours9"}, {"id": "wamid.ours1", "status": "read"}]
+    _, events = detect(as_request(cloud, payload))
+    assert [getattr(e, "message_id", None) or e.at for e in events] == [
+        "wamid.multi1", "wamid.multi2", "wamid.multi3",
+        "entry[1].changes[0].value.statuses[0]", "wamid.ours1"]
+    assert events[3].errors == {"status": ["Missing data for required field."]}
+
+
 def test_cloud_api_without_contacts_uses_from():
     payload = cloud.text(wa_id="34600000009")
     del payload["entry"][0]["changes"][0]["value"]["contacts"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cases import CASES, WEBHOOK_URL, CloudApiCase, TwilioCase, post, sends
+from tests.cases import CASES, WEBHOOK_URL, CloudApiCase, GenericCase, TwilioCase, post, sends
 
 PATH = "/api/v1/whatsapp/webhook"
 
@@ -106,6 +106,7 @@ def test_without_any_secret_webhooks_are_accepted_unsigned(make_app, provider, c
 @pytest.mark.parametrize("body, content_type, code", [
     (b'{"hello": "world"}', "application/json", "unknown_payload"),
     (b'{"object": "page", "entry": []}', "application/json", "unknown_payload"),
+    (b"[]", "application/json", "unknown_payload"),
     (b"Foo=bar", "application/x-www-form-urlencoded", "unknown_payload"),
     (b'{"object": ', "application/json", "malformed_body"),
     (b"\xff\xfe", "application/json", "malformed_body"),
@@ -173,6 +174,63 @@ def test_several_messages_in_one_post_each_get_one_answer(app, client, provider)
     assert (response.status_code, response.json["events"]) == (200, 3)
     assert sorted(r.json()["to"] for r in sends(provider)) == [
         "34600000001", "34600000002", "551187654321"]
+
+
+def test_a_generic_array_carries_several_messages(client, provider):
+    case = GenericCase()
+    batch = [case.text("first", wa_id="34600000001", message_id="u-1"),
+             case.text("second", wa_id="34600000002", message_id="u-2"),
+             case.payload("status_delivered")]
+    response = post(client, case, batch)
+    assert (response.status_code, response.json["events"]) == (200, 3)
+    assert sorted(r.json()["to"] for r in sends(provider)) == ["34600000001", "34600000002"]
+    assert post(client, case, batch).status_code == 200  # a provider's retry: nothing new
+    assert len(sends(provider)) == 2
+
+
+def test_generic_array_items_without_ids_are_told_apart_and_retries_recognised(client,
+                                                                                provider):
+    case = GenericCase()
+    same = {"from": "34600000001", "text": "hola"}
+    assert post(client, case, [same, same]).json["events"] == 2
+    assert post(client, case, [same, same]).json["events"] == 2  # the same body, retried
+    assert len(sends(provider)) == 2
+
+
+def malformed_second_message(case):
+    """`case`'s several-message payload whose second message lost its sender; the path of
+    that message, and who is still answered."""
+    if isinstance(case, CloudApiCase):
+        payload = case.payload("several")
+        del payload["entry"][0]["changes"][0]["value"]["messages"][1]["from"]
+        return payload, "entry[0].changes[0].value.messages[1]", ["34600000001", "551187654321"]
+    return ([case.text("first", message_id="u-1"), {"id": "u-2", "text": "no sender"},
+             case.text("third", wa_id="34600000003", message_id="u-3")], "[1]",
+            ["34600000001", "34600000003"])
+
+
+@pytest.mark.parametrize("case", [CloudApiCase(), GenericCase()], ids=lambda c: c.name)
+def test_one_malformed_message_never_costs_the_others(client, provider, case):
+    payload, at, answered = malformed_second_message(case)
+    response = post(client, case, payload)
+    assert (response.status_code, response.json["events"]) == (200, 2)
+    assert response.json["rejected"] == [
+        {"at": at, "errors": {"from": ["Missing data for required field."]}}]
+    assert sorted(r.json()["to"] for r in sends(provider)) == answered
+
+
+@pytest.mark.parametrize("case", [CloudApiCase(), GenericCase()], ids=lambda c: c.name)
+def test_a_payload_with_nothing_valid_gets_400_naming_each_item(app, client, provider, case):
+    if isinstance(case, CloudApiCase):
+        payload = case.text("hello")
+        del payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+        code, at = "no_valid_item", "entry[0].changes[0].value.messages[0]"
+    else:
+        payload, code, at = [{"id": "u-1", "text": "no sender"}], "unknown_payload", "[0]"
+    response = post(client, case, payload)
+    assert (response.status_code, response.json["error"]["code"]) == (400, code)
+    assert at in str(response.json["error"]["details"])
+    assert (app.extensions["store"].sessions.count(), sends(provider)) == (0, [])
 
 
 def test_a_long_answer_is_split_under_the_dialects_limit(case, make_app, provider, tmp_path):

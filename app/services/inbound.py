@@ -6,8 +6,8 @@ import logging
 from dataclasses import dataclass
 
 from app.config import Settings
-from app.errors import ProviderMismatch, SignatureInvalid, WebhookError
-from dialects.base import Dialect, Event, WebhookRequest
+from app.errors import NoValidItem, ProviderMismatch, SignatureInvalid, WebhookError
+from dialects.base import Dialect, Event, Rejected, WebhookRequest
 from dialects.registry import detect
 
 log = logging.getLogger(__name__)
@@ -15,10 +15,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Accepted:
-    """A webhook we accept: its dialect and the events it carries."""
+    """A webhook we accept: its dialect, the events it carries, and the items left out."""
 
     dialect: Dialect
     events: list[Event]
+    rejected: list[Rejected]
 
 
 class Receiver:
@@ -37,7 +38,17 @@ class Receiver:
             raise ProviderMismatch(
                 f"payload is {dialect.name} but WHATSAPP_PROVIDER is {self.provider}")
         self._authenticate(dialect, request)
-        return Accepted(dialect, events)
+        rejected = [event for event in events if isinstance(event, Rejected)]
+        if not rejected:
+            return Accepted(dialect, events, [])
+        details = [{"at": item.at, "errors": item.errors} for item in rejected]
+        if len(rejected) == len(events):
+            raise NoValidItem(f"no valid message or status in this {dialect.name} payload",
+                              details=details)
+        for item in details:
+            log.warning("item rejected, the rest accepted dialect=%s at=%s errors=%s",
+                        dialect.name, item["at"], item["errors"])
+        return Accepted(dialect, [e for e in events if not isinstance(e, Rejected)], rejected)
 
     def _authenticate(self, dialect: Dialect, request: WebhookRequest) -> None:
         if self.mode == "off":
