@@ -2,13 +2,15 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | cksum | cut -d' ' -f1)
+PIP := python -m pip --disable-pip-version-check
 
-.PHONY: run test lint bench fake-provider clean
+.PHONY: run test lint bench fake-provider lock clean
 
-$(STAMP): requirements.txt
+# requirements.txt names what we use; constraints.txt pins everything they pull in.
+$(STAMP): requirements.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/$(PIP) install --quiet -r requirements.txt -c constraints.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
 run: $(STAMP)
@@ -27,6 +29,14 @@ fake-provider: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.webhook
+
+# After changing requirements.txt: resolve it afresh and pin the result in constraints.txt.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/$(PIP) install --quiet -r requirements.txt
+	{ echo "# Every installed package, pinned by 'make lock' from requirements.txt."; \
+	  .lock-venv/bin/$(PIP) freeze; } > constraints.txt
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
