@@ -91,7 +91,8 @@ class FakeProvider:
             entry = {"dialect": "cloud_api", "to": data["to"], "text": data["text"]["body"],
                      "id": f"wamid.fake{next(self._ids)}"}
             reply = {"messaging_product": "whatsapp", "messages": [{"id": entry["id"]}]}
-        entry.update(path=path, authorization=headers.get("Authorization"))
+        # The scheme only (Bearer, Basic): a credential never reaches a log, even a fake one.
+        entry.update(path=path, auth=(headers.get("Authorization") or "none").split(" ")[0])
         with self._lock:
             self.sent.append(entry)
         return 200, reply, {}
