@@ -65,6 +65,12 @@ REFUSALS = [
     (twilio, 400, twilio_error(63016, "Failed to send freeform message because you are "
                                       "outside the allowed window.", 400), "window_closed",
      False, "63016"),
+    (twilio, 429, twilio_error(63018, "Rate limit exceeded for Channel", 429), "throttled",
+     True, "63018"),
+    (twilio, 400, twilio_error(63024, "Invalid message recipient", 400), "undeliverable",
+     False, "63024"),
+    (twilio, 400, twilio_error(63003, "Channel could not find To address", 400),
+     "undeliverable", False, "63003"),
     (twilio, 500, twilio_error(20500, "Internal Server Error", 500), "transient", False,
      "20500"),
     (generic, 429, vonage_error("throttled", "Too Many Requests"), "throttled", True,
