@@ -13,6 +13,7 @@ Every refusal is sorted into one small set of kinds, whatever the provider:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -59,6 +60,8 @@ class ProviderClient:
     required: ClassVar[tuple[str, ...]] = ("token",)
     # The provider's own error codes, by kind; HTTP statuses decide the rest.
     error_kinds: ClassVar[dict[str, str]] = {}
+    # Whether `mark_read` can mark a message read and show "typing...".
+    read_receipts: ClassVar[bool] = False
 
     def __init__(self, settings: ClientSettings, session: requests.Session | None = None):
         self.settings = settings
@@ -74,11 +77,21 @@ class ProviderClient:
 
     def send_text(self, to_wa_id: str, text: str, business_number: str | None = None) -> SendResult:
         """POST one text to `to_wa_id`; never raises for provider or network failures."""
+        return self._post(lambda: self.build_request(to_wa_id, text, business_number))
+
+    def mark_read(self, message_id: str, business_number: str | None,
+                  typing: bool) -> SendResult:
+        """Mark an inbound message read (and show typing), where `read_receipts` says the
+        provider has them."""
+        raise NotImplementedError
+
+    def _post(self, build: Callable[[], dict[str, Any]]) -> SendResult:
+        """POST the request `build` makes and read the provider's answer; never raises."""
         if self.missing:
             return SendResult(False, error_code="not_configured", kind="not_configured",
                               error_message=f"sending disabled: {', '.join(self.missing)} not set")
         try:
-            request = self.build_request(to_wa_id, text, business_number)
+            request = build()
         except ValueError as err:
             return SendResult(False, error_code="not_configured", kind="not_configured",
                               error_message=str(err))
@@ -109,10 +122,6 @@ class ProviderClient:
         if http_status is not None and 400 <= http_status < 500:
             return "invalid"
         return "transient"
-
-    def mark_read(self, message_id: str, business_number: str | None, typing: bool) -> bool:
-        """Mark an inbound message read (and show typing), where the provider supports it."""
-        return False
 
     def build_request(self, to_wa_id: str, text: str, business_number: str | None) -> dict:
         """Keyword arguments for `requests.Session.post` (url, json/data, headers, auth)."""

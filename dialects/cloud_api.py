@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
 from marshmallow import fields, post_load, validate
 
 from dialects.base import (
@@ -17,7 +16,7 @@ from dialects.base import (
     text_kind,
     unix_time,
 )
-from dialects.client import ProviderClient
+from dialects.client import ProviderClient, SendResult
 
 NAME = "cloud_api"
 
@@ -161,6 +160,7 @@ class CloudApiClient(ProviderClient):
 
     dialect = NAME
     default_base_url = "https://graph.facebook.com/v21.0"
+    read_receipts = True
     error_kinds = {
         "130429": "throttled", "131056": "throttled", "80007": "throttled", "4": "throttled",
         "131047": "window_closed", "190": "auth", "100": "invalid",
@@ -181,19 +181,14 @@ class CloudApiClient(ProviderClient):
         return {"url": f"{self.base_url}/{sender}/messages", "json": payload,
                 "headers": {"Authorization": f"Bearer {self.settings.token}"}}
 
-    def mark_read(self, message_id: str, business_number: str | None, typing: bool) -> bool:
+    def mark_read(self, message_id: str, business_number: str | None,
+                  typing: bool) -> SendResult:
         """One call marks the message read and (optionally) shows "typing..." for ~25 s."""
-        payload = {"messaging_product": "whatsapp", "status": "read", "message_id": message_id}
+        payload: dict[str, Any] = {"messaging_product": "whatsapp", "status": "read",
+                                   "message_id": message_id}
         if typing:
             payload["typing_indicator"] = {"type": "text"}
-        if self.missing:
-            return False
-        try:
-            response = self.session.post(timeout=self.settings.timeout,
-                                         **self._messages_request(business_number, payload))
-        except (requests.RequestException, ValueError):
-            return False
-        return response.ok
+        return self._post(lambda: self._messages_request(business_number, payload))
 
     def message_id(self, body: dict[str, Any]) -> str | None:
         """`messages[0].id` (a `wamid.`)."""

@@ -13,6 +13,7 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
 from app.auth import issue_token
 from app.services.delivery import retry_delay
+from dialects.client import SendResult
 from tests.cases import CloudApiCase, GenericCase, TwilioCase, post, receipts, sends
 from tests.test_dialects import client_for
 from tests.test_exactly_once import Bot
@@ -269,7 +270,7 @@ def test_a_slow_read_receipt_is_not_overtaken_by_the_answer(make_app, requests_m
     def slow_mark(message_id, business_number, typing):
         time.sleep(0.2)
         done.append(("read", message_id))
-        return True
+        return SendResult(True)
 
     def respond(request, context):
         done.append(("answer", request.json()["text"]["body"]))
@@ -282,8 +283,10 @@ def test_a_slow_read_receipt_is_not_overtaken_by_the_answer(make_app, requests_m
     assert [what for what, _ in done] == ["read", "answer"]
 
 
-def test_a_failing_read_receipt_never_blocks_the_answer(make_app, requests_mock):
+def test_a_failing_read_receipt_never_blocks_the_answer_and_is_logged(make_app, requests_mock,
+                                                                      caplog):
     app = make_app()
+
     def respond(request, context):
         if "typing_indicator" in request.text:
             context.status_code = 500
@@ -291,8 +294,10 @@ def test_a_failing_read_receipt_never_blocks_the_answer(make_app, requests_mock)
         return {"messages": [{"id": "wamid.ok"}]}
 
     requests_mock.post(cloud.send_url, json=respond)
-    post(app.test_client(), cloud, cloud.text("hello"))
+    post(app.test_client(), cloud, cloud.text("hello", message_id="wamid.in"))
     assert answer_of(app).send_state == "sent"
+    [warning] = [r.getMessage() for r in caplog.records if "read receipt" in r.getMessage()]
+    assert "message_id=wamid.in kind=transient error_code=1 http=500" in warning
 
 
 @pytest.mark.parametrize("case", [twilio, generic], ids=lambda c: c.name)

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 from app.services.formatter import format_text
 from app.services.store import Message, Store
@@ -142,14 +141,22 @@ class Outbox:
         """While the bot answers: mark the message read and show "typing...", refreshed before
         it expires. Best-effort: a failed receipt never stops the answer, and none is sent
         after it."""
-        policy = self.policy
-        if (not (policy.read_receipts or policy.typing) or not inbound.provider_message_id
+        policy, client = self.policy, self.clients[inbound.dialect]
+        if (not (policy.read_receipts or policy.typing) or not client.read_receipts
+                or not inbound.provider_message_id
                 or self.window_closed(inbound)):  # no "typing..." before an answer never sent
             yield
             return
-        client, stop = self.clients[inbound.dialect], threading.Event()
-        mark = partial(client.mark_read, inbound.provider_message_id, inbound.business_number,
-                       typing=policy.typing)
+        stop = threading.Event()
+
+        def mark() -> None:
+            result = client.mark_read(inbound.provider_message_id, inbound.business_number,
+                                      typing=policy.typing)
+            if not result.accepted and result.kind != "not_configured":
+                log.warning("read receipt failed dialect=%s message_id=%s kind=%s error_code=%s "
+                            "http=%s: %s (best-effort; the answer goes on)", inbound.dialect,
+                            inbound.provider_message_id, result.kind, result.error_code,
+                            result.http_status, result.error_message)
 
         def keep_typing() -> None:
             mark()
