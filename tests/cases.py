@@ -52,6 +52,15 @@ class Case:
         """A text message payload with the given fields."""
         raise NotImplementedError
 
+    def renamed(self, payload: dict, suffix: str) -> dict:
+        """`payload` with `suffix` added to the id of every message in it (not of statuses,
+        which name messages we sent)."""
+        raise NotImplementedError
+
+    def with_text(self, payload: dict, body: str) -> dict:
+        """`payload` with its (first) text message saying `body`."""
+        raise NotImplementedError
+
     def encode(self, payload: dict) -> bytes:
         """The raw body the provider posts."""
         return json.dumps(payload, ensure_ascii=False).encode()
@@ -105,6 +114,19 @@ class CloudApiCase(Case):
                     message["timestamp"] = str(int(moment.timestamp()))
         return payload
 
+    def _messages(self, payload):
+        return [message for entry in payload["entry"] for change in entry["changes"]
+                for message in change["value"].get("messages", [])]
+
+    def renamed(self, payload, suffix):
+        for message in self._messages(payload):
+            message["id"] += suffix
+        return payload
+
+    def with_text(self, payload, body):
+        self._messages(payload)[0]["text"] = {"body": body}
+        return payload
+
     def text(self, body="hello", wa_id="34600000001", message_id="m-1"):
         payload = self.payload("text")
         value = payload["entry"][0]["changes"][0]["value"]
@@ -141,6 +163,16 @@ class TwilioCase(Case):
                         "MessageSid": message_id, "SmsSid": message_id,
                         "SmsMessageSid": message_id})
         return payload
+
+    def renamed(self, payload, suffix):
+        if "Body" in payload or "NumMedia" in payload:  # a message, not a status callback
+            for key in ("MessageSid", "SmsSid", "SmsMessageSid"):
+                if key in payload:
+                    payload[key] += suffix
+        return payload
+
+    def with_text(self, payload, body):
+        return {**payload, "Body": body}
 
     def encode(self, payload):
         return urlencode(payload).encode()
@@ -187,8 +219,18 @@ class GenericCase(Case):
     def text(self, body="hello", wa_id="34600000001", message_id="m-1"):
         return {**self.payload("text"), "text": body, "from": wa_id, "message_uuid": message_id}
 
+    def renamed(self, payload, suffix):
+        for key in ("message_uuid", "id"):
+            if key in payload and "status" not in payload:
+                payload[key] += suffix
+        return payload
+
+    def with_text(self, payload, body):
+        return {**payload, "text": body}
+
 
 CASES = [CloudApiCase(), TwilioCase(), GenericCase()]
+BY_NAME = {case.name: case for case in CASES}
 
 
 def post(client, case, payload: dict, *, url: str = WEBHOOK_URL, secret: str | None = None,
