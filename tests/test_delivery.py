@@ -3,6 +3,7 @@ read receipts and typing, and readiness."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -390,3 +391,16 @@ def test_parallel_workers_never_double_send_a_retried_part(app, requests_mock):
     for thread in threads:
         thread.join()
     assert answer_of(app).provider_message_ids == ["wamid.ok"]
+
+
+def test_the_log_tells_an_operator_what_happened_to_a_message(app, provider, caplog):
+    caplog.set_level("INFO")
+    post(app.test_client(), cloud, cloud.text("When are you open?", message_id="wamid.in"))
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("app.services")]
+    conversation = answer_of(app).conversation_id
+    story = [next(i for i, line in enumerate(lines) if line.startswith(start) and needle in line)
+             for start, needle in [("inbound ", "message_id=wamid.in"),
+                                   ("answered ", f"conversation={conversation} bot_ms="),
+                                   ("reply ", "in_reply_to=wamid.in")]]
+    assert story == sorted(story)
+    assert re.search(r"attempts=1 latency_ms=\d+ ids=wamid\.out\d", lines[story[-1]])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Protocol
 
 from app.services.store import Message, Store
@@ -44,10 +45,14 @@ class ChatManager:
             return existing
         history = self.store.messages.history(conversation_id, reply_to.position,
                                               self.history_limit)
+        started = time.monotonic()
         try:
             answer = self.bot.answer(text, [(m.role, m.content) for m in history]).strip()
         except Exception as err:  # an LLM client can fail in many ways; the person still hears back
             log.exception("bot failed conversation=%s error=%s", conversation_id,
                           type(err).__name__)
             answer = ""
+        log.info("answered conversation=%s bot_ms=%d history=%d chars=%d%s", conversation_id,
+                 (time.monotonic() - started) * 1000, len(history), len(answer),
+                 "" if answer else " (fallback)")
         return self.store.messages.add_answer(reply_to, answer or FALLBACK_ANSWER)

@@ -116,9 +116,10 @@ class Outbox:
                 return
             self.sleep(retry_delay(tries, result.retry_after, self.policy.retry_base,
                                    self.policy.retry_cap))
-        log.info("reply dialect=%s to=%s in_reply_to=%s kind=%s parts=%d attempts=%d ids=%s",
-                 inbound.dialect, inbound.wa_id, inbound.provider_message_id, answer.kind,
-                 len(parts), attempts, ",".join(ids))
+        log.info("reply dialect=%s to=%s in_reply_to=%s kind=%s parts=%d attempts=%d "
+                 "latency_ms=%d ids=%s", inbound.dialect, inbound.wa_id,
+                 inbound.provider_message_id, answer.kind, len(parts), attempts,
+                 (utcnow() - inbound.created_at).total_seconds() * 1000, ",".join(ids))
 
     def _credentials_work(self, dialect: str) -> None:
         if dialect in self.store.providers.auth_failures():
