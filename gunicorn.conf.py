@@ -15,7 +15,8 @@ keepalive = 5
 preload_app = False
 accesslog = "-"
 errorlog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# The path without its query string: Meta's handshake carries the verify token in it.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 
 
 def worker_exit(server, worker):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import requests
 
-from tests.cases import CASES, CloudApiCase
+from app.auth import issue_token
+from tests.cases import APP_SECRET, CASES, TOKEN, CloudApiCase
 from tests.fake_provider import FakeProvider
 from tests.server import Gunicorn, provider_env
 
@@ -20,13 +23,24 @@ def fake_provider():
         yield provider
 
 
+VERIFY_TOKEN = "verify-token-e2e-7f3a"
+JWT_SECRET = "jwt-secret-e2e-0123456789abcdef-4c1d"
+
+
 @pytest.fixture(scope="module")
-def gateway(fake_provider, tmp_path_factory):
+def server(fake_provider, tmp_path_factory):
     """gunicorn with two workers on the embedded store, sending to the fake provider."""
     db_path = str(tmp_path_factory.mktemp("e2e") / "gateway.sqlite3")
-    server = Gunicorn(provider_env(fake_provider.url, db_path, WEB_CONCURRENCY="2")).start()
-    yield server.url
+    server = Gunicorn(provider_env(fake_provider.url, db_path, WEB_CONCURRENCY="2",
+                                   WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN,
+                                   JWT_SECRET=JWT_SECRET)).start()
+    yield server
     print(server.stop())  # shown by pytest when a test failed
+
+
+@pytest.fixture
+def gateway(server):
+    return server.url
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
@@ -48,3 +62,25 @@ def test_an_unsigned_post_is_refused_by_the_running_gateway(gateway):
     case = CloudApiCase()
     response = requests.post(f"{gateway}/api/v1/whatsapp/webhook", json=case.text(), timeout=10)
     assert response.status_code == 401
+
+
+def test_secrets_never_reach_the_log_or_the_store(server, gateway):
+    """The handshake's verify token rides in a query string, an operator's JWT in a header,
+    the provider token and app secret in every signed post and send."""
+    challenge = requests.get(f"{gateway}/api/v1/whatsapp/webhook", timeout=10, params={
+        "hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "4711"})
+    assert challenge.text == "4711"
+    token = issue_token(JWT_SECRET, "qa", timedelta(minutes=5))
+    sessions = requests.get(f"{gateway}/api/v1/whatsapp/sessions", timeout=10,
+                            headers={"Authorization": f"Bearer {token}"})
+    assert sessions.status_code == 200
+    case = CloudApiCase()
+    body = case.encode(case.text("hi", wa_id="34644444444", message_id="e2e-secrets"))
+    url = f"{gateway}/api/v1/whatsapp/webhook"
+    assert requests.post(url, data=body, headers=case.headers(body, url, "wrong-secret"),
+                         timeout=10).status_code == 403
+    db = Path(server.env["GATEWAY_DB_PATH"])
+    stored = b"".join(path.read_bytes() for path in db.parent.glob(db.name + "*"))
+    output = server.output()
+    for secret in (VERIFY_TOKEN, JWT_SECRET, token, TOKEN, APP_SECRET):
+        assert secret not in output and secret.encode() not in stored
