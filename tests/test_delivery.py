@@ -217,13 +217,15 @@ def test_a_refused_answer_is_stored_with_kind_code_message_and_attempts(
 
 
 @pytest.mark.parametrize("case", [cloud, generic], ids=lambda c: c.name)
-def test_a_reply_past_24_hours_is_not_sent(case, make_app, provider):
+def test_a_reply_past_24_hours_is_not_sent_nor_asked_of_the_bot(case, make_app, provider):
     app = make_app()  # receipts on: no "typing..." for an answer that will not be sent
+    app.extensions["handler"].chat.bot = bot = Bot()
     late = case.sent_at(case.text("hello"), datetime.now(UTC) - timedelta(hours=25))
     assert post(app.test_client(), case, late).status_code == 200
     answer = answer_of(app)
-    assert (answer.send_state, answer.error_kind) == ("failed", "window_closed")
-    assert (sends(provider), receipts(provider)) == ([], [])
+    assert (answer.kind, answer.send_state, answer.error_kind) == (
+        "skipped", "failed", "window_closed")
+    assert (sends(provider), receipts(provider), bot.calls) == ([], [], [])
 
 
 def test_a_late_message_inside_the_window_is_answered(app, provider):

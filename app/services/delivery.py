@@ -69,16 +69,20 @@ class Outbox:
             return
         if answer.send_state != "pending":
             return
-        if self.window_closed(inbound):
-            messages.update_send(answer.id, "failed", answer.parts_sent,
-                                 answer.provider_message_ids, SendError(
-                                     "window_closed", "window_closed",
-                                     "more than 24 hours since the person's last message"))
-            log.warning("not sent dialect=%s to=%s in_reply_to=%s: 24-hour window closed",
-                        inbound.dialect, inbound.wa_id, inbound.provider_message_id)
+        if answer.kind == "skipped" or self.window_closed(inbound):
+            self._expire(inbound, answer)
             return
         self._send_parts(inbound, answer, format_text(answer.content,
                                                       self.limits[inbound.dialect]))
+
+    def _expire(self, inbound: Message, answer: Message) -> None:
+        """Record that the answer will not be sent: the 24-hour window has closed."""
+        self.store.messages.update_send(answer.id, "failed", answer.parts_sent,
+                                        answer.provider_message_ids, SendError(
+                                            "window_closed", "window_closed",
+                                            "more than 24 hours since the person's last message"))
+        log.warning("not sent dialect=%s to=%s in_reply_to=%s kind=%s: 24-hour window closed",
+                    inbound.dialect, inbound.wa_id, inbound.provider_message_id, answer.kind)
 
     def window_closed(self, inbound: Message) -> bool:
         """Whether more than 24 hours passed since the person last wrote (provider's time)."""
@@ -144,8 +148,7 @@ class Outbox:
         after it."""
         policy, client = self.policy, self.clients[inbound.dialect]
         if (not (policy.read_receipts or policy.typing) or not client.read_receipts
-                or not inbound.provider_message_id
-                or self.window_closed(inbound)):  # no "typing..." before an answer never sent
+                or not inbound.provider_message_id):
             yield
             return
         stop = threading.Event()

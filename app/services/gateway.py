@@ -66,7 +66,10 @@ class MessageHandler:
     def process(self, inbound: Message) -> None:
         """Answer (or notice) a stored message, send it, and take it off the queue."""
         answer = self.store.messages.answer_for(inbound.id)
-        if answer is None:
+        if answer is None and self.outbox.window_closed(inbound):
+            # Nobody would read it: spare the bot (and the queue behind it, after an outage).
+            answer = self.store.messages.add_answer(inbound, "", kind="skipped")
+        elif answer is None:
             with self.outbox.presence(inbound) if inbound.kind == "text" else nullcontext():
                 answer = self._compose(inbound)
         self.outbox.deliver(inbound, answer)

@@ -45,7 +45,9 @@ class Session:
 
 @dataclass(frozen=True)
 class Message:
-    """One stored message: the person's (`user`) or ours (`assistant`: an answer or a notice).
+    """One stored message: the person's (`user`) or ours (`assistant`: an `answer`, a `notice`,
+    or `skipped`, an empty answer recorded when the 24-hour window had closed before the bot was
+    asked).
 
     A person's message is `queued` until it has been answered (or needs nothing) and is `done`.
     An answer's `send_state` is `pending`, `sending` (a part is in flight), `sent`, `failed`
