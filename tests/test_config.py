@@ -52,16 +52,23 @@ def test_several_app_secrets_for_rotation():
     ({"LLM_PROVIDER": "openai"}, "OPENAI_API_KEY"),
     ({"LLM_PROVIDER": "gpt"}, "LLM_PROVIDER"),
     ({"JWT_SECRET": "short"}, "JWT_SECRET"),
+    ({"MONGODB_URI": "mongodb:/db.internal"}, "MONGODB_URI"),
+    ({"MONGODB_URI": "mongodb://gateway:hunter2@"}, "MONGODB_URI"),
 ])
 def test_a_malformed_value_stops_startup_naming_the_variable(overrides, named):
     with pytest.raises(ConfigError, match=named):
         create_app(overrides)
 
 
-def test_secrets_are_not_echoed_in_config_errors():
+@pytest.mark.parametrize("overrides, secret", [
+    ({"JWT_SECRET": "top-secret"}, "top-secret"),
+    ({"MONGODB_URI": "mongodb://gateway:hunter2@db.internal:27o17/"}, "hunter2"),
+    ({"MONGODB_URI": "mongodb://gate:way:hunter2@db.internal/"}, "hunter2"),
+])
+def test_secrets_are_not_echoed_in_config_errors(overrides, secret):
     with pytest.raises(ConfigError) as err:
-        load_settings({"JWT_SECRET": "top-secret"})
-    assert "top-secret" not in str(err.value)
+        create_app(overrides)
+    assert secret not in str(err.value)
 
 
 def test_server_settings():

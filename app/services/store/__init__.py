@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from app.config import Settings
+from app.errors import ConfigError
 from app.services.store.base import Message, Session, Store
 
 __all__ = ["Message", "SchemaGate", "Session", "Store", "open_store"]
@@ -37,11 +38,22 @@ def open_store(settings: Settings, mongo_client=None) -> Store:
         from app.services.store.mongo import MongoStore
 
         if mongo_client is None:
-            from pymongo import MongoClient
-
-            mongo_client = MongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=5000,
-                                       connectTimeoutMS=5000, tz_aware=True, connect=False)
+            mongo_client = _mongo_client(settings.mongodb_uri)
         return MongoStore(mongo_client, settings.mongodb_db)
     from app.services.store.sqlite import SqliteStore
 
     return SqliteStore(settings.gateway_db_path, timeout=settings.gateway_db_timeout)
+
+
+def _mongo_client(uri: str):
+    """A client that connects on first use (after gunicorn forks). A URI pymongo cannot use is
+    a `ConfigError` naming `MONGODB_URI`."""
+    from pymongo import MongoClient
+    from pymongo.errors import ConfigurationError
+
+    try:
+        return MongoClient(uri, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000,
+                           tz_aware=True, connect=False)
+    except (ConfigurationError, ValueError) as err:  # InvalidURI is one; a bad port, the other
+        # pymongo's reasons name the rule broken, not the URI: no password reaches the message.
+        raise ConfigError(f"MONGODB_URI is not a usable MongoDB URI: {err}") from None
