@@ -82,12 +82,23 @@ def test_a_code_block_longer_than_a_message_is_closed_and_reopened():
 MARKDOWN = st.text(alphabet=st.sampled_from("ab .!?\n*_~`#-[]()¿é🤖"), max_size=600)
 
 
+def utf16_units(text: str) -> int:
+    """Length as providers count it: an emoji outside the BMP is two."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_emoji_count_twice_against_the_limit():
+    text = "🤖" * 30  # 30 characters, 60 UTF-16 code units
+    parts = split_text(" ".join([text] * 3), 70)
+    assert parts == [f"{text} ({n}/3)" for n in (1, 2, 3)]  # 66 units each
+
+
 @settings(max_examples=300)
 @given(MARKDOWN, st.integers(min_value=20, max_value=120))
 def test_no_part_exceeds_the_limit_and_no_text_is_lost_or_reordered(text, max_len):
     formatted = to_whatsapp(text)
     parts = split_text(formatted, max_len)
-    assert all(0 < len(part) <= max_len for part in parts)
+    assert all(0 < utf16_units(part) <= max_len for part in parts)
     bodies = [LABEL.sub("", part) if len(parts) > 1 else part for part in parts]
 
     def letters(value: str) -> str:  # what a reader sees, fences added at cuts aside

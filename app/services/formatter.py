@@ -1,6 +1,8 @@
 """Turn a bot answer (often markdown) into WhatsApp messages under a provider's length limit.
 
 WhatsApp markup: `*bold*`, `_italic_`, `~strike~`, ```` ```code``` ````, `` `inline` ``.
+Lengths are counted in UTF-16 code units, as providers count them: an emoji outside the Basic
+Multilingual Plane takes two of the limit.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ SENTENCE_END = re.compile(r"[.!?…](?=\s)")
 PROTECTED = re.compile(r"```.*?```|`[^`\n]+`|\*[^*\n]+\*|_[^_\n]+_|~[^~\n]+~", re.DOTALL)
 FENCE = "```"
 BOLD_MARK = "\x00"  # stands in for `*` of bold until italics are converted
+
+
+def units(text: str) -> int:
+    """The length of `text` in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def format_text(text: str, max_len: int) -> list[str]:
@@ -56,7 +63,7 @@ def split_text(text: str, max_len: int) -> list[str]:
     if max_len < 1:
         raise ValueError("max_len must be positive")
     text = text.strip()
-    if len(text) <= max_len:
+    if units(text) <= max_len:
         return [text] if text else []
     for digits in range(1, 5):
         budget = max_len - len(f" ({'9' * digits}/{'9' * digits})")
@@ -71,8 +78,8 @@ def split_text(text: str, max_len: int) -> list[str]:
 def _split(text: str, budget: int) -> list[str]:
     parts: list[str] = []
     rest = text
-    while len(rest) > budget:
-        cut, in_code = _cut_point(rest, budget)
+    while units(rest) > budget:
+        cut, in_code = _cut_point(rest, _fitting(rest, budget))
         head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
         if in_code:  # a code block longer than a message: close it here, reopen it next
             head, rest = f"{head}\n{FENCE}", f"{FENCE}\n{rest}"
@@ -80,6 +87,16 @@ def _split(text: str, budget: int) -> list[str]:
     if rest:
         parts.append(rest)
     return parts
+
+
+def _fitting(text: str, budget: int) -> int:
+    """How many characters of `text` fit in `budget` UTF-16 code units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > budget:
+            return index
+    return len(text)
 
 
 def _cut_point(text: str, budget: int) -> tuple[int, bool]:
