@@ -123,6 +123,31 @@ def test_a_message_left_by_a_dead_worker_is_answered_once_after_its_lease(app, p
     assert [cloud.sent_text(r)[1] for r in sends(provider)] == ["re: hello"]
 
 
+def test_a_message_that_always_fails_is_set_aside_and_its_conversation_goes_on(app, provider,
+                                                                               caplog):
+    outbox, dispatcher = app.extensions["handler"].outbox, app.extensions["dispatcher"]
+    deliver = outbox.deliver
+
+    def fragile(inbound, answer):  # a bug only this message hits
+        if inbound.content == "poison":
+            raise RuntimeError("cannot deliver this one")
+        deliver(inbound, answer)
+
+    outbox.deliver = fragile
+    client = app.test_client()
+    post(client, cloud, cloud.text("poison", message_id="w1"))
+    post(client, cloud, cloud.text("hello", message_id="w2"))
+    assert sends(provider) == []  # held behind the failing message, in order
+    for _ in range(5):
+        dispatcher.sweep()
+        dispatcher.wait_idle()
+    assert [cloud.sent_text(r)[1] for r in sends(provider)] == ["re: hello"]
+    poison = stored(app)[0]
+    assert (poison.content, poison.status, poison.attempts) == ("poison", "failed", 5)
+    assert bot(app).calls[0][0] == "poison" and len(bot(app).calls) == 2  # asked once each
+    assert "gave up dialect=cloud_api message_id=w1" in caplog.text
+
+
 def crashed_after(app, state: str, parts_sent: int = 0, content: str = "re: hello"):
     """A message whose worker died after storing the answer in `state`."""
     store = app.extensions["store"]

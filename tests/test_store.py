@@ -117,6 +117,17 @@ def test_queue_order_and_conversation_order(store):
     assert store.messages.history(conversation, 4, 0) == []
 
 
+def test_tries_at_answering_are_counted_and_a_message_can_be_given_up(store):
+    first = inbound(store, message_id="w1", text="one")
+    inbound(store, message_id="w2", text="two")
+    counts = race(5, lambda: store.messages.begin_attempt(first.id))
+    assert sorted(counts) == [1, 2, 3, 4, 5]  # atomic: no two tries read the same count
+    assert store.messages.next_queued(first.conversation_id).attempts == 5
+    store.messages.mark_done(first.id, "failed")
+    assert store.messages.next_queued(first.conversation_id).content == "two"
+    assert store.messages.list(first.conversation_id, 10)[0].status == "failed"
+
+
 def test_history_leaves_out_non_text_and_notices(store):
     conversation = store.sessions.get_or_create("34600000001")
     photo = store.messages.add_inbound(conversation, store.sessions.next_seq(conversation), "",

@@ -3,7 +3,9 @@
 A conversation is leased (in the store) to one worker at a time, which answers its queued
 messages in arrival order. A lease left by a dead worker expires after `lease_seconds`; the
 sweep, run at start and then periodically on every worker, hands such conversations (and any
-that a full pool could not take) to whichever worker leases them first.
+that a full pool could not take) to whichever worker leases them first. A message whose
+answering raised `max_attempts` times is set aside as `failed`, so one bad message never holds
+its conversation forever.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from app.services.gateway import MessageHandler
-from app.services.store import SchemaGate, Store
+from app.services.store import Message, SchemaGate, Store
 from app.services.store.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -27,13 +29,14 @@ class Dispatcher:
     """Runs `MessageHandler.process` off the request path, never twice at once per conversation."""
 
     def __init__(self, store: Store, handler: MessageHandler, schema: SchemaGate, *,
-                 threads: int = 4,
-                 backlog: int = 64, lease_seconds: float = 120, sweep_seconds: float = 10):
+                 threads: int = 4, backlog: int = 64, lease_seconds: float = 120,
+                 sweep_seconds: float = 10, max_attempts: int = 5):
         self.store = store
         self.handler = handler
         self.schema = schema
         self.lease = timedelta(seconds=lease_seconds)
         self.sweep_seconds = sweep_seconds
+        self.max_attempts = max_attempts
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="answer")
         self._slots = threading.BoundedSemaphore(threads + backlog)
@@ -80,6 +83,10 @@ class Dispatcher:
                     if inbound is None or not self.store.sessions.renew(
                             conversation_id, self.owner, utcnow() + self.lease):
                         break
+                    if inbound.attempts >= self.max_attempts:
+                        self._give_up(inbound)
+                        continue
+                    self.store.messages.begin_attempt(inbound.id)  # counted before: a crash counts
                     self.handler.process(inbound)
                     done += 1
             finally:
@@ -88,6 +95,14 @@ class Dispatcher:
             if self.store.messages.next_queued(conversation_id) is None:
                 break
         return done
+
+    def _give_up(self, inbound: Message) -> None:
+        """A message whose answering raised every time must not block its conversation."""
+        self.store.messages.mark_done(inbound.id, "failed")
+        log.error("gave up dialect=%s message_id=%s conversation=%s after %d attempts that "
+                  "each failed (logged above as 'answering failed'); the conversation goes on",
+                  inbound.dialect, inbound.provider_message_id, inbound.conversation_id,
+                  self.max_attempts)
 
     def sweep(self, limit: int = 100) -> int:
         """Submit conversations with queued messages (their lease decides who answers)."""

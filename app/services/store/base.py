@@ -49,7 +49,8 @@ class Message:
     or `skipped`, an empty answer recorded when the 24-hour window had closed before the bot was
     asked).
 
-    A person's message is `queued` until it has been answered (or needs nothing) and is `done`.
+    A person's message is `queued` until it has been answered (or needs nothing) and is `done`,
+    or `failed` when answering it raised on every one of its `attempts`.
     An answer's `send_state` is `pending`, `sending` (a part is in flight), `sent`, `failed`
     or `not_sent`; `parts_sent` of its parts were accepted, with `provider_message_ids`, after
     `attempts` sends in all. A failure keeps its `error_kind` and the provider's code and message.
@@ -178,8 +179,12 @@ class MessageRepository(ABC):
         """Conversations that have `queued` messages, oldest first."""
 
     @abstractmethod
-    def mark_done(self, inbound_id: str) -> None:
-        """The person's message needs nothing more."""
+    def mark_done(self, inbound_id: str, status: str = "done") -> None:
+        """Take the person's message off the queue: `done`, or `failed` when we gave up."""
+
+    @abstractmethod
+    def begin_attempt(self, inbound_id: str) -> int:
+        """Count one more try at answering the person's message, atomically; the count."""
 
     @abstractmethod
     def claim_send(self, answer_id: str, parts_sent: int) -> bool:

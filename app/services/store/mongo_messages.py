@@ -6,7 +6,7 @@ from dataclasses import fields
 
 from bson import ObjectId
 from bson.errors import InvalidId
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from app.services.store.base import (
@@ -100,10 +100,20 @@ class MongoMessages(MessageRepository):
                     break
         return found
 
-    def mark_done(self, inbound_id: str) -> None:
+    def mark_done(self, inbound_id: str, status: str = "done") -> None:
         """Take the message off the queue."""
         with translated():
-            self.collection.update_one({"_id": _oid(inbound_id)}, {"$set": {"status": "done"}})
+            self.collection.update_one({"_id": _oid(inbound_id)}, {"$set": {"status": status}})
+
+    def begin_attempt(self, inbound_id: str) -> int:
+        """`$inc` of `attempts`, returning the document after it."""
+        with translated():
+            doc = self.collection.find_one_and_update(
+                {"_id": _oid(inbound_id)}, {"$inc": {"attempts": 1}},
+                projection={"attempts": 1}, return_document=ReturnDocument.AFTER)
+        if doc is None:
+            raise LookupError(f"no message {inbound_id}")
+        return doc["attempts"]
 
     def claim_send(self, answer_id: str, parts_sent: int) -> bool:
         """A conditional update from `pending` to `sending`."""

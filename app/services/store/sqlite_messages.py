@@ -84,9 +84,17 @@ class SqliteMessages(MessageRepository):
                          " conversation_id ORDER BY min(created_at), min(rowid) LIMIT ?", (limit,))
         return [row[0] for row in rows]
 
-    def mark_done(self, inbound_id: str) -> None:
+    def mark_done(self, inbound_id: str, status: str = "done") -> None:
         """Take the message off the queue."""
-        self._run("UPDATE messages SET status = 'done' WHERE id = ?", (inbound_id,))
+        self._run("UPDATE messages SET status = ? WHERE id = ?", (status, inbound_id))
+
+    def begin_attempt(self, inbound_id: str) -> int:
+        """`attempts + 1`, returned by the same statement."""
+        row = self._run("UPDATE messages SET attempts = attempts + 1 WHERE id = ? "
+                        "RETURNING attempts", (inbound_id,)).fetchone()
+        if row is None:
+            raise LookupError(f"no message {inbound_id}")
+        return row[0]
 
     def claim_send(self, answer_id: str, parts_sent: int) -> bool:
         """A conditional UPDATE from `pending` to `sending`."""
