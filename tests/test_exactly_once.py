@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
+from app.errors import StoreUnavailable
 from app.services.store.base import utcnow
 from tests.cases import CloudApiCase, TwilioCase, post, sends
 from tests.test_store import race
@@ -146,6 +147,24 @@ def test_a_message_that_always_fails_is_set_aside_and_its_conversation_goes_on(a
     assert (poison.content, poison.status, poison.attempts) == ("poison", "failed", 5)
     assert bot(app).calls[0][0] == "poison" and len(bot(app).calls) == 2  # asked once each
     assert "gave up dialect=cloud_api message_id=w1" in caplog.text
+
+
+def test_a_store_outage_while_answering_never_counts_against_the_message(app, provider):
+    outbox, dispatcher = app.extensions["handler"].outbox, app.extensions["dispatcher"]
+    deliver, outages = outbox.deliver, iter(range(7))
+
+    def flapping(inbound, answer):  # the store fails mid-answer, seven times over
+        if next(outages, None) is not None:
+            raise StoreUnavailable("SQLite store: database is locked")
+        deliver(inbound, answer)
+
+    outbox.deliver = flapping
+    post(app.test_client(), cloud, cloud.text("hello", message_id="w1"))
+    for _ in range(8):
+        dispatcher.sweep()
+        dispatcher.wait_idle()
+    assert [cloud.sent_text(r)[1] for r in sends(provider)] == ["re: hello"]
+    assert (stored(app)[0].status, stored(app)[0].attempts) == ("done", 0)
 
 
 def crashed_after(app, state: str, parts_sent: int = 0, content: str = "re: hello"):

@@ -117,11 +117,11 @@ def test_queue_order_and_conversation_order(store):
     assert store.messages.history(conversation, 4, 0) == []
 
 
-def test_tries_at_answering_are_counted_and_a_message_can_be_given_up(store):
+def test_failed_tries_at_answering_are_counted_and_a_message_can_be_given_up(store):
     first = inbound(store, message_id="w1", text="one")
     inbound(store, message_id="w2", text="two")
-    counts = race(5, lambda: store.messages.begin_attempt(first.id))
-    assert sorted(counts) == [1, 2, 3, 4, 5]  # atomic: no two tries read the same count
+    counts = race(5, lambda: store.messages.count_failure(first.id))
+    assert sorted(counts) == [1, 2, 3, 4, 5]  # atomic: no two failures read the same count
     assert store.messages.next_queued(first.conversation_id).attempts == 5
     store.messages.mark_done(first.id, "failed")
     assert store.messages.next_queued(first.conversation_id).content == "two"

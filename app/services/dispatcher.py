@@ -4,8 +4,8 @@ A conversation is leased (in the store) to one worker at a time, which answers i
 messages in arrival order. A lease left by a dead worker expires after `lease_seconds`; the
 sweep, run at start and then periodically on every worker, hands such conversations (and any
 that a full pool could not take) to whichever worker leases them first. A message whose
-answering raised `max_attempts` times is set aside as `failed`, so one bad message never holds
-its conversation forever.
+answering raised `max_attempts` times (the store being down aside) is set aside as `failed`,
+so one bad message never holds its conversation forever.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from app.errors import StoreUnavailable
 from app.services.gateway import MessageHandler
 from app.services.store import Message, SchemaGate, Store
 from app.services.store.base import utcnow
@@ -86,8 +87,7 @@ class Dispatcher:
                     if inbound.attempts >= self.max_attempts:
                         self._give_up(inbound)
                         continue
-                    self.store.messages.begin_attempt(inbound.id)  # counted before: a crash counts
-                    self.handler.process(inbound)
+                    self._process(inbound)
                     done += 1
             finally:
                 self.store.sessions.release(conversation_id, self.owner)
@@ -96,11 +96,20 @@ class Dispatcher:
                 break
         return done
 
+    def _process(self, inbound: Message) -> None:
+        try:
+            self.handler.process(inbound)
+        except StoreUnavailable:
+            raise  # the store's fault, not the message's: tried again later, not counted
+        except Exception:
+            self.store.messages.count_failure(inbound.id)
+            raise
+
     def _give_up(self, inbound: Message) -> None:
         """A message whose answering raised every time must not block its conversation."""
         self.store.messages.mark_done(inbound.id, "failed")
-        log.error("gave up dialect=%s message_id=%s conversation=%s after %d attempts that "
-                  "each failed (logged above as 'answering failed'); the conversation goes on",
+        log.error("gave up dialect=%s message_id=%s conversation=%s after %d failed attempts "
+                  "(logged above as 'answering failed'); the conversation goes on",
                   inbound.dialect, inbound.provider_message_id, inbound.conversation_id,
                   self.max_attempts)
 

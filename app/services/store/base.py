@@ -50,7 +50,7 @@ class Message:
     asked).
 
     A person's message is `queued` until it has been answered (or needs nothing) and is `done`,
-    or `failed` when answering it raised on every one of its `attempts`.
+    or `failed` when answering it raised too often (its `attempts` count those failures).
     An answer's `send_state` is `pending`, `sending` (a part is in flight), `sent`, `failed`
     or `not_sent`; `parts_sent` of its parts were accepted, with `provider_message_ids`, after
     `attempts` sends in all. A failure keeps its `error_kind` and the provider's code and message.
@@ -183,8 +183,9 @@ class MessageRepository(ABC):
         """Take the person's message off the queue: `done`, or `failed` when we gave up."""
 
     @abstractmethod
-    def begin_attempt(self, inbound_id: str) -> int:
-        """Count one more try at answering the person's message, atomically; the count."""
+    def count_failure(self, inbound_id: str) -> int:
+        """Count one more failed try at answering the person's message, atomically; the
+        count."""
 
     @abstractmethod
     def claim_send(self, answer_id: str, parts_sent: int) -> bool:

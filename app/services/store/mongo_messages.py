@@ -105,7 +105,7 @@ class MongoMessages(MessageRepository):
         with translated():
             self.collection.update_one({"_id": _oid(inbound_id)}, {"$set": {"status": status}})
 
-    def begin_attempt(self, inbound_id: str) -> int:
+    def count_failure(self, inbound_id: str) -> int:
         """`$inc` of `attempts`, returning the document after it."""
         with translated():
             doc = self.collection.find_one_and_update(

@@ -88,7 +88,7 @@ class SqliteMessages(MessageRepository):
         """Take the message off the queue."""
         self._run("UPDATE messages SET status = ? WHERE id = ?", (status, inbound_id))
 
-    def begin_attempt(self, inbound_id: str) -> int:
+    def count_failure(self, inbound_id: str) -> int:
         """`attempts + 1`, returned by the same statement."""
         row = self._run("UPDATE messages SET attempts = attempts + 1 WHERE id = ? "
                         "RETURNING attempts", (inbound_id,)).fetchone()
