@@ -52,9 +52,8 @@ def readyz() -> tuple[Response, int]:
                  for name in names}
     ready = store == "ok" and "auth_failed" not in providers.values()
     body = {"status": "ready" if ready else "not_ready", "store": store, "providers": providers}
-    if failures:
-        body["errors"] = {name: {"code": e.code, "message": e.message}
-                          for name, e in failures.items()}
+    if failures:  # the provider's code only: its words are in the log, not on a public route
+        body["errors"] = {name: {"code": e.code} for name, e in failures.items()}
     return jsonify(body), 200 if ready else 503
 
 
