@@ -1,8 +1,8 @@
 """Turn a bot answer (often markdown) into WhatsApp messages under a provider's length limit.
 
 WhatsApp markup: `*bold*`, `_italic_`, `~strike~`, ```` ```code``` ````, `` `inline` ``.
-Lengths are counted in UTF-16 code units, as providers count them: an emoji outside the Basic
-Multilingual Plane takes two of the limit.
+Lengths are counted conservatively, in UTF-16 code units: an emoji outside the Basic
+Multilingual Plane takes two of the limit (Twilio counts emoji as more than one character).
 """
 
 from __future__ import annotations
