@@ -99,6 +99,10 @@ class Rejected:
         """The same item, its path prefixed with its parent's."""
         return replace(self, at=f"{path}.{self.at}")
 
+    def to_dict(self) -> dict[str, object]:
+        """As named in our answers: `{"at", "errors"}`."""
+        return {"at": self.at, "errors": self.errors}
+
 
 Event = InboundMessage | StatusUpdate
 
@@ -182,6 +186,6 @@ class Dialect:
     def acknowledgement(self, accepted: int, rejected: Iterable[Rejected] = ()) -> tuple[str, str]:
         """The body and content type of the 200 answer, naming any item left out."""
         body: dict[str, object] = {"status": "accepted", "events": accepted}
-        if refused := [{"at": item.at, "errors": item.errors} for item in rejected]:
+        if refused := [item.to_dict() for item in rejected]:
             body["rejected"] = refused
         return json.dumps(body), JSON

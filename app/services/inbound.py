@@ -41,7 +41,7 @@ class Receiver:
         rejected = [event for event in events if isinstance(event, Rejected)]
         if not rejected:
             return Accepted(dialect, events, [])
-        details = [{"at": item.at, "errors": item.errors} for item in rejected]
+        details = [item.to_dict() for item in rejected]
         if len(rejected) == len(events):
             raise NoValidItem(f"no valid message or status in this {dialect.name} payload",
                               details=details)
