@@ -31,7 +31,12 @@ LABEL = re.compile(r" \(\d+/\d+\)$")
     ("line with spaces   \nnext", "line with spaces\nnext"),
     ("```\n**not bold** # here\n```", "```\n**not bold** # here\n```"),
     ("run `rm *.tmp*` now", "run `rm *.tmp*` now"),
-    ("windows\r\nline", "windows\nline"),
+    ("windows\r\nline", "windows line"),
+    ("wrapped\nat forty\ncolumns", "wrapped at forty columns"),
+    ("***both***", "_*both*_"),
+    ("**bold _and italic_ inside**", "*bold _and italic_ inside*"),
+    ("\\*not emphasis\\*", "*not emphasis*"),
+    ("> a quote", "> a quote"),
     ("2 * 3 = 6 and a*b and 2 ** 3", "2 * 3 = 6 and a*b and 2 ** 3"),
     ("snake_case_name stays", "snake_case_name stays"),
 ])

@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import re
 
-CODE = re.compile(r"(```.*?```|`[^`\n]+`)", re.DOTALL)
-HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
-BULLET = re.compile(r"^([ \t]*)[-*+][ \t]+(?=\S)", re.MULTILINE)
-BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-ITALIC = re.compile(r"(?<![*\w])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*])\*(?![*\w])")
-STRIKE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
-LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
-BLANK_RUNS = re.compile(r"\n{3,}")
-TRAILING_SPACE = re.compile(r"[ \t]+(?=\n)")
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
 SENTENCE_END = re.compile(r"[.!?…](?=\s)")
 # Spans a split must not cut through: code, and one-line formatting spans.
 PROTECTED = re.compile(r"```.*?```|`[^`\n]+`|\*[^*\n]+\*|_[^_\n]+_|~[^~\n]+~", re.DOTALL)
 FENCE = "```"
-BOLD_MARK = "\x00"  # stands in for `*` of bold until italics are converted
+BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 def units(text: str) -> int:
@@ -37,24 +31,92 @@ def format_text(text: str, max_len: int) -> list[str]:
 
 
 def to_whatsapp(text: str) -> str:
-    """Trim, collapse blank lines, and turn common markdown into WhatsApp markup."""
-    text = text.replace("\r\n", "\n").replace(BOLD_MARK, "").strip()
-    pieces = CODE.split(text)
-    # Odd pieces are code: WhatsApp shows it monospaced, so it is left as it is.
-    pieces[::2] = [_markup(piece) for piece in pieces[::2]]
-    return BLANK_RUNS.sub("\n\n", "".join(pieces)).strip()
+    """Markdown, parsed by markdown-it, rendered in WhatsApp markup.
+
+    A paragraph's hard-wrapped lines are joined (a phone wraps by itself), emphasis may nest
+    (`***x***` is `_*x*_`), escaped characters stay literal, headings become bold lines, links
+    `label (url)`, bullets `•`; code is left as it is.
+    """
+    tokens = _MARKDOWN.parse(text.replace("\r\n", "\n").strip())
+    return BLANK_RUNS.sub("\n\n", _Renderer().blocks(tokens)).strip()
 
 
-def _markup(text: str) -> str:
-    text = TRAILING_SPACE.sub("", text)
-    text = HEADING.sub(lambda m: f"{BOLD_MARK}{m.group(1).strip('*_ ')}{BOLD_MARK}", text)
-    text = BULLET.sub(r"\1• ", text)
-    text = BOLD.sub(lambda m: f"{BOLD_MARK}{m.group(2)}{BOLD_MARK}", text)
-    text = ITALIC.sub(r"_\1_", text)
-    text = STRIKE.sub(r"~\1~", text)
-    text = LINK.sub(lambda m: m.group(2) if m.group(1) == m.group(2)
-                    else f"{m.group(1)} ({m.group(2)})", text)
-    return text.replace(BOLD_MARK, "*")
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
+INLINE_MARKS = {"strong": "*", "em": "_", "s": "~"}
+
+
+class _Renderer:
+    """Walks markdown-it's block tokens; one instance per text."""
+
+    def __init__(self) -> None:
+        self.lists: list[list[int | None]] = []  # per open list: the next number, or None
+
+    def blocks(self, tokens: list[Token]) -> str:
+        out: list[str] = []
+        for index, token in enumerate(tokens):
+            kind = token.type
+            if kind == "inline" and index and tokens[index - 1].type == "heading_open":
+                # A heading is one bold line; emphasis inside it would only double the marks.
+                out.append(f"*{self.inline(token.children or []).strip('*_ ')}*\n")
+            elif kind == "inline":
+                out.append(self.inline(token.children or []))
+            elif kind in ("fence", "code_block"):
+                out.append(f"{FENCE}\n{token.content.rstrip(chr(10))}\n{FENCE}\n\n")
+            elif kind in ("bullet_list_open", "ordered_list_open"):
+                start = int(token.attrGet("start") or 1) if kind == "ordered_list_open" else None
+                self.lists.append([start])
+                out.append("\n" if len(self.lists) > 1 else "")
+            elif kind in ("bullet_list_close", "ordered_list_close"):
+                self.lists.pop()
+                out.append("" if self.lists else "\n")
+            elif kind == "list_item_open":
+                out.append(self._bullet())
+            elif kind == "list_item_close":
+                out.append("\n")
+            elif kind == "paragraph_close" and not (token.hidden or self.lists):
+                out.append("\n\n")
+            elif kind == "blockquote_open":
+                out.append("> ")
+            elif kind == "html_block":
+                out.append(token.content)
+        return "".join(out)
+
+    def _bullet(self) -> str:
+        indent = "  " * (len(self.lists) - 1)
+        number = self.lists[-1][0]
+        if number is None:
+            return f"{indent}• "
+        self.lists[-1][0] = number + 1
+        return f"{indent}{number}. "
+
+    def inline(self, tokens: list[Token]) -> str:
+        out: list[str] = []
+        links: list[str] = []
+        for token in tokens:
+            kind = token.type
+            if kind in ("text", "html_inline"):
+                out.append(token.content)
+            elif kind == "softbreak":
+                out.append(" ")
+            elif kind == "hardbreak":
+                out.append("\n")
+            elif kind == "code_inline":
+                out.append(f"`{token.content}`")
+            elif kind.endswith("_open") and kind[:-5] in INLINE_MARKS:
+                out.append(INLINE_MARKS[kind[:-5]])
+            elif kind.endswith("_close") and kind[:-6] in INLINE_MARKS:
+                out.append(INLINE_MARKS[kind[:-6]])
+            elif kind == "link_open":
+                links.append(str(token.attrGet("href") or ""))
+                out.append("\x00")  # where the label starts
+            elif kind == "link_close":
+                href = links.pop()
+                label_at = len(out) - out[::-1].index("\x00") - 1
+                label = "".join(out[label_at + 1:])
+                out[label_at:] = [href if label in (href, "") else f"{label} ({href})"]
+            elif kind == "image":
+                out.append(str(token.attrGet("src") or ""))
+        return "".join(out)
 
 
 def split_text(text: str, max_len: int) -> list[str]:
