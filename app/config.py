@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.errors import ConfigError
+from app.services.texts import DEFAULTS as REPLY_DEFAULTS
 
 PROVIDERS = ("cloud_api", "twilio", "generic")
 SIGNATURE_MODES = ("enforce", "report", "off")
 LLM_PROVIDERS = ("offline", "openai")
-DEFAULT_UNSUPPORTED_REPLY = (
-    "Sorry, I can only read text messages. Please type your question."
-)
+EMBEDDINGS_PROVIDERS = ("offline", "openai")
+LANGUAGES = ("es", "en")
 MIN_JWT_SECRET_BYTES = 32
 DEFAULT_KNOWLEDGE_DIR = os.path.join(os.path.dirname(__file__), "knowledge")
 
@@ -40,14 +40,20 @@ class Settings:
     whatsapp_signature_mode: str = "off"
     whatsapp_public_url: str | None = None
     trusted_proxy_hops: int = 0
-    whatsapp_unsupported_reply: str = DEFAULT_UNSUPPORTED_REPLY
+    replies: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    default_language: str = "es"
     whatsapp_http_timeout: tuple[float, float] = (3.05, 10.0)
     jwt_secret: str | None = None
     llm_provider: str = "offline"
     llm_model: str = "gpt-4o-mini"
     openai_api_key: str | None = None
     openai_base_url: str | None = None
+    llm_max_tokens: int = 400
+    embeddings_provider: str = "offline"
+    embeddings_model: str = "text-embedding-3-small"
+    embeddings_base_url: str | None = None
     knowledge_dir: str = DEFAULT_KNOWLEDGE_DIR
+    index_cache_dir: str = "var/index"
     history_limit: int = 10
     log_level: str = "INFO"
     gateway_db_timeout: float = 5.0
@@ -103,8 +109,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         whatsapp_signature_mode=mode,
         whatsapp_public_url=_url(raw, "WHATSAPP_PUBLIC_URL"),
         trusted_proxy_hops=_int(raw, "TRUSTED_PROXY_HOPS", 0, minimum=0),
-        whatsapp_unsupported_reply=raw.get(
-            "WHATSAPP_UNSUPPORTED_REPLY", DEFAULT_UNSUPPORTED_REPLY).strip(),
+        replies=_replies(raw),
+        default_language=_choice(raw, "DEFAULT_LANGUAGE", LANGUAGES, "es"),
         whatsapp_http_timeout=(
             _float(raw, "WHATSAPP_CONNECT_TIMEOUT", 3.05),
             _float(raw, "WHATSAPP_READ_TIMEOUT", 10.0),
@@ -114,7 +120,12 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         llm_model=_text(raw, "LLM_MODEL") or Settings.llm_model,
         openai_api_key=_text(raw, "OPENAI_API_KEY"),
         openai_base_url=_url(raw, "OPENAI_BASE_URL"),
+        llm_max_tokens=_int(raw, "LLM_MAX_TOKENS", 400, minimum=1),
+        embeddings_provider=_choice(raw, "EMBEDDINGS_PROVIDER", EMBEDDINGS_PROVIDERS, "offline"),
+        embeddings_model=_text(raw, "EMBEDDINGS_MODEL") or Settings.embeddings_model,
+        embeddings_base_url=_url(raw, "EMBEDDINGS_BASE_URL"),
         knowledge_dir=_text(raw, "KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR,
+        index_cache_dir=_text(raw, "INDEX_CACHE_DIR") or Settings.index_cache_dir,
         history_limit=_int(raw, "HISTORY_LIMIT", 10, minimum=0),
         log_level=_choice(raw, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         gateway_db_timeout=_float(raw, "GATEWAY_DB_TIMEOUT", 5.0),
@@ -132,8 +143,10 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     if settings.jwt_secret and len(settings.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
         raise ConfigError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long "
                           "(HS256 keys shorter than the hash are guessable)")
-    if settings.llm_provider == "openai" and not settings.openai_api_key:
-        raise ConfigError("LLM_PROVIDER=openai needs OPENAI_API_KEY")
+    if "openai" in (settings.llm_provider, settings.embeddings_provider) and not (
+            settings.openai_api_key):
+        raise ConfigError("LLM_PROVIDER=openai and EMBEDDINGS_PROVIDER=openai need "
+                          "OPENAI_API_KEY")
     return settings
 
 
@@ -172,6 +185,27 @@ def _choice(raw: Mapping[str, Any], name: str, allowed: tuple[str, ...], default
     if value not in allowed:
         raise ConfigError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
     return value
+
+
+def _replies(raw: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Per-language overrides of the fixed texts: `REPLY_<KEY>_<LANG>`.
+
+    `WHATSAPP_UNSUPPORTED_REPLY`, when set, is the non-text notice in every language (empty:
+    no notice at all); `REPLY_UNSUPPORTED_<LANG>` still wins for its language.
+    """
+    replies: dict[str, dict[str, str]] = {}
+    if "WHATSAPP_UNSUPPORTED_REPLY" in raw:
+        text = str(raw["WHATSAPP_UNSUPPORTED_REPLY"]).strip()
+        replies["unsupported"] = dict.fromkeys(LANGUAGES, text)
+    for key in REPLY_DEFAULTS:
+        for language in LANGUAGES:
+            name = f"REPLY_{key.upper()}_{language.upper()}"
+            if name in raw:
+                text = str(raw[name]).strip()
+                if not text and key != "unsupported":
+                    raise ConfigError(f"{name} is empty; unset it to use the default text")
+                replies.setdefault(key, {})[language] = text
+    return replies
 
 
 def _int(raw: Mapping[str, Any], name: str, default: int, minimum: int) -> int:

@@ -28,6 +28,12 @@ class ConfigError(GatewayError):
     code = "config_error"
 
 
+class KnowledgeError(ConfigError):
+    """The knowledge folder is missing, empty, or holds a file that cannot be read."""
+
+    code = "knowledge_error"
+
+
 class BadRequest(GatewayError):
     """The request is wrong in a way the caller can fix."""
 

@@ -13,14 +13,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import auth, operators, webhook
 from app.config import Settings, load_settings
 from app.errors import GatewayError, StoreUnavailable
-from app.services.bot import Bot, build_chain, make_model
+from app.services.bot import make_bot
 from app.services.chat import ChatManager
 from app.services.delivery import DeliveryPolicy, Outbox
 from app.services.dispatcher import Dispatcher
 from app.services.gateway import MessageHandler
 from app.services.inbound import Receiver
-from app.services.knowledge import KnowledgeBase
+from app.services.language import LanguageDetector
 from app.services.store import SchemaGate, open_store
+from app.services.texts import Texts
 from dialects.client import ClientSettings
 from dialects.registry import BY_NAME, CLIENTS
 
@@ -48,8 +49,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     except StoreUnavailable as err:
         app.logger.error("store unreachable at startup (%s); webhooks answer 503 until it is "
                          "back", err.message)
-    bot = Bot(build_chain(make_model(settings)),
-              KnowledgeBase.from_directory(settings.knowledge_dir))
+    texts = Texts(settings.replies)
+    bot = make_bot(settings, texts)
     clients = _clients(settings)
     outbox = Outbox(store, clients,
                     limits={name: dialect.max_text_length for name, dialect in BY_NAME.items()},
@@ -60,8 +61,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                         read_receipts=settings.read_receipts,
                         typing=settings.typing_indicator,
                         typing_refresh=settings.typing_refresh_seconds))
-    handler = MessageHandler(store, ChatManager(store, bot, settings.history_limit), outbox,
-                             unsupported_reply=settings.whatsapp_unsupported_reply)
+    chat = ChatManager(store, bot, settings.history_limit, texts,
+                       LanguageDetector(settings.default_language))
+    handler = MessageHandler(store, chat, outbox,
+                             notices=all(texts.table["unsupported"].values()))
     dispatcher = Dispatcher(
         store, handler, schema, threads=settings.background_threads,
         backlog=settings.background_backlog, lease_seconds=settings.lease_seconds,

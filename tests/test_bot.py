@@ -1,13 +1,16 @@
-"""The bot: an LCEL chain over the knowledge base, with history, offline or with a model."""
+"""The bot: the right passage in the customer's language, small talk, follow-ups, refusals."""
 
 from __future__ import annotations
 
+import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
-from app.config import DEFAULT_KNOWLEDGE_DIR, load_settings
-from app.services.bot import NO_ANSWER, Bot, ExtractiveChatModel, build_chain, make_model
-from app.services.knowledge import KnowledgeBase, Passage
+from app.config import load_settings
+from app.services.bot import ExtractiveChatModel, make_bot, make_model
+from app.services.texts import Texts
+
+TEXTS = Texts()
 
 
 class RecordingModel(FakeListChatModel):
@@ -20,43 +23,86 @@ class RecordingModel(FakeListChatModel):
         return super()._call(messages, stop, run_manager, **kwargs)
 
 
-def knowledge() -> KnowledgeBase:
-    return KnowledgeBase.from_directory(DEFAULT_KNOWLEDGE_DIR)
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory):
+    settings = load_settings({"INDEX_CACHE_DIR": str(tmp_path_factory.mktemp("index"))})
+    return make_bot(settings, TEXTS)
 
 
-def test_offline_bot_answers_from_the_most_relevant_passage():
-    bot = Bot(build_chain(ExtractiveChatModel()), knowledge())
-    answer = bot.answer("How can I delete my data?", [])
-    assert answer.startswith("**Delete my data**")
-    assert "removes your conversation history" in answer
+@pytest.mark.parametrize("question, language, fact", [
+    ("a q hora abren el sabado??", "es", "10:00 a 14:00"),
+    ("kiero borrar mis datos", "es", "privacidad@olivardelavega.es"),
+    ("aceptan paypal?", "es", "PayPal"),
+    ("what time do you open on saturdays", "en", "10:00 to 14:00"),
+    ("how do i delete my data", "en", "delete my data"),
+    ("do you ship to portugal", "en", "Portugal"),
+])
+def test_answers_from_the_right_passage_in_the_customers_language(bot, question, language,
+                                                                  fact):
+    answer = bot.answer(question, [], language)
+    assert fact in " ".join(answer.split())
+    assert not answer.startswith(TEXTS.get("other_language", language))
 
 
-def test_offline_bot_admits_what_it_does_not_know():
-    bot = Bot(build_chain(ExtractiveChatModel()), knowledge())
-    assert bot.answer("xylophone quantum zebra", []) == NO_ANSWER
+def test_a_question_answered_only_in_the_other_language_says_so_in_the_customers(bot):
+    answer = bot.answer("do you sell gift cards", [], "en")
+    assert answer.startswith("I only have this information in Spanish:")
+    assert "tarjetas regalo" in answer.lower()
 
 
-def test_the_model_gets_context_history_and_question_in_order():
-    model = RecordingModel(responses=["Nine to six."], prompts=[])
-    bot = Bot(build_chain(model), knowledge())
-    answer = bot.answer("When are you open?", [("user", "hi"), ("assistant", "Hello!")])
-    assert answer == "Nine to six."
-    [messages] = model.prompts
+@pytest.mark.parametrize("message, language, kind", [
+    ("hola", "es", "greeting"), ("hi", "en", "greeting"), ("muchas gracias!", "es", "thanks"),
+    ("ok thx", "en", "thanks"), ("hasta luego", "es", "goodbye"), ("bye", "en", "goodbye"),
+    ("quiero hablar con una persona", "es", "handoff"), ("human please", "en", "handoff"),
+])
+def test_small_talk_gets_the_reply_a_person_expects(bot, message, language, kind):
+    assert bot.answer(message, [], language) == TEXTS.get(kind, language)
+
+
+@pytest.mark.parametrize("question, language", [
+    ("quien gano el mundial de 2010", "es"), ("cual es la capital de australia", "es"),
+    ("can you recommend a good paella recipe", "en"), ("who won the world cup", "en"),
+])
+def test_out_of_scope_questions_are_refused_in_the_customers_language(bot, question, language):
+    assert bot.answer(question, [], language) == TEXTS.get("no_answer", language)
+
+
+def test_a_follow_up_is_read_with_the_question_before_it(bot):
+    history = [("user", "do u ship to portugal"), ("assistant", "3 to 5 working days")]
+    assert bot.relevant("and to the US?", []) == []
+    assert bot.relevant("and to the US?", history)[0].passage.title == "Delivery times"
+
+
+def test_the_model_gets_language_sources_history_and_question(tmp_path):
+    model = RecordingModel(responses=["De 10:00 a 14:00."], prompts=[])
+    settings = load_settings({"INDEX_CACHE_DIR": str(tmp_path)})
+    bot = make_bot(settings, TEXTS)
+    bot.chain = bot.chain.first | model | bot.chain.last
+    bot.condense = None
+    history = [("user", "hola"), ("assistant", "¡Hola!")]
+    assert bot.answer("a q hora abren el sabado", history, "es") == "De 10:00 a 14:00."
+    [messages] = model.prompts[-1:]
     assert [type(m) for m in messages] == [SystemMessage, HumanMessage, AIMessage, HumanMessage]
-    assert "Opening hours" in messages[0].content
-    assert [m.content for m in messages[1:]] == ["hi", "Hello!", "When are you open?"]
+    system = messages[0].content
+    assert "in Spanish" in system and "horario-y-contacto.md › " in system
+    assert [m.content for m in messages[1:]] == ["hola", "¡Hola!", "a q hora abren el sabado"]
 
 
-def test_retrieval_ranks_by_relevance():
-    kb = KnowledgeBase([Passage("a.md", "Prices", "Plans cost ten euros a month."),
-                        Passage("b.md", "Opening hours", "We open at nine.")])
-    assert [p.title for p in kb.search("what do plans cost")] == ["Prices"]
-    assert kb.search("") == []
+def test_with_an_llm_a_follow_up_is_made_standalone_before_retrieval(tmp_path):
+    settings = load_settings({"INDEX_CACHE_DIR": str(tmp_path)})
+    bot = make_bot(settings, TEXTS)
+    condense = RecordingModel(responses=["¿Cuánto cuesta el envío a Canarias?"], prompts=[])
+    bot.condense = bot.chain.first.__class__.from_messages([("human", "{question}")]) | (
+        condense) | bot.chain.last
+    history = [("user", "cuanto tarda un pedido a canarias"), ("assistant", "5 a 8 días")]
+    hits = bot.relevant("y cuanto cuesta?", history)
+    assert condense.prompts and hits[0].passage.title == "Gastos de envío"
 
 
 def test_the_offline_model_is_the_default_and_openai_is_one_setting_away():
     assert isinstance(make_model(load_settings({})), ExtractiveChatModel)
     model = make_model(load_settings({"LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-test",
-                                      "LLM_MODEL": "gpt-test",
+                                      "LLM_MODEL": "gpt-test", "LLM_MAX_TOKENS": "300",
                                       "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}))
-    assert (type(model).__name__, model.model_name) == ("ChatOpenAI", "gpt-test")
+    assert (type(model).__name__, model.model_name, model.max_tokens) == (
+        "ChatOpenAI", "gpt-test", 300)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.config import DEFAULT_UNSUPPORTED_REPLY, load_server_settings, load_settings
+from app.config import load_server_settings, load_settings
 from app.errors import ConfigError
 from app.factory import create_app
 
@@ -14,8 +14,27 @@ def test_defaults_need_nothing():
     assert settings.mongodb_uri is None
     assert settings.gateway_db_path == "var/gateway.sqlite3"
     assert (settings.whatsapp_provider, settings.whatsapp_signature_mode) == (None, "off")
-    assert settings.whatsapp_unsupported_reply == DEFAULT_UNSUPPORTED_REPLY
-    assert settings.llm_provider == "offline"
+    assert (settings.replies, settings.default_language) == ({}, "es")
+    assert (settings.llm_provider, settings.embeddings_provider) == ("offline", "offline")
+
+
+def test_fixed_texts_are_overridden_per_language():
+    settings = load_settings({"REPLY_NO_ANSWER_EN": " Ask us at shop@example.com ",
+                              "WHATSAPP_UNSUPPORTED_REPLY": "Text only.",
+                              "REPLY_UNSUPPORTED_ES": "Solo texto."})
+    assert settings.replies == {"no_answer": {"en": "Ask us at shop@example.com"},
+                                "unsupported": {"es": "Solo texto.", "en": "Text only."}}
+
+
+@pytest.mark.parametrize("overrides, names", [
+    ({"REPLY_GREETING_ES": " "}, "REPLY_GREETING_ES"),
+    ({"DEFAULT_LANGUAGE": "fr"}, "DEFAULT_LANGUAGE"),
+    ({"EMBEDDINGS_PROVIDER": "openai"}, "OPENAI_API_KEY"),
+    ({"LLM_MAX_TOKENS": "0"}, "LLM_MAX_TOKENS"),
+])
+def test_bot_settings_are_checked(overrides, names):
+    with pytest.raises(ConfigError, match=names):
+        load_settings(overrides)
 
 
 def test_the_environment_is_read(monkeypatch):

@@ -73,7 +73,7 @@ def settle(fake: FakeProvider, count: int, wait: float = 1.5) -> list[dict]:
 def test_a_storm_of_20_deliveries_gives_one_answer(start, fake):
     server = start()
     fake.llm_delay = 0.5
-    payload = cloud.text("storm", message_id="wamid.storm")
+    payload = cloud.text("cuanto cuesta el envio a portugal", message_id="wamid.storm")
     codes, barrier = [], threading.Barrier(20)
 
     def one():
@@ -86,41 +86,42 @@ def test_a_storm_of_20_deliveries_gives_one_answer(start, fake):
     for thread in threads:
         thread.join()
     assert codes == [200] * 20
-    assert [s["text"] for s in settle(fake, 1)] == ["re: storm"]
+    assert [s["text"] for s in settle(fake, 1)] == ["re: cuanto cuesta el envio a portugal"]
     assert len(fake.llm_requests) == 1
 
 
 def test_a_worker_killed_while_the_bot_answers_still_answers_once(start, fake):
     server = start()
     fake.llm_delay = 2.0
-    assert deliver(server, cloud.text("survive", message_id="wamid.kill")) == 200
+    assert deliver(server, cloud.text("como hago una devolucion", message_id="wamid.kill")) == 200
     assert asked(fake), "the bot was never asked"
     for pid in server.worker_pids():  # whichever worker holds it dies mid-answer
         os.kill(pid, signal.SIGKILL)
-    assert [s["text"] for s in settle(fake, 1, wait=3)] == ["re: survive"]
+    assert [s["text"] for s in settle(fake, 1, wait=3)] == ["re: como hago una devolucion"]
     assert len(fake.llm_requests) == 2  # asked again: the first answer was never stored
 
 
 def test_store_unreachable_gives_503_and_the_retry_is_answered_once(start, fake, tmp_path):
     server = start(GATEWAY_DB_TIMEOUT="0.3")
-    payload = cloud.text("outage", message_id="wamid.outage")
+    payload = cloud.text("aceptais bizum o paypal", message_id="wamid.outage")
     blocker = SqliteStore(str(tmp_path / "gateway.sqlite3"))
     with blocker.transaction():
         assert deliver(server, payload) == 503
     time.sleep(1)
     assert fake.sent == []
     assert [deliver(server, payload), deliver(server, payload)] == [200, 200]
-    assert [s["text"] for s in settle(fake, 1)] == ["re: outage"]
+    assert [s["text"] for s in settle(fake, 1)] == ["re: aceptais bizum o paypal"]
 
 
 def test_two_quick_messages_are_answered_in_order(start, fake):
+    first, second = "a que hora abre la tienda el sabado", "cuanto cuesta el envio a canarias"
     server = start()
     fake.llm_delay = 0.4
-    assert deliver(server, cloud.text("first", message_id="wamid.q1")) == 200
-    assert deliver(server, cloud.text("second", message_id="wamid.q2")) == 200
-    assert [s["text"] for s in settle(fake, 2, wait=0.5)] == ["re: first", "re: second"]
+    assert deliver(server, cloud.text(first, message_id="wamid.q1")) == 200
+    assert deliver(server, cloud.text(second, message_id="wamid.q2")) == 200
+    assert [s["text"] for s in settle(fake, 2, wait=0.5)] == [f"re: {first}", f"re: {second}"]
     second_prompt = [m["content"] for m in fake.llm_requests[1][1:]]
-    assert second_prompt == ["first", "re: first", "second"]
+    assert second_prompt == [first, f"re: {first}", second]
 
 
 def test_statuses_move_forward_only(start, fake):
@@ -140,10 +141,11 @@ def test_statuses_move_forward_only(start, fake):
 def test_sigterm_lets_the_answer_in_progress_finish(start, fake):
     server = start(WEB_CONCURRENCY="1")
     fake.llm_delay = 1.5
-    assert deliver(server, cloud.text("finish", message_id="wamid.term")) == 200
+    question = "hay aparcamiento cerca de la tienda"
+    assert deliver(server, cloud.text(question, message_id="wamid.term")) == 200
     assert asked(fake), "the bot was never asked"
     output = server.stop(signal.SIGTERM)
-    assert [s["text"] for s in fake.sent] == ["re: finish"]
+    assert [s["text"] for s in fake.sent] == ["re: hay aparcamiento cerca de la tienda"]
     assert "dispatcher stopped" in output and "finished=True" in output
 
 

@@ -28,7 +28,7 @@ class Bot:
         self.release.set()
         self.entered = threading.Event()
 
-    def answer(self, question, history):
+    def answer(self, question, history, language="es"):
         self.calls.append((question, history))
         self.entered.set()
         assert self.release.wait(10), "test bot was never released"

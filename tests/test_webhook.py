@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from app.services.texts import Texts
 from tests.cases import CASES, WEBHOOK_URL, CloudApiCase, GenericCase, TwilioCase, post, sends
 
 PATH = "/api/v1/whatsapp/webhook"
@@ -57,7 +58,7 @@ def test_text_gets_one_answer_and_both_sides_are_stored(case, app, client, provi
     assert (user.role, user.content, user.source, user.provider_message_id) == (
         "user", "what can you do?", "whatsapp", "m-1")
     assert (answer.role, answer.source, answer.send_state) == ("assistant", "whatsapp", "sent")
-    assert answer.content.startswith("**What can you do**")
+    assert answer.content == Texts().get("greeting", "en")
     assert len(answer.provider_message_ids) == 1
 
 
@@ -154,11 +155,14 @@ def test_an_empty_unsupported_reply_disables_the_notice(make_app, provider):
     assert sends(provider) == []
 
 
-def test_the_default_notice_is_sent(client, provider):
+def test_the_default_notice_is_sent_in_the_persons_language(client, provider):
     case = CloudApiCase()
     post(client, case, case.payload("audio"))
-    [sent] = sends(provider)
-    assert "only read text" in case.sent_text(sent)[1]
+    post(client, case, case.text("How long does shipping to Portugal take?", message_id="m-2"))
+    post(client, case, case.payload("image"))
+    notices = [case.sent_text(sent)[1] for sent in sends(provider)]
+    assert (notices[0], notices[-1]) == (Texts().get("unsupported", "es"),
+                                         Texts().get("unsupported", "en"))
 
 
 @pytest.mark.parametrize("case, name", [(c, n) for c in CASES for n in c.statuses],
@@ -233,12 +237,16 @@ def test_a_payload_with_nothing_valid_gets_400_naming_each_item(app, client, pro
     assert (app.extensions["store"].sessions.count(), sends(provider)) == (0, [])
 
 
-def test_a_long_answer_is_split_under_the_dialects_limit(case, make_app, provider, tmp_path):
-    paragraph = "Our service explains every detail of the policy in plain words. " * 30
-    (tmp_path / "kb").mkdir()
-    (tmp_path / "kb" / "long.md").write_text(
-        "## Policy\n" + "\n\n".join([paragraph.strip()] * 6), encoding="utf-8")
-    app = make_app(KNOWLEDGE_DIR=str(tmp_path / "kb"))
+class LongAnswer:
+    """A bot whose answer is longer than any provider's limit."""
+
+    def answer(self, question, history, language):
+        paragraph = "Our service explains every detail of the policy in plain words. " * 30
+        return "**Policy**\n\n" + "\n\n".join([paragraph.strip()] * 6)
+
+
+def test_a_long_answer_is_split_under_the_dialects_limit(case, app, provider):
+    app.extensions["handler"].chat.bot = LongAnswer()
     post(app.test_client(), case, case.text("explain the policy"))
     parts = [case.sent_text(r)[1] for r in sends(provider)]
     assert len(parts) > 1

@@ -6,27 +6,30 @@ import logging
 import time
 from typing import Protocol
 
+from app.services.language import LanguageDetector
 from app.services.store import Message, Store
+from app.services.texts import Texts
 
 log = logging.getLogger(__name__)
-
-FALLBACK_ANSWER = "Sorry, I can't answer right now. Please try again in a few minutes."
 
 
 class Answerer(Protocol):
     """Anything that answers a question given the history: the `Bot`, or a test double."""
 
-    def answer(self, question: str, history: list[tuple[str, str]]) -> str:
-        """The answer to `question`."""
+    def answer(self, question: str, history: list[tuple[str, str]], language: str) -> str:
+        """The answer to `question`, in `language`."""
 
 
 class ChatManager:
     """Asks the bot with the conversation's history and stores the answer beside the question."""
 
-    def __init__(self, store: Store, bot: Answerer, history_limit: int = 10):
+    def __init__(self, store: Store, bot: Answerer, history_limit: int = 10,
+                 texts: Texts | None = None, detector: LanguageDetector | None = None):
         self.store = store
         self.bot = bot
         self.history_limit = history_limit
+        self.texts = texts or Texts()
+        self.detector = detector or LanguageDetector()
 
     def generate_response(self, text: str, conversation_id: str, source: str = "whatsapp",
                           reply_to: Message | None = None) -> Message:
@@ -43,16 +46,32 @@ class ChatManager:
         existing = self.store.messages.answer_for(reply_to.id)
         if existing is not None:
             return existing
-        history = self.store.messages.history(conversation_id, reply_to.position,
-                                              self.history_limit)
+        history = [(m.role, m.content) for m in self.store.messages.history(
+            conversation_id, reply_to.position, self.history_limit)]
+        language = self.detector.detect(text, _said_by_person(history))
         started = time.monotonic()
         try:
-            answer = self.bot.answer(text, [(m.role, m.content) for m in history]).strip()
+            answer = self.bot.answer(text, history, language).strip()
         except Exception as err:  # an LLM client can fail in many ways; the person still hears back
             log.exception("bot failed conversation=%s error=%s", conversation_id,
                           type(err).__name__)
             answer = ""
-        log.info("answered conversation=%s bot_ms=%d history=%d chars=%d%s", conversation_id,
-                 (time.monotonic() - started) * 1000, len(history), len(answer),
-                 "" if answer else " (fallback)")
-        return self.store.messages.add_answer(reply_to, answer or FALLBACK_ANSWER)
+        log.info("answered conversation=%s bot_ms=%d history=%d language=%s chars=%d%s",
+                 conversation_id, (time.monotonic() - started) * 1000, len(history), language,
+                 len(answer), "" if answer else " (fallback)")
+        return self.store.messages.add_answer(reply_to, answer or self.texts.get("fallback",
+                                                                                  language))
+
+    def notice(self, inbound: Message, key: str = "unsupported") -> Message:
+        """Store the fixed reply `key` to `inbound`, in the language the person writes in."""
+        history = self.store.messages.history(inbound.conversation_id, inbound.position,
+                                              self.history_limit)
+        earlier = _said_by_person([(m.role, m.content) for m in history])
+        language = self.detector.detect(earlier[-1], earlier[:-1]) if earlier else (
+            self.detector.default)
+        return self.store.messages.add_answer(inbound, self.texts.get(key, language),
+                                              kind="notice")
+
+
+def _said_by_person(history: list[tuple[str, str]]) -> list[str]:
+    return [content for role, content in history if role == "user" and content]

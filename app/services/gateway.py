@@ -21,12 +21,11 @@ class MessageHandler:
     already stored is not asked of the bot again, and parts the provider accepted are not resent.
     """
 
-    def __init__(self, store: Store, chat: ChatManager, outbox: Outbox,
-                 unsupported_reply: str = ""):
+    def __init__(self, store: Store, chat: ChatManager, outbox: Outbox, notices: bool = True):
         self.store = store
         self.chat = chat
         self.outbox = outbox
-        self.unsupported_reply = unsupported_reply
+        self.notices = notices
 
     def record(self, event: Event) -> str | None:
         """Store one event; the conversation id when a newly stored message awaits an answer."""
@@ -35,7 +34,7 @@ class MessageHandler:
             return None
         conversation_id, seq = self.store.sessions.arrive(event.wa_id, event.business_number,
                                                           event.sent_at)
-        needs_reply = event.is_text or bool(event.wants_notice and self.unsupported_reply)
+        needs_reply = event.is_text or (event.wants_notice and self.notices)
         stored = self.store.messages.add_inbound(
             conversation_id, seq, event.text, kind=event.kind,
             status="queued" if needs_reply else "done", dialect=event.dialect, wa_id=event.wa_id,
@@ -80,4 +79,4 @@ class MessageHandler:
         if inbound.kind == "text":
             return self.chat.generate_response(inbound.content, inbound.conversation_id,
                                                inbound.source, reply_to=inbound)
-        return self.store.messages.add_answer(inbound, self.unsupported_reply, kind="notice")
+        return self.chat.notice(inbound, "unsupported")

@@ -1,0 +1,56 @@
+"""Which language a customer writes in: Spanish or English, from lingua's detector.
+
+A WhatsApp message is often two or three words ("ok thx", "y el finde?"), too little for any
+detector to be sure of. When the message alone is not clear, the person's recent messages
+decide, and with none, the business's default language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+
+LANGUAGES = ("es", "en")
+MIN_CONFIDENCE = 0.7
+
+
+@cache
+def _detector():
+    """One lingua detector per process, restricted to the languages we serve."""
+    from lingua import Language, LanguageDetectorBuilder
+
+    return LanguageDetectorBuilder.from_languages(Language.SPANISH, Language.ENGLISH).build()
+
+
+def _confidences(text: str) -> dict[str, float]:
+    codes = {"SPANISH": "es", "ENGLISH": "en"}
+    return {codes[v.language.name]: v.value
+            for v in _detector().compute_language_confidence_values(text)}
+
+
+class LanguageDetector:
+    """`detect(text, earlier)`: the language to answer in, `es` or `en`."""
+
+    def __init__(self, default: str = "es", min_confidence: float = MIN_CONFIDENCE):
+        self.default = default
+        self.min_confidence = min_confidence
+
+    def guess(self, text: str) -> tuple[str, float]:
+        """The likelier language of `text` alone, and how sure the detector is (0.5-1)."""
+        scores = _confidences(text) if text.strip() else {}
+        if not scores:
+            return self.default, 0.0
+        language = max(scores, key=scores.get)
+        return language, scores[language]
+
+    def detect(self, text: str, earlier: Sequence[str] = ()) -> str:
+        """The language of `text`; the person's `earlier` messages (oldest first) settle a
+        message too short to tell."""
+        language, confidence = self.guess(text)
+        if confidence >= self.min_confidence:
+            return language
+        if earlier:
+            language, confidence = self.guess(" ".join([*earlier[-3:], text]))
+            if confidence >= self.min_confidence:
+                return language
+        return self.default

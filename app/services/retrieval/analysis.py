@@ -1,0 +1,42 @@
+"""Words for lexical search: lower-cased, accents folded, stemmed for Spanish and English."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import snowballstemmer
+
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# Function words of both languages carry no topic; Snowball's own lists are longer than needed.
+STOPWORDS = frozenset("""
+a al algo como con cual cuando de del donde el ella en es esta este hay la las le lo los mas me
+mi mis no o para pero por que se si sin sobre su sus te tu tus un una uno y ya yo hola vale
+an and are as at be by can do does for from have how i if in is it me my of on or so that the
+this to was we what when where which who why will with you your our us hi hello please thanks
+""".split())
+
+_STEMMERS = (snowballstemmer.stemmer("spanish"), snowballstemmer.stemmer("english"))
+
+
+def fold(text: str) -> str:
+    """Lower-case `text` and strip its accents: `Envíos` and `envios` are the same word."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=65536)
+def stems(word: str) -> tuple[str, ...]:
+    """The Spanish and the English stem of a folded word (one, when they agree)."""
+    return tuple(dict.fromkeys(stemmer.stemWord(word) for stemmer in _STEMMERS))
+
+
+def terms(text: str) -> list[str]:
+    """Index terms of `text`: every stem of every word that is not a stopword.
+
+    A word gets both languages' stems, so a query matches a passage whatever language each
+    was written in, without having to guess the language of a three-word message.
+    """
+    return [stem for word in WORD.findall(fold(text)) if word not in STOPWORDS
+            for stem in stems(word)]

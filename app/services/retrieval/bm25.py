@@ -1,0 +1,53 @@
+"""Okapi BM25 over an inverted index of numpy arrays: a query touches only its own terms."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from app.services.retrieval.analysis import terms
+
+
+class BM25:
+    """Scores every passage against a query; `k1` and `b` are the usual Okapi parameters."""
+
+    def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75):
+        counts = [Counter(terms(text)) for text in texts]
+        lengths = np.array([sum(c.values()) for c in counts], dtype=np.float32)
+        average = float(lengths.mean()) if len(texts) and lengths.mean() else 1.0
+        norm = k1 * (1 - b + b * lengths / average)
+        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for doc, counter in enumerate(counts):
+            for term, tf in counter.items():
+                postings[term].append((doc, tf))
+        self.size = len(texts)
+        # A word no passage has is as informative as the rarest one.
+        self.unseen_idf = math.log(1 + (self.size + 0.5) / 0.5)
+        self.idf: dict[str, float] = {}
+        self.index: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for term, rows in postings.items():
+            docs = np.array([d for d, _ in rows], dtype=np.int32)
+            tf = np.array([t for _, t in rows], dtype=np.float32)
+            idf = math.log(1 + (self.size - len(rows) + 0.5) / (len(rows) + 0.5))
+            self.idf[term] = idf
+            self.index[term] = (docs, (idf * tf * (k1 + 1) / (tf + norm[docs])).astype(np.float32))
+
+    def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
+        """For each passage: its BM25 score for `query`, and its coverage of the query.
+
+        Coverage is the share of the query's information (its terms' idf) that the passage
+        contains: 1 when it has every term, near 0 when it shares only common words. Unlike
+        a BM25 score, it means the same on any knowledge base.
+        """
+        total = np.zeros(self.size, dtype=np.float32)
+        covered = np.zeros(self.size, dtype=np.float32)
+        query_terms = set(terms(query))
+        for term in query_terms:
+            if term in self.index:
+                docs, weights = self.index[term]
+                total[docs] += weights
+                covered[docs] += self.idf[term]
+        information = sum(self.idf.get(t, self.unseen_idf) for t in query_terms)
+        return total, covered / (information or 1.0)

@@ -1,0 +1,152 @@
+"""The searchable knowledge: passages, their vectors and a BM25 index, cached on disk.
+
+The cache key is a hash of every file's name and bytes, the splitter's settings and the
+embedding model: a restart with the same documents reads the vectors instead of computing them,
+and any change to a document, the splitter or the model builds the index afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from app.services.language import LanguageDetector
+from app.services.retrieval.bm25 import BM25
+from app.services.retrieval.documents import LOADERS, read_folder
+from app.services.retrieval.embeddings import as_matrix, embeddings_id
+from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
+
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 2
+
+
+SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n+")
+MIN_SENTENCE_CHARS = 12
+
+
+def views(passage: Passage) -> list[str]:
+    """What is embedded of a passage: all of it, its heading path, and each sentence.
+
+    A short question is closest in meaning to a short text: "where is the shop?" to the
+    heading "Address", "is there parking?" to the one sentence that mentions it.
+    """
+    sentences = [s.strip() for s in SENTENCE.split(passage.text)
+                 if len(s.strip()) >= MIN_SENTENCE_CHARS]
+    heading = passage.headings[-1] if passage.headings else ""
+    return [passage.searchable, *([heading] if heading else []),
+            *(sentences if len(sentences) > 1 else [])]
+
+
+class KnowledgeIndex:
+    """Passages, unit vectors of their views (rows `starts[i]` up to `starts[i + 1]` belong to
+    passage `i`), and a BM25 index."""
+
+    def __init__(self, passages: list[Passage], vectors: np.ndarray, starts: np.ndarray,
+                 key: str = ""):
+        if len(starts) != len(passages) or (len(passages) and starts[-1] >= len(vectors)):
+            raise ValueError("every passage needs its vectors")
+        self.passages = passages
+        self.vectors = vectors
+        self.starts = starts
+        self.bm25 = BM25([p.searchable for p in passages])
+        self.key = key
+
+    @classmethod
+    def build(cls, passages: list[Passage], embeddings: Embeddings, key: str = "",
+              ) -> KnowledgeIndex:
+        """Embed every view of `passages` and index them."""
+        texts = [views(p) for p in passages]
+        sizes = [len(v) for v in texts]
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        rows = [text for group in texts for text in group]
+        return cls(passages, as_matrix(embeddings, rows), starts[:len(passages)], key)
+
+    def similarity(self, query_vector: np.ndarray) -> np.ndarray:
+        """Each passage's cosine similarity with the query: that of its closest view."""
+        if not self.passages:
+            return np.zeros(0, dtype=np.float32)
+        return np.maximum.reduceat(self.vectors @ query_vector, self.starts)
+
+    def vector(self, position: int) -> np.ndarray:
+        """The vector of passage `position` as a whole."""
+        return self.vectors[self.starts[position]]
+
+
+def folder_key(directory: str | Path, embeddings: Embeddings) -> str:
+    """The content hash that names an index: files, splitter settings and model."""
+    digest = hashlib.sha256(json.dumps(
+        [FORMAT_VERSION, CHUNK_CHARS, OVERLAP_CHARS, embeddings_id(embeddings)]).encode())
+    root = Path(directory)
+    if root.is_dir():
+        for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in LOADERS):
+            if path.is_file():
+                digest.update(str(path.relative_to(root)).encode() + b"\0")
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:32]
+
+
+def passages_of(directory: str | Path) -> list[Passage]:
+    """Every passage of every document in `directory`, each with its language."""
+    detector = LanguageDetector()
+    return [Passage(p.text, p.source, p.headings, detector.guess(p.searchable)[0])
+            for name, markdown in read_folder(directory) for p in split_document(markdown, name)]
+
+
+def load_index(directory: str | Path, embeddings: Embeddings, cache_dir: str | Path | None,
+               rebuild: bool = False) -> KnowledgeIndex:
+    """The index of `directory`, read from `cache_dir` when its documents are unchanged."""
+    key = folder_key(directory, embeddings)
+    cached = Path(cache_dir, f"{key}.npy") if cache_dir else None
+    if cached is not None and cached.exists() and not rebuild:
+        try:
+            return _read(cached, key)
+        except (OSError, ValueError, KeyError) as err:
+            log.warning("index cache %s unreadable (%s): rebuilding", cached.name, err)
+    started = time.monotonic()
+    index = KnowledgeIndex.build(passages_of(directory), embeddings, key)
+    log.info("knowledge indexed passages=%d ms=%d key=%s", len(index.passages),
+             (time.monotonic() - started) * 1000, key)
+    if cached is not None:
+        _write(cached, index)
+    return index
+
+
+def _read(path: Path, key: str) -> KnowledgeIndex:
+    meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    passages = [Passage(d["text"], d["source"], tuple(d["headings"]), d["language"])
+                for d in meta["passages"]]
+    # Mapped, not read: every worker on the machine shares the same pages.
+    vectors = np.load(path, mmap_mode="r", allow_pickle=False)
+    return KnowledgeIndex(passages, vectors, np.asarray(meta["starts"], dtype=np.int64), key)
+
+
+def _write(path: Path, index: KnowledgeIndex) -> None:
+    """Write atomically (vectors last, as they mark the cache complete): several workers may
+    build the same index at once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"passages": [asdict(p) for p in index.passages], "starts": index.starts.tolist()}
+    try:
+        _replace(path.with_suffix(".json"), json.dumps(meta, ensure_ascii=False).encode())
+        _replace(path, lambda out: np.save(out, index.vectors, allow_pickle=False))
+    except OSError as err:
+        log.warning("index cache not written to %s: %s", path.parent, err)
+
+
+def _replace(path: Path, content) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            content(out) if callable(content) else out.write(content)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)

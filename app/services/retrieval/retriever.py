@@ -1,0 +1,67 @@
+"""Hybrid retrieval: meaning (dense cosine) and words (BM25), fused.
+
+Both signals are put on one absolute scale before they are added: the cosine similarity of the
+query with the passage's closest view, and the passage's coverage of the query's words (the
+share of the query's idf it contains). Unlike raw BM25 scores or ranks, both mean the same on
+any knowledge base, so the sum can also decide whether anything is relevant at all.
+Reciprocal rank fusion ranked worse on our evaluation set (top-1 70% against 76%), because it
+gives a lucky common word as much say as a close meaning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from app.services.retrieval.embeddings import as_matrix
+from app.services.retrieval.index import KnowledgeIndex
+from app.services.retrieval.splitter import Passage
+
+WORDS_WEIGHT = 0.2
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage: its position in the index, fused score, cosine similarity with
+    the query, and the share of the query's words it contains (0-1)."""
+
+    position: int
+    passage: Passage
+    score: float
+    similarity: float
+    coverage: float
+
+
+class HybridRetriever:
+    """`search(query, k)`: the `k` best passages for `query`, best first."""
+
+    def __init__(self, index: KnowledgeIndex, embeddings: Embeddings,
+                 words_weight: float = WORDS_WEIGHT):
+        self.index = index
+        self.embeddings = embeddings
+        self.words_weight = words_weight
+
+    def search(self, query: str, k: int = 3, context: str = "",
+               context_weight: float = 0.5) -> list[Hit]:
+        """Fused ranking of the passages for `query`; empty for an empty query or index.
+
+        `context` (the message a follow-up follows) is searched too, at `context_weight`:
+        "and on Sundays?" after "when do you open?" means the opening hours.
+        """
+        if not query.strip() or not self.index.passages:
+            return []
+        texts = [query, context] if context.strip() else [query]
+        vectors = as_matrix(self.embeddings, texts, query=True)
+        vector = vectors[0] + context_weight * vectors[1] if len(texts) > 1 else vectors[0]
+        similarity = self.index.similarity(vector / (np.linalg.norm(vector) or 1.0))
+        coverage = self.index.bm25.scores(query)[1]
+        if len(texts) > 1:
+            coverage = np.maximum(coverage, self.index.bm25.scores(" ".join(texts))[1])
+        fused = similarity + self.words_weight * coverage
+        k = min(k, len(fused))
+        order = np.argpartition(-fused, k - 1)[:k]
+        order = order[np.argsort(-fused[order], kind="stable")]
+        return [Hit(int(i), self.index.passages[i], float(fused[i]), float(similarity[i]),
+                    float(coverage[i])) for i in order]

@@ -1,0 +1,52 @@
+"""Passages that follow a document's structure: a section under its headings, long ones split.
+
+langchain-text-splitters does the work: `MarkdownHeaderTextSplitter` keeps each section's
+heading path, and `RecursiveCharacterTextSplitter` cuts a long section at paragraph, line,
+sentence and word boundaries, with overlap, each piece keeping the section's headings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+
+HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
+CHUNK_CHARS = 900
+OVERLAP_CHARS = 150
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A piece of one document: its text, the file, and the headings it sits under."""
+
+    text: str
+    source: str
+    headings: tuple[str, ...] = ()
+    language: str = ""
+
+    @property
+    def title(self) -> str:
+        """The closest heading, or the file's name."""
+        return self.headings[-1] if self.headings else self.source.rsplit(".", 1)[0]
+
+    @property
+    def searchable(self) -> str:
+        """What the index reads: the heading path, then the text."""
+        return "\n".join([*self.headings, self.text])
+
+
+def split_document(markdown: str, source: str, chunk_chars: int = CHUNK_CHARS,
+                   overlap_chars: int = OVERLAP_CHARS) -> list[Passage]:
+    """The passages of one document's markdown, in document order."""
+    sections = MarkdownHeaderTextSplitter(HEADERS, strip_headers=True).split_text(markdown)
+    pieces = RecursiveCharacterTextSplitter(
+        chunk_size=chunk_chars, chunk_overlap=overlap_chars, keep_separator="end",
+        separators=["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""])
+    passages = []
+    for section in sections:
+        headings = tuple(section.metadata[key] for _, key in HEADERS if key in section.metadata)
+        for text in pieces.split_text(section.page_content):
+            if text.strip():
+                passages.append(Passage(text.strip(), source, headings))
+    return passages

@@ -1,0 +1,55 @@
+"""Small talk: greetings, thanks, goodbyes and asking for a person, in any language we serve.
+
+A message is compared by meaning (the multilingual sentence encoder) with a few examples of each
+kind; typos and phrasings the examples do not list land near them all the same.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from app.services.retrieval.embeddings import as_matrix
+
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "greeting": ("hola", "buenas", "buenos días", "buenas tardes", "buenas noches", "hola qué tal",
+                 "qué puedes hacer", "en qué me puedes ayudar", "quién eres",
+                 "hi", "hello", "hey there", "good morning", "good afternoon", "good evening",
+                 "what can you do", "how can you help me", "who are you"),
+    "thanks": ("gracias", "muchas gracias", "vale gracias", "perfecto, gracias", "genial",
+               "ok", "vale", "thanks", "thank you", "ok thx", "cheers", "great, thanks",
+               "perfect", "awesome thank you"),
+    "goodbye": ("adiós", "ok, adiós", "vale, hasta luego", "hasta luego", "hasta pronto",
+                "chao", "nos vemos", "un saludo", "bye", "ok bye", "goodbye", "see you",
+                "see you later", "have a nice day", "take care"),
+    "handoff": ("quiero hablar con una persona", "pásame con un agente", "agente",
+                "hablar con alguien del equipo", "quiero hablar con un humano",
+                "atención al cliente humana", "human please", "can I talk to a person",
+                "I want to speak to someone", "agent", "talk to a human",
+                "connect me with customer service"),
+}
+MIN_SIMILARITY = 0.62
+MAX_WORDS = 8
+
+
+class SmallTalk:
+    """`classify(text)`: `(kind, similarity)` for a short social message, else `(None, best)`."""
+
+    def __init__(self, embeddings: Embeddings, min_similarity: float = MIN_SIMILARITY):
+        self.embeddings = embeddings
+        self.min_similarity = min_similarity
+        self.kinds = tuple(kind for kind, examples in EXAMPLES.items() for _ in examples)
+        self._vectors: np.ndarray | None = None  # embedded on first use
+
+    def classify(self, text: str) -> tuple[str | None, float]:
+        """The kind of social message `text` is, and how close it came to an example."""
+        if not text.strip() or len(re.findall(r"\w+", text)) > MAX_WORDS:
+            return None, 0.0
+        if self._vectors is None:
+            self._vectors = as_matrix(self.embeddings, [t for ex in EXAMPLES.values() for t in ex])
+        similarity = self._vectors @ as_matrix(self.embeddings, [text], query=True)[0]
+        best = int(np.argmax(similarity))
+        score = float(similarity[best])
+        return (self.kinds[best] if score >= self.min_similarity else None), score

@@ -1,0 +1,108 @@
+"""Retrieval parts, each alone: loaders, splitter, words, index cache, fused ranking."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.config import DEFAULT_KNOWLEDGE_DIR
+from app.errors import KnowledgeError
+from app.services.language import LanguageDetector
+from app.services.retrieval.analysis import fold, terms
+from app.services.retrieval.bm25 import BM25
+from app.services.retrieval.documents import mark_headings, read_folder
+from app.services.retrieval.embeddings import UniversalSentenceEmbeddings
+from app.services.retrieval.index import load_index
+from app.services.retrieval.retriever import HybridRetriever
+from app.services.retrieval.splitter import split_document
+
+
+def test_every_shipped_format_is_read_with_its_headings():
+    documents = dict(read_folder(DEFAULT_KNOWLEDGE_DIR))
+    assert {name.rsplit(".", 1)[1] for name in documents} == {"md", "txt", "pdf", "html"}
+    assert "## Borrar mis datos" in documents["privacidad.pdf"]
+    assert "## Devoluciones y reembolsos" in documents["devoluciones.txt"]
+    html = documents["pagos.html"]
+    assert "## Formas de pago" in html and "**Bizum**" in html
+    assert "dataLayer" not in html and "Inicio" not in html  # scripts and navigation dropped
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda root: None, "is not a folder"),
+    (lambda root: root.mkdir(), "has no document with text"),
+    (lambda root: (root.mkdir(), (root / "notes.jpg").write_bytes(b"x")), "has no document"),
+    (lambda root: (root.mkdir(), (root / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")),
+     "broken.pdf"),
+    (lambda root: (root.mkdir(), (root / "latin1.md").write_bytes("ñ".encode("latin-1"))),
+     "latin1.md"),
+])
+def test_a_knowledge_folder_that_cannot_be_used_is_a_clear_error(tmp_path, setup, message):
+    root = tmp_path / "kb"
+    setup(root)
+    with pytest.raises(KnowledgeError, match=message):
+        read_folder(root)
+
+
+def test_plain_text_gets_headings_from_its_layout():
+    text = ("Returns\n\nYou have 30 days to return a product,\nunopened.\n\n"
+            "Refunds\nWe refund within 14 days.\n")
+    marked = mark_headings(text)
+    assert "## Returns" in marked and "## Refunds" in marked
+    assert "## unopened." not in marked
+
+
+def test_a_long_section_is_split_with_overlap_and_keeps_its_headings():
+    sentence = "Each parcel is insured against loss and damage in transit. "
+    markdown = "# Shipping\n## Insurance\n" + sentence * 40
+    passages = split_document(markdown, "shipping.md", chunk_chars=400, overlap_chars=100)
+    assert len(passages) > 4
+    assert all(p.headings == ("Shipping", "Insurance") for p in passages)
+    assert all(len(p.text) <= 400 and p.text.startswith("Each") for p in passages)
+
+
+def test_words_are_folded_and_stemmed_for_both_languages():
+    assert fold("Envíos ÚBEDA") == "envios ubeda"
+    assert set(terms("envío")) & set(terms("ENVIOS"))
+    assert set(terms("shipping")) & set(terms("shipped"))
+    assert terms("¿y el de la?") == []
+
+
+def test_bm25_ranks_by_rare_words_and_reports_coverage():
+    bm25 = BM25(["we ship to portugal", "we ship to france", "opening hours"])
+    scores, coverage = bm25.scores("ship portugal")
+    assert scores.argmax() == 0 and coverage[0] == pytest.approx(1.0)
+    assert 0 < coverage[1] < 0.5 and coverage[2] == 0
+
+
+def test_the_index_is_cached_by_content_and_rebuilt_when_a_document_changes(tmp_path):
+    kb, cache = tmp_path / "kb", tmp_path / "cache"
+    kb.mkdir()
+    (kb / "hours.md").write_text("## Hours\nWe open at nine.", encoding="utf-8")
+    embeddings = UniversalSentenceEmbeddings()
+    first = load_index(kb, embeddings, cache)
+    assert load_index(kb, embeddings, cache).key == first.key
+    assert len(list(cache.glob("*.npy"))) == 1
+    (kb / "hours.md").write_text("## Hours\nWe open at ten.", encoding="utf-8")
+    changed = load_index(kb, embeddings, cache)
+    assert changed.key != first.key and "ten" in changed.passages[0].text
+
+
+def test_a_question_in_english_finds_the_passage_only_in_spanish(tmp_path):
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "tienda.md").write_text(
+        "## Tarjetas regalo\nVendemos tarjetas regalo de 25 y 50 euros.\n\n"
+        "## Horario\nAbrimos de lunes a viernes de 9 a 18.\n", encoding="utf-8")
+    embeddings = UniversalSentenceEmbeddings()
+    retriever = HybridRetriever(load_index(kb, embeddings, None), embeddings)
+    assert retriever.search("do you sell gift cards?", 1)[0].passage.title == "Tarjetas regalo"
+    assert retriever.search("when are you open", 1)[0].passage.language == "es"
+
+
+@pytest.mark.parametrize("text, earlier, language", [
+    ("¿a qué hora abrís el sábado?", [], "es"),
+    ("what time do you open on saturday?", [], "en"),
+    ("ok thx", ["how long does shipping take?"], "en"),
+    ("hola", [], "es"),
+])
+def test_the_language_comes_from_the_message_or_the_conversation(text, earlier, language):
+    assert LanguageDetector().detect(text, earlier) == language
