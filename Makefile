@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 PIP := python -m pip --disable-pip-version-check
 
-.PHONY: run test lint bench fake-provider lock clean
+.PHONY: run test lint bench eval index fake-provider lock clean
 
 # requirements.txt names what we use; constraints.txt pins everything they pull in.
 $(STAMP): requirements.txt constraints.txt
@@ -29,6 +29,14 @@ fake-provider: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.webhook
+
+# How well the offline bot answers the labelled conversations in bench/eval, per language.
+eval: $(STAMP)
+	$(BIN)/python -m bench.eval
+
+# Rebuild the knowledge index (KNOWLEDGE_DIR) into its cache, ignoring the cached one.
+index: $(STAMP)
+	$(BIN)/python -m app.services.retrieval
 
 # After changing requirements.txt: resolve it afresh and pin the result in constraints.txt.
 lock:

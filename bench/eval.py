@@ -1,0 +1,132 @@
+"""`make eval`: how well the bot answers, per language, on a labelled set of conversations.
+
+Each line of a set (`bench/eval/*.jsonl`) is one conversation: its language and its turns, each
+with what a good reply is: a list of facts (any one must appear in the reply), or `refuse`,
+`greeting`, `thanks`, `goodbye`, `handoff`. Turns run in order through `ChatManager`, with a
+real store, so follow-ups see the conversation. `cross` marks a question whose answer exists
+only in the other language's documents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from app.config import DEFAULT_KNOWLEDGE_DIR, load_settings
+from app.services.bot import make_bot
+from app.services.chat import ChatManager
+from app.services.language import LanguageDetector
+from app.services.store.sqlite import SqliteStore
+from app.services.texts import Texts
+
+SOCIAL = ("greeting", "thanks", "goodbye", "handoff")
+HERE = Path(__file__).parent / "eval"
+
+
+def judge(expect, reply: str, language: str, texts: Texts) -> str:
+    """`right`, `false_refusal`, `wrong`, `refused`, `not_refused`, `social_ok`, `social_missed`."""
+    refusals = set(texts.table["no_answer"].values())
+    if expect == "refuse":
+        return "refused" if reply in refusals else "not_refused"
+    if expect in SOCIAL:
+        return "social_ok" if reply == texts.get(expect, language) else "social_missed"
+    flat = " ".join(reply.split())  # a fact may be wrapped across lines in the document
+    if any(fact in flat for fact in expect):
+        return "right"
+    return "false_refusal" if reply in refusals else "wrong"
+
+
+def reply_language(reply: str, texts: Texts, detector: LanguageDetector) -> str:
+    """The language of the reply's own words: its first paragraph (a note, or the passage)."""
+    for table in texts.table.values():
+        for language, text in table.items():
+            if reply.startswith(text):
+                return language
+    return detector.guess(reply.split("\n\n")[0])[0]
+
+
+def run(path: Path, knowledge: str, verbose: bool) -> dict:
+    """Every conversation of the set at `path`; the outcomes by language."""
+    settings = load_settings({"KNOWLEDGE_DIR": knowledge})
+    texts = Texts(settings.replies)
+    detector = LanguageDetector()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SqliteStore(str(Path(tmp) / "eval.sqlite3"))
+        store.ensure_schema()
+        chat = ChatManager(store, make_bot(settings, texts), settings.history_limit, texts,
+                           detector)
+        outcomes: dict[str, dict] = defaultdict(lambda: defaultdict(int))
+        times: dict[str, list[float]] = defaultdict(list)
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            conversation = json.loads(line)
+            language = conversation["lang"]
+            conversation_id = store.sessions.get_or_create(f"eval-{conversation['id']}")
+            for turn in conversation["turns"]:
+                started = time.perf_counter()
+                reply = chat.generate_response(turn["text"], conversation_id).content
+                times[language].append((time.perf_counter() - started) * 1000)
+                verdict = judge(turn["expect"], reply, language, texts)
+                counts = outcomes[language]
+                counts[verdict] += 1
+                counts["cross_" + verdict] += bool(turn.get("cross"))
+                counts["language_ok"] += reply_language(reply, texts, detector) == language
+                counts["turns"] += 1
+                if verbose and verdict in ("wrong", "false_refusal", "not_refused",
+                                           "social_missed"):
+                    print(f"  {conversation['id']} {verdict}: {turn['text']!r} -> "
+                          f"{reply[:90]!r}", file=sys.stderr)
+        store.close()
+    return {language: defaultdict(int, counts, ms=times[language])
+            for language, counts in outcomes.items()}
+
+
+def report(name: str, results: dict) -> None:
+    """One table per set: a row per language."""
+    print(f"\n{name}")
+    print(f"{'':4}{'right':>8}{'false ref':>10}{'wrong':>7}{'refused':>9}{'social':>8}"
+          f"{'lang ok':>9}{'cross':>7}{'p50 ms':>8}{'p95 ms':>8}")
+    for language, c in sorted(results.items()):
+        answerable = c["right"] + c["false_refusal"] + c["wrong"]
+        out_of_scope = c["refused"] + c["not_refused"]
+        social = c["social_ok"] + c["social_missed"]
+        cross = c["cross_right"] + c["cross_false_refusal"] + c["cross_wrong"]
+        ms = sorted(c["ms"])
+        print(f"{language:4}{_pct(c['right'], answerable):>8}"
+              f"{_pct(c['false_refusal'], answerable):>10}{_pct(c['wrong'], answerable):>7}"
+              f"{_pct(c['refused'], out_of_scope):>9}{_pct(c['social_ok'], social):>8}"
+              f"{_pct(c['language_ok'], c['turns']):>9}{_pct(c['cross_right'], cross):>7}"
+              f"{statistics.median(ms):>8.1f}{ms[int(0.95 * (len(ms) - 1))]:>8.1f}")
+        print(f"{'':4}n={c['turns']}: {answerable} answerable ({cross} cross-language), "
+              f"{out_of_scope} out of scope, {social} social")
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f}%" if whole else "-"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run each set against its knowledge folder and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sets", nargs="*", type=Path,
+                        default=sorted(HERE.glob("*.jsonl")))
+    parser.add_argument("--knowledge", default=None,
+                        help="the knowledge folder (default: the set's own folder beside it, "
+                             "else the shipped knowledge base)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every miss")
+    args = parser.parse_args(argv)
+    for path in args.sets:
+        own = path.with_suffix("")
+        knowledge = args.knowledge or (str(own) if own.is_dir() else DEFAULT_KNOWLEDGE_DIR)
+        report(f"{path.name} against {knowledge}", run(path, knowledge, args.verbose))
+
+
+if __name__ == "__main__":
+    main()
