@@ -54,6 +54,7 @@ class Settings:
     embeddings_base_url: str | None = None
     knowledge_dir: str = DEFAULT_KNOWLEDGE_DIR
     index_cache_dir: str = "var/index"
+    min_relevance: float | None = None
     history_limit: int = 10
     log_level: str = "INFO"
     gateway_db_timeout: float = 5.0
@@ -126,6 +127,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         embeddings_base_url=_url(raw, "EMBEDDINGS_BASE_URL"),
         knowledge_dir=_text(raw, "KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR,
         index_cache_dir=_text(raw, "INDEX_CACHE_DIR") or Settings.index_cache_dir,
+        min_relevance=_fraction(raw, "MIN_RELEVANCE"),
         history_limit=_int(raw, "HISTORY_LIMIT", 10, minimum=0),
         log_level=_choice(raw, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
         gateway_db_timeout=_float(raw, "GATEWAY_DB_TIMEOUT", 5.0),
@@ -206,6 +208,19 @@ def _replies(raw: Mapping[str, Any]) -> dict[str, dict[str, str]]:
                     raise ConfigError(f"{name} is empty; unset it to use the default text")
                 replies.setdefault(key, {})[language] = text
     return replies
+
+
+def _fraction(raw: Mapping[str, Any], name: str) -> float | None:
+    value = _text(raw, name)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r} is not a number") from None
+    if not -1 <= number <= 2:
+        raise ConfigError(f"{name}={number} must be between -1 and 2 (a similarity score)")
+    return number
 
 
 def _int(raw: Mapping[str, Any], name: str, default: int, minimum: int) -> int:

@@ -68,9 +68,9 @@ def test_out_of_scope_questions_are_refused_in_the_customers_language(bot, quest
 
 
 def test_a_follow_up_is_read_with_the_question_before_it(bot):
-    history = [("user", "do u ship to portugal"), ("assistant", "3 to 5 working days")]
-    assert bot.relevant("and to the US?", []) == []
-    assert bot.relevant("and to the US?", history)[0].passage.title == "Delivery times"
+    history = [("user", "que tipos de aceite vendeis"), ("assistant", "Picual Temprano...")]
+    assert bot.relevant("y en que tamaños", []) == []
+    assert bot.relevant("y en que tamaños", history)[0].passage.title == "Formatos y precios"
 
 
 def test_the_model_gets_language_sources_history_and_question(tmp_path):

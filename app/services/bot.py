@@ -18,17 +18,22 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import Runnable
 
-from app.services.retrieval.embeddings import make_embeddings
+from app.services.language import LanguageDetector
+from app.services.retrieval.embeddings import (
+    UniversalSentenceEmbeddings,
+    calibration_of,
+    make_embeddings,
+)
 from app.services.retrieval.index import load_index
 from app.services.retrieval.retriever import Hit, HybridRetriever
-from app.services.retrieval.splitter import Passage
 from app.services.smalltalk import SmallTalk
 from app.services.texts import LANGUAGE_NAMES, Texts
 
 CONTEXT_MARKER = "Context:\n"
 LANGUAGE_MARKER = "Reply language: "
 PASSAGE_SEPARATOR = "\n\n---\n\n"
-PASSAGE_HEADER = re.compile(r"^\[\d+\] .*\((?P<language>[a-z]*)\)$")
+PASSAGE_HEADER = re.compile(r"^\[\d+\] (?P<where>.*) \((?P<language>[a-z]*), "
+                            r"relevance (?P<score>[0-9.]+)\)$")
 SYSTEM_PROMPT = (
     "You are the WhatsApp assistant of a business. Answer the customer's last message briefly "
     "and plainly, in {language_name}, whatever language the context is written in. Use only "
@@ -42,14 +47,14 @@ CONDENSE_PROMPT = (
     "written in, taking from the conversation whatever it leaves implicit. Reply with the "
     "question only."
 )
-# A passage is relevant when its fused score (cosine + 0.2 x word coverage) reaches this.
-# Calibrated on bench/eval (see README): the value that refuses most out-of-scope questions
-# while keeping answerable ones, in both languages.
-MIN_SCORE = 0.33
-# Two passages this close in meaning say the same thing (a translation, usually).
-SAME_CONTENT = 0.6
+# A social message this close to one of the examples is that example, language included.
+SAME_AS_EXAMPLE = 0.9
+# A message this close to a social example is small talk even when a passage matches it too
+# ("vale gracias"); further off, a question in it is answered ("hola, ¿hacéis envíos?").
+SOCIAL_OVER_QUESTION = 0.8
+# The offline model quotes a second passage when it is as relevant as the first (a tie).
+QUOTE_AT_MOST = 2
 FOLLOW_UP_WORDS = 6
-OWN_TOPIC_MARGIN = 0.1
 
 
 def build_prompt() -> ChatPromptTemplate:
@@ -73,18 +78,22 @@ def build_condense_chain(model: BaseChatModel) -> Runnable:
     return prompt | model | StrOutputParser()
 
 
-def format_context(passages: list[Passage]) -> str:
-    """Passages as the prompt shows them: number, source, section and language, then text."""
+def format_context(hits: list[Hit]) -> str:
+    """Passages as the prompt shows them: number, source, section, language and relevance,
+    then the text."""
     return PASSAGE_SEPARATOR.join(
-        f"[{n}] {' › '.join([p.source, *p.headings])} ({p.language})\n{p.text}"
-        for n, p in enumerate(passages, 1))
+        f"[{n}] {' › '.join([h.passage.source, *h.passage.headings])} "
+        f"({h.passage.language}, relevance {h.score:.2f})\n{h.passage.text}"
+        for n, h in enumerate(hits, 1))
 
 
 class ExtractiveChatModel(BaseChatModel):
-    """Offline default model: replies with the first passage of its context, titled, and says
-    so first when that passage is in another language than the reply."""
+    """Offline default model: replies with the first passage of its context, titled, and with
+    the next one too when it is nearly as relevant (in the same language); it says so first
+    when they are in another language than the reply."""
 
     texts: Texts = Texts()
+    tie: float = 0.02  # scores this close are a tie (the embedding model's `close`)
 
     model_config = {"arbitrary_types_allowed": True}
 
@@ -97,21 +106,30 @@ class ExtractiveChatModel(BaseChatModel):
         system = next((m.content for m in messages if isinstance(m, SystemMessage)), "")
         language = system.partition(LANGUAGE_MARKER)[2].partition("\n")[0].strip() or "es"
         context = system.partition(CONTEXT_MARKER)[2].strip()
-        answer = self._quote(context.split(PASSAGE_SEPARATOR)[0], language) if context else (
-            self.texts.get("no_answer", language))
+        passages = [_parse(block) for block in context.split(PASSAGE_SEPARATOR)] if context else []
+        if not passages:
+            answer = self.texts.get("no_answer", language)
+        else:
+            first = passages[0]
+            quoted = [first] + [p for p in passages[1:QUOTE_AT_MOST] if
+                                p[1] == first[1] and p[2] >= first[2] - self.tie]
+            answer = "\n\n".join(f"## {title}\n{text}" for title, _, _, text in quoted)
+            if first[1] and first[1] != language:
+                answer = f"{self.texts.get('other_language', language)}\n\n{answer}"
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=answer))])
 
-    def _quote(self, block: str, language: str) -> str:
-        header, _, text = block.partition("\n")
-        title = header.rsplit(" › ", 1)[-1].rsplit(" (", 1)[0]
-        match = PASSAGE_HEADER.match(header)
-        quote = f"## {title}\n{text.strip()}"
-        if match and match["language"] and match["language"] != language:
-            return f"{self.texts.get('other_language', language)}\n\n{quote}"
-        return quote
+
+def _parse(block: str) -> tuple[str, str, float, str]:
+    """`(title, language, relevance, text)` of one context passage."""
+    header, _, text = block.partition("\n")
+    match = PASSAGE_HEADER.match(header)
+    if match is None:
+        return header.strip(), "", 0.0, text.strip()
+    return (match["where"].rsplit(" › ", 1)[-1], match["language"], float(match["score"]),
+            text.strip())
 
 
-def make_model(settings: Any, texts: Texts | None = None) -> BaseChatModel:
+def make_model(settings: Any, texts: Texts | None = None, tie: float = 0.02) -> BaseChatModel:
     """The configured chat model; the OpenAI client is imported only when asked for."""
     if settings.llm_provider == "openai":
         from langchain_openai import ChatOpenAI
@@ -119,56 +137,69 @@ def make_model(settings: Any, texts: Texts | None = None) -> BaseChatModel:
         return ChatOpenAI(model=settings.llm_model, api_key=settings.openai_api_key,
                           base_url=settings.openai_base_url, timeout=30, max_retries=1,
                           max_tokens=settings.llm_max_tokens)
-    return ExtractiveChatModel(texts=texts or Texts())
+    return ExtractiveChatModel(texts=texts or Texts(), tie=tie)
 
 
 class Bot:
     """Answers one message, given the conversation so far and the customer's language."""
 
     def __init__(self, chain: Runnable, retriever: HybridRetriever, smalltalk: SmallTalk,
-                 texts: Texts, condense: Runnable | None = None, passages: int = 3):
+                 texts: Texts, condense: Runnable | None = None, passages: int = 3,
+                 min_score: float | None = None, detector: LanguageDetector | None = None):
         self.chain = chain
         self.retriever = retriever
         self.smalltalk = smalltalk
         self.texts = texts
         self.condense = condense
         self.passages = passages
+        # Relevance and "same content" are on the embedding model's own scale.
+        self.calibration = calibration_of(retriever.embeddings)
+        self.min_score = self.calibration.min_relevance if min_score is None else min_score
+        self.detector = detector or LanguageDetector()
 
     def answer(self, question: str, history: list[tuple[str, str]], language: str) -> str:
         """The reply to `question`; `history` is (role, content), oldest first."""
-        kind, social = self.smalltalk.classify(question)
+        kind, example_language, social = self.smalltalk.classify(question)
+        if kind is not None and not history and (
+                social >= SAME_AS_EXAMPLE or not self.detector.sure_of(question)):
+            # "hello" alone: the example it matches knows its language better than a detector.
+            language = example_language or language
         if kind == "handoff":
             return self.texts.get("handoff", language)
         hits = self.relevant(question, history)
-        if kind is not None and (not hits or social >= hits[0].score):
+        if kind is not None and (not hits or social >= SOCIAL_OVER_QUESTION):
             return self.texts.get(kind, language)
         if not hits:
             return self.texts.get("no_answer", language)
         messages = [HumanMessage(content) if role == "user" else AIMessage(content)
                     for role, content in history]
         return self.chain.invoke({
-            "context": format_context([h.passage for h in self._in_language(hits, language)]),
+            "context": format_context(self._in_language(hits, language)[:self.passages]),
             "history": messages, "question": question, "language": language,
             "language_name": LANGUAGE_NAMES.get(language, language),
             "no_answer": self.texts.get("no_answer", language)})
 
     def relevant(self, question: str, history: list[tuple[str, str]]) -> list[Hit]:
         """The relevant passages for `question`, best first, read in its conversation."""
-        hits = [h for h in self.retriever.search(question, self.passages) if _relevant(h)]
+        def search(query: str, context: str = "") -> list[Hit]:
+            # Twice the passages the answer uses: a translation of the best one may be further.
+            return [h for h in self.retriever.search(query, 2 * self.passages, context=context)
+                    if h.score >= self.min_score]
+
+        hits = search(question)
         earlier = self._earlier_question(history)
         if earlier is None:
             return hits
         if self.condense is not None:
             standalone = self.condense.invoke({"question": question, "history": [
                 HumanMessage(c) if r == "user" else AIMessage(c) for r, c in history]})
-            return [h for h in self.retriever.search(standalone, self.passages) if _relevant(h)]
+            return search(standalone)
         if hits and len(question.split()) > FOLLOW_UP_WORDS:
             return hits
         # A short message after a question is most often about the same thing ("and on
-        # Sundays?"): read with that question, unless it is clearly better on its own.
-        together = [h for h in self.retriever.search(question, self.passages, context=earlier)
-                    if _relevant(h)]
-        if hits and (not together or hits[0].score > together[0].score + OWN_TOPIC_MARGIN):
+        # Sundays?"): read with that question, unless it is better on its own.
+        together = search(question, earlier)
+        if hits and (not together or hits[0].score > together[0].score + self.calibration.close):
             return hits
         return together
 
@@ -186,13 +217,13 @@ class Bot:
         index = self.retriever.index
         for hit in hits[1:]:
             if hit.passage.language == language and float(
-                    index.vector(hit.position) @ index.vector(hits[0].position)) >= SAME_CONTENT:
+                    index.vector(hit.position) @ index.vector(hits[0].position),
+            ) >= self.calibration.same_content:
                 return [hit, *(h for h in hits if h is not hit)]
         return hits
 
 
-def _relevant(hit: Hit) -> bool:
-    return hit.score >= MIN_SCORE
+
 
 
 def make_bot(settings: Any, texts: Texts) -> Bot:
@@ -200,8 +231,14 @@ def make_bot(settings: Any, texts: Texts) -> Bot:
     and, with an LLM, the chain that makes follow-ups standalone."""
     embeddings = make_embeddings(settings)
     index = load_index(settings.knowledge_dir, embeddings, settings.index_cache_dir)
-    model = make_model(settings, texts)
+    model = make_model(settings, texts, calibration_of(embeddings).close)
     condense = (build_condense_chain(model)
                 if not isinstance(model, ExtractiveChatModel) else None)
-    return Bot(build_chain(model), HybridRetriever(index, embeddings), SmallTalk(embeddings),
-               texts, condense=condense)
+    # Small talk is told apart offline whatever the retrieval model: it needs no server.
+    bot = Bot(build_chain(model), HybridRetriever(index, embeddings),
+              SmallTalk(UniversalSentenceEmbeddings()), texts, condense=condense,
+              min_score=settings.min_relevance,
+              detector=LanguageDetector(settings.default_language))
+    if settings.embeddings_provider == "offline":
+        bot.relevant("hola", [])  # load the models now, not when the first customer writes
+    return bot

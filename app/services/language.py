@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from functools import cache
 
 LANGUAGES = ("es", "en")
-MIN_CONFIDENCE = 0.7
+MIN_CONFIDENCE = 0.6
+# "ok", "vale", "thx": a message this short follows the conversation's language.
+SHORT_WORDS = 2
 
 
 @cache
@@ -46,6 +48,10 @@ class LanguageDetector:
     def detect(self, text: str, earlier: Sequence[str] = ()) -> str:
         """The language of `text`; the person's `earlier` messages (oldest first) settle a
         message too short to tell."""
+        if earlier and len(text.split()) <= SHORT_WORDS:
+            language, confidence = self.guess(" ".join(earlier[-3:]))
+            if confidence >= self.min_confidence:
+                return language
         language, confidence = self.guess(text)
         if confidence >= self.min_confidence:
             return language
@@ -54,3 +60,7 @@ class LanguageDetector:
             if confidence >= self.min_confidence:
                 return language
         return self.default
+
+    def sure_of(self, text: str) -> bool:
+        """Whether `text` alone says which language it is in."""
+        return self.guess(text)[1] >= self.min_confidence

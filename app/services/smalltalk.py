@@ -13,43 +13,59 @@ from langchain_core.embeddings import Embeddings
 
 from app.services.retrieval.embeddings import as_matrix
 
-EXAMPLES: dict[str, tuple[str, ...]] = {
-    "greeting": ("hola", "buenas", "buenos días", "buenas tardes", "buenas noches", "hola qué tal",
-                 "qué puedes hacer", "en qué me puedes ayudar", "quién eres",
-                 "hi", "hello", "hey there", "good morning", "good afternoon", "good evening",
-                 "what can you do", "how can you help me", "who are you"),
-    "thanks": ("gracias", "muchas gracias", "vale gracias", "perfecto, gracias", "genial",
-               "ok", "vale", "thanks", "thank you", "ok thx", "cheers", "great, thanks",
-               "perfect", "awesome thank you"),
-    "goodbye": ("adiós", "ok, adiós", "vale, hasta luego", "hasta luego", "hasta pronto",
-                "chao", "nos vemos", "un saludo", "bye", "ok bye", "goodbye", "see you",
-                "see you later", "have a nice day", "take care"),
-    "handoff": ("quiero hablar con una persona", "pásame con un agente", "agente",
-                "hablar con alguien del equipo", "quiero hablar con un humano",
-                "atención al cliente humana", "human please", "can I talk to a person",
-                "I want to speak to someone", "agent", "talk to a human",
-                "connect me with customer service"),
+EXAMPLES: dict[str, dict[str, tuple[str, ...]]] = {
+    "greeting": {
+        "es": ("hola", "buenas", "buenos días", "buenas tardes", "buenas noches", "hola qué tal",
+               "qué puedes hacer", "en qué me puedes ayudar", "quién eres"),
+        "en": ("hi", "hello", "hey there", "good morning", "good afternoon", "good evening",
+               "what can you do", "how can you help me", "who are you"),
+    },
+    "thanks": {
+        "es": ("gracias", "muchas gracias", "vale gracias", "perfecto, gracias", "genial", "vale"),
+        "en": ("ok", "thanks", "thank you", "ok thx", "cheers", "great, thanks", "perfect",
+               "awesome thank you"),
+    },
+    "goodbye": {
+        "es": ("adiós", "ok, adiós", "vale, hasta luego", "hasta luego", "hasta pronto", "chao",
+               "nos vemos", "un saludo"),
+        "en": ("bye", "ok bye", "goodbye", "see you", "see you later", "have a nice day",
+               "take care"),
+    },
+    "handoff": {
+        "es": ("quiero hablar con una persona", "pásame con un agente", "agente",
+               "hablar con alguien del equipo", "quiero hablar con un humano",
+               "atención al cliente humana"),
+        "en": ("human please", "can I talk to a person", "I want to speak to someone", "agent",
+               "talk to a human", "connect me with customer service"),
+    },
 }
 MIN_SIMILARITY = 0.62
 MAX_WORDS = 8
 
 
 class SmallTalk:
-    """`classify(text)`: `(kind, similarity)` for a short social message, else `(None, best)`."""
+    """`classify(text)`: `(kind, language, similarity)` of the closest example when `text` is a
+    short social message, else `(None, None, best similarity)`."""
 
     def __init__(self, embeddings: Embeddings, min_similarity: float = MIN_SIMILARITY):
         self.embeddings = embeddings
         self.min_similarity = min_similarity
-        self.kinds = tuple(kind for kind, examples in EXAMPLES.items() for _ in examples)
+        self.labels = [(kind, language) for kind, by_language in EXAMPLES.items()
+                       for language, examples in by_language.items() for _ in examples]
         self._vectors: np.ndarray | None = None  # embedded on first use
 
-    def classify(self, text: str) -> tuple[str | None, float]:
-        """The kind of social message `text` is, and how close it came to an example."""
+    def classify(self, text: str) -> tuple[str | None, str | None, float]:
+        """The kind of social message `text` is, the language of the example it is closest
+        to, and how close it came."""
         if not text.strip() or len(re.findall(r"\w+", text)) > MAX_WORDS:
-            return None, 0.0
+            return None, None, 0.0
         if self._vectors is None:
-            self._vectors = as_matrix(self.embeddings, [t for ex in EXAMPLES.values() for t in ex])
+            self._vectors = as_matrix(self.embeddings, [
+                example for by_language in EXAMPLES.values() for examples in by_language.values()
+                for example in examples])
         similarity = self._vectors @ as_matrix(self.embeddings, [text], query=True)[0]
         best = int(np.argmax(similarity))
         score = float(similarity[best])
-        return (self.kinds[best] if score >= self.min_similarity else None), score
+        if score < self.min_similarity:
+            return None, None, score
+        return (*self.labels[best], score)

@@ -23,28 +23,36 @@ from langchain_core.embeddings import Embeddings
 from app.services.language import LanguageDetector
 from app.services.retrieval.bm25 import BM25
 from app.services.retrieval.documents import LOADERS, read_folder
-from app.services.retrieval.embeddings import as_matrix, embeddings_id
+from app.services.retrieval.embeddings import as_matrix, embeddings_id, widths_of
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # bump when what is embedded of a passage changes
 
 
-SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n+")
+# A sentence ends at . ! ? ; or : before a space, or at a blank line or a list item; a
+# hard-wrapped line does not end one.
+SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n\s*\n|\n(?=\s*(?:[-*•]|\d+\.)\s)")
 MIN_SENTENCE_CHARS = 12
 
 
-def views(passage: Passage) -> list[str]:
-    """What is embedded of a passage: all of it, its heading path, and each sentence.
+# How much each view's cosine counts: a heading or a single sentence can match a question
+# closely by sharing one topic word, so they count a little less than the whole passage.
+VIEW_WEIGHTS = {"passage": 1.0, "heading": 0.9, "sentence": 0.9}
+
+
+def views(passage: Passage) -> list[tuple[str, str]]:
+    """What is embedded of a passage, as `(kind, text)`: all of it, its heading, and each
+    sentence.
 
     A short question is closest in meaning to a short text: "where is the shop?" to the
     heading "Address", "is there parking?" to the one sentence that mentions it.
     """
     sentences = [s.strip() for s in SENTENCE.split(passage.text)
                  if len(s.strip()) >= MIN_SENTENCE_CHARS]
-    heading = passage.headings[-1] if passage.headings else ""
-    return [passage.searchable, *([heading] if heading else []),
-            *(sentences if len(sentences) > 1 else [])]
+    return [("passage", passage.searchable),
+            *([("heading", passage.headings[-1])] if passage.headings else []),
+            *([("sentence", s) for s in sentences] if len(sentences) > 1 else [])]
 
 
 class KnowledgeIndex:
@@ -52,30 +60,39 @@ class KnowledgeIndex:
     passage `i`), and a BM25 index."""
 
     def __init__(self, passages: list[Passage], vectors: np.ndarray, starts: np.ndarray,
-                 key: str = ""):
-        if len(starts) != len(passages) or (len(passages) and starts[-1] >= len(vectors)):
-            raise ValueError("every passage needs its vectors")
+                 key: str = "", widths: tuple[int, ...] = ()):
+        kinds = [kind for p in passages for kind, _ in views(p)]
+        if len(starts) != len(passages) or len(kinds) != len(vectors):
+            raise ValueError("the vectors are not those of these passages' views")
         self.passages = passages
         self.vectors = vectors
         self.starts = starts
+        self.weights = np.array([VIEW_WEIGHTS[kind] for kind in kinds], dtype=np.float32)
         self.bm25 = BM25([p.searchable for p in passages])
         self.key = key
+        # Column ranges of each model in a joined vector: each finds its closest view alone.
+        bounds = np.cumsum([0, *(widths or (vectors.shape[1] if vectors.ndim == 2 else 0,))])
+        self.parts = [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
     @classmethod
     def build(cls, passages: list[Passage], embeddings: Embeddings, key: str = "",
               ) -> KnowledgeIndex:
         """Embed every view of `passages` and index them."""
-        texts = [views(p) for p in passages]
+        texts = [[text for _, text in views(p)] for p in passages]
         sizes = [len(v) for v in texts]
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         rows = [text for group in texts for text in group]
-        return cls(passages, as_matrix(embeddings, rows), starts[:len(passages)], key)
+        return cls(passages, as_matrix(embeddings, rows), starts[:len(passages)], key,
+                   widths_of(embeddings))
 
     def similarity(self, query_vector: np.ndarray) -> np.ndarray:
-        """Each passage's cosine similarity with the query: that of its closest view."""
+        """Each passage's similarity with the query: that of its closest view, per model, and
+        the models' (weighted) similarities added."""
         if not self.passages:
             return np.zeros(0, dtype=np.float32)
-        return np.maximum.reduceat(self.vectors @ query_vector, self.starts)
+        return sum(np.maximum.reduceat(
+            self.weights * (self.vectors[:, part] @ query_vector[part]), self.starts)
+            for part in self.parts)
 
     def vector(self, position: int) -> np.ndarray:
         """The vector of passage `position` as a whole."""
@@ -109,7 +126,7 @@ def load_index(directory: str | Path, embeddings: Embeddings, cache_dir: str | P
     cached = Path(cache_dir, f"{key}.npy") if cache_dir else None
     if cached is not None and cached.exists() and not rebuild:
         try:
-            return _read(cached, key)
+            return _read(cached, key, widths_of(embeddings))
         except (OSError, ValueError, KeyError) as err:
             log.warning("index cache %s unreadable (%s): rebuilding", cached.name, err)
     started = time.monotonic()
@@ -121,13 +138,14 @@ def load_index(directory: str | Path, embeddings: Embeddings, cache_dir: str | P
     return index
 
 
-def _read(path: Path, key: str) -> KnowledgeIndex:
+def _read(path: Path, key: str, widths: tuple[int, ...]) -> KnowledgeIndex:
     meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
     passages = [Passage(d["text"], d["source"], tuple(d["headings"]), d["language"])
                 for d in meta["passages"]]
     # Mapped, not read: every worker on the machine shares the same pages.
     vectors = np.load(path, mmap_mode="r", allow_pickle=False)
-    return KnowledgeIndex(passages, vectors, np.asarray(meta["starts"], dtype=np.int64), key)
+    return KnowledgeIndex(passages, vectors, np.asarray(meta["starts"], dtype=np.int64), key,
+                          widths)
 
 
 def _write(path: Path, index: KnowledgeIndex) -> None:

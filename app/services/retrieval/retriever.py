@@ -19,7 +19,7 @@ from app.services.retrieval.embeddings import as_matrix
 from app.services.retrieval.index import KnowledgeIndex
 from app.services.retrieval.splitter import Passage
 
-WORDS_WEIGHT = 0.2
+WORDS_WEIGHT = 0.04
 
 
 @dataclass(frozen=True)
