@@ -36,7 +36,7 @@ bench-bot: $(STAMP)
 
 # How well the offline bot answers the labelled conversations in bench/eval, per language.
 eval: $(STAMP)
-	$(BIN)/python -m bench.eval
+	$(BIN)/python -m bench.eval $(ARGS)
 
 # Rebuild the knowledge index (KNOWLEDGE_DIR) into its cache, ignoring the cached one.
 index: $(STAMP)

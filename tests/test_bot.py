@@ -106,3 +106,9 @@ def test_the_offline_model_is_the_default_and_openai_is_one_setting_away():
                                       "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}))
     assert (type(model).__name__, model.model_name, model.max_tokens) == (
         "ChatOpenAI", "gpt-test", 300)
+
+
+def test_a_short_question_on_a_new_topic_is_not_read_as_a_follow_up(bot):
+    history = [("user", "kiero borrar mis datos"), ("assistant", "Puedes pedir que borremos...")]
+    assert bot.relevant("do you sell gift cards?", history)[0].passage.title == (
+        "Tarjetas regalo")

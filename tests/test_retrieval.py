@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from app.config import DEFAULT_KNOWLEDGE_DIR
 from app.errors import KnowledgeError
+from app.factory import create_app
 from app.services.language import LanguageDetector
 from app.services.retrieval.analysis import fold, terms
 from app.services.retrieval.bm25 import BM25
 from app.services.retrieval.documents import mark_headings, read_folder
-from app.services.retrieval.embeddings import UniversalSentenceEmbeddings
+from app.services.retrieval.embeddings import (
+    Calibration,
+    MatrixEmbeddings,
+    UniversalSentenceEmbeddings,
+    WeightedEmbeddings,
+)
 from app.services.retrieval.index import load_index
 from app.services.retrieval.retriever import HybridRetriever
 from app.services.retrieval.splitter import split_document
@@ -106,3 +113,33 @@ def test_a_question_in_english_finds_the_passage_only_in_spanish(tmp_path):
 ])
 def test_the_language_comes_from_the_message_or_the_conversation(text, earlier, language):
     assert LanguageDetector().detect(text, earlier) == language
+
+
+class Fixed(MatrixEmbeddings):
+    """A model that maps each known text to a fixed unit vector."""
+
+    def __init__(self, table: dict[str, list[float]], width: int):
+        self.table, self.widths, self.model_id = table, (width,), f"fixed{width}"
+
+    def encode(self, texts, query):
+        return np.array([self.table[t] for t in texts], dtype=np.float32)
+
+
+def test_weighted_models_score_the_weighted_sum_of_their_cosines():
+    first = Fixed({"a": [1, 0], "b": [0.6, 0.8]}, 2)
+    second = Fixed({"a": [0, 1, 0], "b": [0, 0, 1]}, 3)
+    joined = WeightedEmbeddings([(first, 0.25), (second, 0.75)],
+                                Calibration(min_relevance=0.5, same_content=0.9, close=0.01))
+    a, b = joined.matrix(["a", "b"], query=False)
+    assert float(a @ b) == pytest.approx(0.25 * 0.6 + 0.75 * 0.0)
+    assert float(a @ a) == pytest.approx(1.0)
+    skipped = WeightedEmbeddings([(first, 0.25), (second, 0.75)], joined.calibration,
+                                 skip={1: frozenset({"sentence"})})
+    rows = skipped.views_matrix([("passage", "a"), ("sentence", "b")])
+    assert rows[1, 2:].tolist() == [0, 0, 0] and rows[1, :2].tolist() != [0, 0]
+
+
+def test_the_gateway_refuses_to_start_without_its_documents(tmp_path):
+    with pytest.raises(KnowledgeError, match="nowhere"):
+        create_app({"KNOWLEDGE_DIR": str(tmp_path / "nowhere"),
+                    "GATEWAY_DB_PATH": str(tmp_path / "db.sqlite3")})

@@ -194,14 +194,12 @@ class Bot:
             standalone = self.condense.invoke({"question": question, "history": [
                 HumanMessage(c) if r == "user" else AIMessage(c) for r, c in history]})
             return search(standalone)
-        if hits and len(question.split()) > FOLLOW_UP_WORDS:
+        if hits or len(question.split()) > FOLLOW_UP_WORDS:
             return hits
-        # A short message after a question is most often about the same thing ("and on
-        # Sundays?"): read with that question, unless it is better on its own.
-        together = search(question, earlier)
-        if hits and (not together or hits[0].score > together[0].score + self.calibration.close):
-            return hits
-        return together
+        # A short message that finds nothing alone ("and on Sundays?", "y a México?") is read
+        # with the question before it. One that finds something is taken as it is: scores of
+        # a query blended with another are higher across the board, so they cannot be compared.
+        return search(question, earlier)
 
     def _earlier_question(self, history: list[tuple[str, str]]) -> str | None:
         """The person's last message before this one that was not small talk."""
