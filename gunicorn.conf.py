@@ -15,6 +15,8 @@ keepalive = 5
 preload_app = False
 accesslog = "-"
 errorlog = "-"
+# Every value in the access log escaped: a `%0A` in a path cannot forge a line.
+logger_class = "app.logs.GunicornLogger"
 # The path without its query string: Meta's handshake carries the verify token in it.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 

@@ -86,16 +86,12 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     """Read the environment, apply `overrides` (same names as the env vars), and check it all."""
     raw: dict[str, Any] = {**os.environ, **(overrides or {})}
     secrets = _list(raw, "WHATSAPP_APP_SECRET")
+    if str(raw.get("WHATSAPP_APP_SECRET") or "").strip() and not secrets:
+        raise ConfigError("WHATSAPP_APP_SECRET is set but holds no secret (only commas and "
+                          "spaces)")
     provider = _choice(raw, "WHATSAPP_PROVIDER", PROVIDERS, None)
     token = _text(raw, "WHATSAPP_TOKEN")
-    signing_possible = bool(secrets) or (provider == "twilio" and token is not None)
-    mode = _choice(raw, "WHATSAPP_SIGNATURE_MODE", SIGNATURE_MODES,
-                   "enforce" if signing_possible else "off")
-    if mode != "off" and not (secrets or token):
-        raise ConfigError(
-            f"WHATSAPP_SIGNATURE_MODE={mode} needs WHATSAPP_APP_SECRET (or, for Twilio, "
-            "WHATSAPP_TOKEN) to verify webhooks"
-        )
+    mode = _signature_mode(raw, provider, secrets, token)
     settings = Settings(
         mongodb_uri=_text(raw, "MONGODB_URI"),
         mongodb_db=_text(raw, "MONGODB_DB") or Settings.mongodb_db,
@@ -187,6 +183,29 @@ def _choice(raw: Mapping[str, Any], name: str, allowed: tuple[str, ...], default
     if value not in allowed:
         raise ConfigError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
     return value
+
+
+def _signature_mode(raw: Mapping[str, Any], provider: str | None, secrets: tuple[str, ...],
+                    token: str | None) -> str:
+    """`enforce` as soon as anything is configured: signatures fail closed. A request whose
+    provider has no secret here is refused; a gateway that could verify none of the providers
+    it accepts refuses to start, unless `WHATSAPP_SIGNATURE_MODE=off` says unsigned webhooks
+    are wanted. Only a gateway with no provider settings at all (a first `make run`) is off by
+    default."""
+    mode = _choice(raw, "WHATSAPP_SIGNATURE_MODE", SIGNATURE_MODES, None)
+    if mode == "off":
+        return mode
+    if mode is None and not (secrets or token or provider):
+        return "off"
+    # What each provider signs with: Twilio its auth token, the others the app secret.
+    accepted = [provider] if provider else list(PROVIDERS)
+    if not any(token if name == "twilio" else secrets for name in accepted):
+        raise ConfigError(
+            f"webhooks from {provider or 'any provider'} cannot be verified: set "
+            + ("WHATSAPP_TOKEN (Twilio's auth token)" if provider == "twilio" else
+               "WHATSAPP_APP_SECRET") + ", or WHATSAPP_SIGNATURE_MODE=off to accept "
+            "unsigned webhooks")
+    return mode or "enforce"
 
 
 def _replies(raw: Mapping[str, Any]) -> dict[str, dict[str, str]]:

@@ -15,11 +15,38 @@ class GatewayError(Exception):
         self.details = details
 
     def to_dict(self) -> dict:
-        """The uniform JSON error body: `{"error": {"code", "message", "details"?}}`."""
+        """The uniform JSON error body: `{"error": {"code", "message", "details"?}}`, its
+        details bounded: a reply to a public request never grows with the request."""
         error = {"code": self.code, "message": self.message}
         if self.details is not None:
-            error["details"] = self.details
+            error["details"] = bounded(self.details)
         return {"error": error}
+
+
+MAX_ITEMS = 5
+MAX_TEXT = 120
+MAX_DEPTH = 4
+
+
+def bounded(value: object, depth: int = 0) -> object:
+    """`value` with at most 5 entries per list or mapping (and how many were left out), text
+    cut at 120 characters, and nesting at 4 levels."""
+    if isinstance(value, str):
+        return value if len(value) <= MAX_TEXT else value[:MAX_TEXT] + "…"
+    if depth >= MAX_DEPTH and isinstance(value, dict | list | tuple):
+        return "…"
+    if isinstance(value, dict):
+        items = list(value.items())
+        out = {bounded(str(k)): bounded(v, depth + 1) for k, v in items[:MAX_ITEMS]}
+        if len(items) > MAX_ITEMS:
+            out["…"] = f"{len(items) - MAX_ITEMS} more"
+        return out
+    if isinstance(value, list | tuple):
+        out = [bounded(v, depth + 1) for v in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            out.append(f"… {len(value) - MAX_ITEMS} more")
+        return out
+    return value
 
 
 class ConfigError(GatewayError):
@@ -69,6 +96,13 @@ class ProviderMismatch(WebhookError):
     code = "provider_mismatch"
 
 
+class PayloadTooLarge(WebhookError):
+    """The body is larger than this endpoint (or this provider) ever receives."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class SignatureMissing(WebhookError):
     """The request carries no signature header."""
 
@@ -98,7 +132,14 @@ class NotFound(GatewayError):
 
 
 class StoreUnavailable(GatewayError):
-    """The store (MongoDB or SQLite) cannot be reached; the provider should retry."""
+    """The store (MongoDB or SQLite) cannot be reached; the provider should retry.
+
+    The public answer says only that; `reason` (which may name a file or a host) is for the
+    log."""
 
     status = 503
     code = "store_unavailable"
+
+    def __init__(self, reason: str):
+        super().__init__("the message store is unavailable; retry later")
+        self.reason = reason

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +9,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import auth, operators, webhook
+from app import auth, logs, operators, webhook
 from app.config import Settings, load_settings
 from app.errors import GatewayError, StoreUnavailable
 from app.services.bot import make_bot
@@ -48,7 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         schema.ensure()
     except StoreUnavailable as err:
         app.logger.error("store unreachable at startup (%s); webhooks answer 503 until it is "
-                         "back", err.message)
+                         "back", err.reason)
     texts = Texts(settings.replies)
     bot = make_bot(settings, texts)
     clients = _clients(settings)
@@ -93,7 +92,7 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(GatewayError)
     def gateway_error(err: GatewayError):
         if err.status >= 500:
-            app.logger.error("%s: %s", err.code, err.message)
+            app.logger.error("%s: %s", err.code, getattr(err, "reason", err.message))
         else:
             app.logger.warning("refused %s: %s", err.code, err.message)
         return jsonify(err.to_dict()), err.status
@@ -105,9 +104,7 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _configure_logging(app: Flask, settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
-    logging.getLogger().setLevel(settings.log_level)
+    logs.configure(settings.log_level)
 
 
 def _warn_about(app: Flask, settings: Settings, clients: dict) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -13,13 +14,28 @@ from urllib.parse import parse_qs
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields
 
-from app.errors import MalformedBody, SignatureInvalid, SignatureMissing
+from app.errors import MalformedBody, PayloadTooLarge, SignatureInvalid, SignatureMissing
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 
+MAX_FORM_FIELDS = 1000
+# A lone surrogate ("\ud83d" in JSON) is valid JSON but no character: no store can keep it.
+SURROGATE = re.compile("[\ud800-\udfff]")
+
 # Kinds that are acknowledged and logged but get no "text only" notice.
 SILENT_KINDS = frozenset({"reaction", "edit", "revoke", "system", "request_welcome"})
+
+
+def clean(value: Any) -> Any:
+    """`value` with every lone surrogate in its strings (keys included) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -37,18 +53,25 @@ class WebhookRequest:
         return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
 
     def json(self) -> object:
-        """The body parsed as JSON, or `MalformedBody`."""
+        """The body parsed as JSON, or `MalformedBody` (naming where, never quoting it)."""
         try:
-            return json.loads(self.body)
+            return clean(json.loads(self.body))
+        except json.JSONDecodeError as err:
+            raise MalformedBody(f"body is not valid JSON: {err.msg} at character {err.pos}"
+                                ) from None
         except (UnicodeDecodeError, ValueError) as err:
-            raise MalformedBody(f"body is not valid JSON: {err}") from err
+            raise MalformedBody(f"body is not valid JSON: {type(err).__name__}") from None
+        except RecursionError:
+            raise MalformedBody("body is not valid JSON: nested too deeply") from None
 
     def form(self) -> dict[str, list[str]]:
         """The body parsed as form data (every value of every name), or `MalformedBody`."""
         try:
-            return parse_qs(self.body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
-        except (UnicodeDecodeError, ValueError) as err:
-            raise MalformedBody(f"body is not valid form data: {err}") from err
+            return clean(parse_qs(self.body.decode("utf-8"), keep_blank_values=True,
+                                  strict_parsing=True, max_num_fields=MAX_FORM_FIELDS))
+        except (UnicodeDecodeError, ValueError):
+            # parse_qs's message quotes the offending field: a reply must not echo the body.
+            raise MalformedBody("body is not valid form data") from None
 
 
 @dataclass(frozen=True)
@@ -152,6 +175,9 @@ class Dialect:
     max_text_length: ClassVar[int]
     signature_header: ClassVar[str]
     schema: ClassVar[type[Schema]]
+    # A signature is checked on bodies up to this size (one whose check parses the body, as
+    # Twilio's does, says less).
+    max_signed_body: ClassVar[int] = 4 * 1024 * 1024
 
     def __init__(self):
         # One instance, reused: building a schema (and its nested ones) costs more than loading.
@@ -174,6 +200,9 @@ class Dialect:
 
     def verify(self, request: WebhookRequest, secrets: tuple[str, ...]) -> None:
         """Raise `SignatureMissing` or `SignatureInvalid` unless one secret signed the request."""
+        if len(request.body) > self.max_signed_body:
+            raise PayloadTooLarge(f"{self.name} posts are never over {self.max_signed_body} "
+                                  "bytes")
         provided = request.header(self.signature_header)
         if not provided:
             raise SignatureMissing(f"{self.signature_header} header is missing")

@@ -13,6 +13,7 @@ Every refusal is sorted into one small set of kinds, whatever the provider:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,19 @@ from typing import Any, ClassVar
 
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+
+SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def path_segment(name: str, value: str) -> str:
+    """`value`, checked to be one harmless URL path segment (letters, digits, `_`, `-`).
+
+    An identifier that reaches a URL may come from a webhook: "../../admin/x?x=" must never
+    steer a request, carrying our token, anywhere but the provider's messages endpoint.
+    """
+    if not SEGMENT.fullmatch(value or ""):
+        raise ValueError(f"{name} is not a valid identifier")
+    return value
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,8 @@ class ProviderClient:
                               error_message=f"sending disabled: {', '.join(self.missing)} not set")
         try:
             request = build()
+            if not request["url"].startswith(f"{self.base_url}/"):
+                raise ValueError("the request would leave the provider's base URL")
         except ValueError as err:
             return SendResult(False, error_code="not_configured", kind="not_configured",
                               error_message=str(err))

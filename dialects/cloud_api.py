@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import fields, post_load, validate
@@ -16,9 +17,10 @@ from dialects.base import (
     text_kind,
     unix_time,
 )
-from dialects.client import ProviderClient, SendResult
+from dialects.client import ProviderClient, SendResult, path_segment
 
 NAME = "cloud_api"
+PHONE_NUMBER_ID = re.compile(r"[0-9]{1,32}")
 
 
 class _Title(BaseSchema):
@@ -174,10 +176,13 @@ class CloudApiClient(ProviderClient):
             "type": "text", "text": {"body": text, "preview_url": False}})
 
     def _messages_request(self, business_number: str | None, payload: dict) -> dict:
-        sender = business_number or self.settings.phone_number_id
+        # Meta's phone number ids are digits: anything else in a webhook is not one of ours.
+        received = business_number if PHONE_NUMBER_ID.fullmatch(business_number or "") else None
+        sender = received or self.settings.phone_number_id
         if not sender:
             raise ValueError("no phone_number_id: the webhook carried none and "
                              "WHATSAPP_PHONE_NUMBER_ID is not set")
+        sender = path_segment("phone_number_id", sender)
         return {"url": f"{self.base_url}/{sender}/messages", "json": payload,
                 "headers": {"Authorization": f"Bearer {self.settings.token}"}}
 

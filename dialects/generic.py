@@ -71,9 +71,11 @@ class Message(BaseSchema):
         )]
 
 
-def _code(problem_type: str | None) -> str | None:
-    """Vonage names an error by a URL ending in `#<code>`."""
-    return (problem_type or "").rpartition("#")[2] or None
+def _code(problem_type: object) -> str | None:
+    """Vonage names an error by a URL ending in `#<code>` (anything else names none)."""
+    if not isinstance(problem_type, str):
+        return None
+    return problem_type.rpartition("#")[2] or None
 
 
 def _named(event: Event, digest: str) -> Event:

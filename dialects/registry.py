@@ -20,6 +20,14 @@ BY_NAME: dict[str, Dialect] = {dialect.name: dialect for dialect, _ in DIALECTS}
 CLIENTS: dict[str, type[ProviderClient]] = {dialect.name: client for dialect, client in DIALECTS}
 
 
+def parse_as(dialect: Dialect, request: WebhookRequest) -> list[Event | Rejected]:
+    """The events of a request known to be `dialect`'s (its signature said so)."""
+    try:
+        return dialect.parse(request)
+    except ValidationError as err:
+        raise UnknownPayload(f"not a {dialect.name} payload", details=err.messages) from None
+
+
 def detect(request: WebhookRequest) -> tuple[Dialect, list[Event | Rejected]]:
     """The first dialect whose schema loads the body, with its events.
 

@@ -21,7 +21,7 @@ from dialects.base import (
     WebhookRequest,
     text_kind,
 )
-from dialects.client import ProviderClient
+from dialects.client import ProviderClient, path_segment
 
 NAME = "twilio"
 DEFAULT_PORTS = {"https": 443, "http": 80}
@@ -101,6 +101,8 @@ class Twilio(Dialect):
     media_type = FORM
     max_text_length = 1600
     signature_header = "X-Twilio-Signature"
+    # Twilio signs its form fields, so checking means parsing: keep that cheap.
+    max_signed_body = 64 * 1024
     schema = Form
 
     def signing_secrets(self, app_secrets: tuple[str, ...], token: str | None) -> tuple[str, ...]:
@@ -147,7 +149,7 @@ class TwilioClient(ProviderClient):
         sender = self.settings.phone_number_id or business_number
         if not sender:
             raise ValueError("no sender: WHATSAPP_PHONE_NUMBER_ID is not set")
-        account = self.settings.account_id
+        account = path_segment("WHATSAPP_ACCOUNT_ID", self.settings.account_id or "")
         return {
             "url": f"{self.base_url}/2010-04-01/Accounts/{account}/Messages.json",
             "auth": (account, self.settings.token),

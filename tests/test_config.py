@@ -39,6 +39,7 @@ def test_bot_settings_are_checked(overrides, names):
 
 def test_the_environment_is_read(monkeypatch):
     monkeypatch.setenv("WHATSAPP_PROVIDER", "twilio")
+    monkeypatch.setenv("WHATSAPP_TOKEN", "twilio-auth-token")
     monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_ID", "whatsapp:+14155238886")
     settings = load_settings()
     assert (settings.whatsapp_provider, settings.whatsapp_phone_number_id) == (
@@ -49,10 +50,24 @@ def test_the_environment_is_read(monkeypatch):
     ({"WHATSAPP_APP_SECRET": "s"}, "enforce"),
     ({"WHATSAPP_APP_SECRET": "s", "WHATSAPP_SIGNATURE_MODE": "report"}, "report"),
     ({"WHATSAPP_PROVIDER": "twilio", "WHATSAPP_TOKEN": "t"}, "enforce"),
-    ({"WHATSAPP_TOKEN": "graph-api-token"}, "off"),
+    ({"WHATSAPP_TOKEN": "graph-api-token"}, "enforce"),
+    ({"WHATSAPP_PROVIDER": "cloud_api", "WHATSAPP_SIGNATURE_MODE": "off"}, "off"),
+    ({}, "off"),
 ])
 def test_signature_mode_defaults_to_enforce_once_a_secret_is_set(overrides, mode):
     assert load_settings(overrides).whatsapp_signature_mode == mode
+
+
+@pytest.mark.parametrize("overrides", [
+    {"WHATSAPP_PROVIDER": "cloud_api", "WHATSAPP_TOKEN": "graph-api-token"},
+    {"WHATSAPP_PROVIDER": "twilio", "WHATSAPP_APP_SECRET": "s"},
+    {"WHATSAPP_PROVIDER": "generic"},
+    {"WHATSAPP_APP_SECRET": " , "},
+    {"WHATSAPP_PROVIDER": "cloud_api", "WHATSAPP_SIGNATURE_MODE": "report"},
+])
+def test_signatures_fail_closed_at_startup(overrides):
+    with pytest.raises(ConfigError, match="WHATSAPP_APP_SECRET|WHATSAPP_TOKEN"):
+        load_settings(overrides)
 
 
 def test_several_app_secrets_for_rotation():

@@ -6,12 +6,23 @@ import json
 from urllib.parse import parse_qs
 
 import pytest
+import requests_mock as requests_mock_lib
 from marshmallow import ValidationError
 
 from app.errors import SignatureInvalid
 from dialects.base import WebhookRequest
+from dialects.client import ClientSettings
+from dialects.cloud_api import CloudApiClient
 from dialects.registry import BY_NAME, detect
-from tests.cases import ACCOUNT_ID, TOKEN, CloudApiCase, GenericCase, TwilioCase
+from tests.cases import (
+    ACCOUNT_ID,
+    BASE_URL,
+    PHONE_NUMBER_ID,
+    TOKEN,
+    CloudApiCase,
+    GenericCase,
+    TwilioCase,
+)
 from tests.test_dialects import as_request, client_for
 
 cloud, twilio, generic = CloudApiCase(), TwilioCase(), GenericCase()
@@ -155,3 +166,21 @@ def test_generic_without_id_is_named_by_its_body():
 def test_generic_text_message_needs_text():
     with pytest.raises(ValidationError, match="text"):
         BY_NAME["generic"].parse(WebhookRequest(json.dumps({"from": "1", "id": "x"}).encode()))
+
+
+@pytest.mark.parametrize("phone_number_id", ["../../admin/x?x=", "1/../2", "%2e%2e", "", "١٢٣"])
+def test_a_payload_never_steers_the_send_url(requests_mock, phone_number_id):
+    client = CloudApiClient(ClientSettings(base_url=BASE_URL, token=TOKEN,
+                                           phone_number_id=PHONE_NUMBER_ID))
+    requests_mock.post(requests_mock_lib.ANY, json={"messages": [{"id": "wamid.x"}]})
+    client.send_text("34600000001", "hola", business_number=phone_number_id)
+    [request] = requests_mock.request_history
+    assert request.url == f"{BASE_URL}/{PHONE_NUMBER_ID}/messages"
+
+
+def test_an_identifier_that_is_no_path_segment_is_never_sent(requests_mock):
+    client = CloudApiClient(ClientSettings(base_url=BASE_URL, token=TOKEN,
+                                           phone_number_id="../x"))
+    result = client.send_text("34600000001", "hola", business_number=None)
+    assert (result.accepted, result.kind, requests_mock.request_history) == (
+        False, "not_configured", [])

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from app.services.texts import Texts
-from tests.cases import CASES, WEBHOOK_URL, CloudApiCase, GenericCase, TwilioCase, post, sends
+from tests.cases import (
+    APP_SECRET,
+    CASES,
+    WEBHOOK_URL,
+    CloudApiCase,
+    GenericCase,
+    TwilioCase,
+    post,
+    sends,
+)
 
 PATH = "/api/v1/whatsapp/webhook"
 
@@ -108,16 +117,36 @@ def test_without_any_secret_webhooks_are_accepted_unsigned(make_app, provider, c
     (b'{"hello": "world"}', "application/json", "unknown_payload"),
     (b'{"object": "page", "entry": []}', "application/json", "unknown_payload"),
     (b"[]", "application/json", "unknown_payload"),
-    (b"Foo=bar", "application/x-www-form-urlencoded", "unknown_payload"),
+    (b"Foo=bar", "application/x-www-form-urlencoded", "malformed_body"),
     (b'{"object": ', "application/json", "malformed_body"),
     (b"\xff\xfe", "application/json", "malformed_body"),
 ])
-def test_a_body_no_dialect_understands_gets_400(app, client, provider, body, content_type, code):
-    response = client.post(PATH, data=body, content_type=content_type)
+def test_a_signed_body_its_dialect_does_not_understand_gets_400(app, client, provider, body,
+                                                                  content_type, code):
+    signature = CloudApiCase().signature(body, APP_SECRET, "")
+    response = client.post(PATH, data=body, content_type=content_type,
+                           headers={"X-Hub-Signature-256": signature})
     assert response.status_code == 400
     assert response.json["error"]["code"] == code
     assert response.json["error"]["message"]
     assert (app.extensions["store"].sessions.count(), sends(provider)) == (0, [])
+
+
+@pytest.mark.parametrize("body, content_type, code", [
+    (b'{"hello": "world"}', "application/json", "unknown_payload"),
+    (b"Foo=bar", "application/x-www-form-urlencoded", "unknown_payload"),
+    (b'{"object": ', "application/json", "malformed_body"),
+])
+def test_with_signatures_off_a_body_no_dialect_understands_gets_400(make_app, body,
+                                                                    content_type, code):
+    client = make_app(WHATSAPP_APP_SECRET="", WHATSAPP_SIGNATURE_MODE="off").test_client()
+    response = client.post(PATH, data=body, content_type=content_type)
+    assert (response.status_code, response.json["error"]["code"]) == (400, code)
+
+
+def test_an_unsigned_body_is_refused_before_it_is_read(client):
+    response = client.post(PATH, data=b"[" * 5000, content_type="application/json")
+    assert (response.status_code, response.json["error"]["code"]) == (401, "signature_missing")
 
 
 def test_provider_mismatch_gets_400_naming_both(case, make_app, provider):
@@ -127,7 +156,7 @@ def test_provider_mismatch_gets_400_naming_both(case, make_app, provider):
     assert response.status_code == 400
     assert response.json["error"] == {
         "code": "provider_mismatch",
-        "message": f"payload is {case.name} but WHATSAPP_PROVIDER is {other}"}
+        "message": f"request is signed as {case.name} but WHATSAPP_PROVIDER is {other}"}
     assert sends(provider) == []
 
 

@@ -6,9 +6,15 @@ import logging
 from dataclasses import dataclass
 
 from app.config import Settings
-from app.errors import NoValidItem, ProviderMismatch, SignatureInvalid, WebhookError
+from app.errors import (
+    NoValidItem,
+    ProviderMismatch,
+    SignatureInvalid,
+    SignatureMissing,
+    WebhookError,
+)
 from dialects.base import Dialect, Event, Rejected, WebhookRequest
-from dialects.registry import detect
+from dialects.registry import BY_NAME, detect, parse_as
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +38,19 @@ class Receiver:
         self.token = settings.whatsapp_token
 
     def accept(self, request: WebhookRequest) -> Accepted:
-        """The dialect and events of `request`, or a `WebhookError` saying why not."""
-        dialect, events = detect(request)
+        """The dialect and events of `request`, or a `WebhookError` saying why not.
+
+        The signature is checked on the raw body before anything parses it: an unsigned or
+        forged request costs one HMAC, whatever it holds.
+        """
+        dialect = self._authenticate(request)
+        if dialect is not None:
+            events = parse_as(dialect, request)
+        else:
+            dialect, events = detect(request)
         if self.provider and dialect.name != self.provider:
             raise ProviderMismatch(
                 f"payload is {dialect.name} but WHATSAPP_PROVIDER is {self.provider}")
-        self._authenticate(dialect, request)
         rejected = [event for event in events if isinstance(event, Rejected)]
         if not rejected:
             return Accepted(dialect, events, [])
@@ -50,16 +63,38 @@ class Receiver:
                         dialect.name, item["at"], item["errors"])
         return Accepted(dialect, [e for e in events if not isinstance(e, Rejected)], rejected)
 
-    def _authenticate(self, dialect: Dialect, request: WebhookRequest) -> None:
+    def _authenticate(self, request: WebhookRequest) -> Dialect | None:
+        """The dialect whose signature the request carries and passes; `None` when
+        signatures are off, or failed in report mode (the body then says its dialect)."""
         if self.mode == "off":
-            return
-        secrets = dialect.signing_secrets(self.app_secrets, self.token)
+            return None
         try:
-            if not secrets:
-                raise SignatureInvalid(f"no secret is configured to verify {dialect.name} webhooks")
-            dialect.verify(request, secrets)
+            return self._signed_by(request)
         except WebhookError as err:
             if self.mode == "enforce":
                 raise
-            log.warning("signature check failed, accepted in report mode dialect=%s reason=%s",
-                        dialect.name, err.code)
+            log.warning("signature check failed, accepted in report mode reason=%s", err.code)
+            return None
+
+    def _signed_by(self, request: WebhookRequest) -> Dialect:
+        ours = [BY_NAME[self.provider]] if self.provider else list(BY_NAME.values())
+        signed = [d for d in ours if request.header(d.signature_header)]
+        if not signed:
+            others = [d.name for d in BY_NAME.values() if request.header(d.signature_header)]
+            if others:
+                raise ProviderMismatch(f"request is signed as {others[0]} but "
+                                       f"WHATSAPP_PROVIDER is {self.provider}")
+            raise SignatureMissing("no provider signature header (" + ", ".join(
+                d.signature_header for d in ours) + ")")
+        failure: WebhookError | None = None
+        for dialect in signed:
+            secrets = dialect.signing_secrets(self.app_secrets, self.token)
+            try:
+                if not secrets:
+                    raise SignatureInvalid(
+                        f"no secret is configured to verify {dialect.name} webhooks")
+                dialect.verify(request, secrets)
+                return dialect
+            except WebhookError as err:
+                failure = failure or err
+        raise failure
