@@ -28,6 +28,12 @@ def on_starting(server):
     preload(load_settings())
 
 
+def post_worker_init(worker):
+    """Start answering in the worker: a serving process is the only one that answers
+    customers (a CLI command builds the same app, and must not)."""
+    worker.wsgi.extensions["dispatcher"].start()
+
+
 def worker_exit(server, worker):
     """On a graceful stop, let answers in progress finish; queued ones stay for other workers."""
     app = getattr(worker, "wsgi", None)

@@ -76,7 +76,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     _register_error_handlers(app)
     _warn_about(app, settings, clients)
-    dispatcher.start()
+    # The dispatcher's sweep answers stored messages: only a serving process may start it
+    # (gunicorn's `post_worker_init`), never `flask shell` or `flask issue-token`.
     return app
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from app.config import load_server_settings, load_settings
@@ -110,3 +113,22 @@ def test_server_settings():
     assert (server.host, server.port, server.workers) == ("127.0.0.1", 9000, 4)
     with pytest.raises(ConfigError, match="WEB_CONCURRENCY"):
         load_server_settings({"WEB_CONCURRENCY": "0"})
+
+
+def test_building_the_app_answers_no_one(make_app, config, provider):
+    """`flask shell` and `flask issue-token` build the app: they must not start the sweep
+    that answers stored messages (gunicorn starts it in each worker)."""
+    from app.services.store.sqlite import SqliteStore
+
+    store = SqliteStore(config["GATEWAY_DB_PATH"])
+    store.ensure_schema()
+    conversation, seq = store.sessions.arrive("34600000001", None, None)
+    store.messages.add_inbound(conversation, seq, "hola", kind="text", status="queued",
+                               dialect="cloud_api", wa_id="34600000001",
+                               provider_message_id="wamid.queued")
+    app = make_app(WHATSAPP_SWEEP_SECONDS="0.05", JWT_SECRET="x" * 32)
+    result = app.test_cli_runner().invoke(args=["issue-token", "--subject", "qa"])
+    time.sleep(0.3)
+    assert result.exit_code == 0
+    assert "sweep" not in [thread.name for thread in threading.enumerate()]
+    assert store.messages.answer_for(store.messages.list(conversation, 1)[0].id) is None
