@@ -14,6 +14,8 @@ from app.webhook import WEBHOOK_PATH
 
 PUBLIC_EXACT = frozenset({WEBHOOK_PATH, "/healthz", "/readyz"})
 ALGORITHM = "HS256"
+# No operator token lives longer than this, whatever its `exp` says.
+MAX_LIFETIME = timedelta(days=30)
 
 
 def issue_token(secret: str, subject: str, lifetime: timedelta) -> str:
@@ -30,16 +32,20 @@ def check_token(secret: str | None, header: str | None) -> dict:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing bearer token")
     try:
-        return jwt.decode(token.strip(), secret, algorithms=[ALGORITHM],
-                          options={"require": ["exp"]})
+        claims = jwt.decode(token.strip(), secret, algorithms=[ALGORITHM],
+                            options={"require": ["exp", "iat"]})
     except jwt.ExpiredSignatureError:
         raise Unauthorized("token expired") from None
-    except jwt.InvalidTokenError:
+    except (jwt.InvalidTokenError, OverflowError, ValueError):
         raise Unauthorized("invalid token") from None
+    if claims["exp"] - claims["iat"] > MAX_LIFETIME.total_seconds():
+        raise Unauthorized(f"token lives longer than {MAX_LIFETIME.days} days")
+    return claims
 
 
 def _require_token() -> None:
-    if request.path in PUBLIC_EXACT:
+    # An unknown path is a 404 for everyone: a typo must not read as "missing bearer token".
+    if request.path in PUBLIC_EXACT or request.url_rule is None:
         return
     check_token(current_app.config["SETTINGS"].jwt_secret, request.headers.get("Authorization"))
 
@@ -53,6 +59,9 @@ def issue_token_command(subject: str, hours: float) -> None:
     secret = current_app.config["SETTINGS"].jwt_secret
     if not secret:
         raise click.ClickException("JWT_SECRET is not set")
+    if not 0 < hours <= MAX_LIFETIME.total_seconds() / 3600:
+        raise click.ClickException(f"--hours must be more than 0 and at most "
+                                   f"{MAX_LIFETIME.total_seconds() / 3600:.0f}")
     click.echo(issue_token(secret, subject, timedelta(hours=hours)))
 
 

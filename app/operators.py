@@ -7,6 +7,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from app.errors import BadRequest, NotFound
 
 bp = Blueprint("operators", __name__, url_prefix="/api/v1")
+MAX_PAGE = 1_000_000
 
 
 def _page() -> tuple[int, int]:
@@ -15,8 +16,8 @@ def _page() -> tuple[int, int]:
         per_page = int(request.args.get("per_page", 20))
     except ValueError:
         raise BadRequest("page and per_page must be whole numbers") from None
-    if page < 1 or not 1 <= per_page <= 100:
-        raise BadRequest("page must be >= 1 and per_page between 1 and 100")
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 100:
+        raise BadRequest(f"page must be between 1 and {MAX_PAGE}, per_page between 1 and 100")
     return page, per_page
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hmac
+from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from app.errors import StoreUnavailable
+from app.errors import PayloadTooLarge, StoreUnavailable
 from dialects.base import WebhookRequest
 
 WEBHOOK_PATH = "/api/v1/whatsapp/webhook"
@@ -66,8 +67,7 @@ def receive() -> Response:
     """
     extensions = current_app.extensions
     accepted = extensions["receiver"].accept(WebhookRequest(
-        body=request.get_data(cache=True), content_type=request.mimetype,
-        headers=request.headers, url=_called_url(),
+        body=_body(), content_type=request.mimetype, headers=request.headers, url=_called_url(),
     ))
     extensions["schema"].ensure()
     waiting = [extensions["handler"].record(event) for event in accepted.events]
@@ -77,11 +77,28 @@ def receive() -> Response:
     return Response(body, 200, mimetype=mimetype)
 
 
+def _body() -> bytes:
+    """The raw body, refused with 413 past MAX_CONTENT_LENGTH, announced or chunked alike
+    (a chunked body has no Content-Length for Flask to check up front)."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if (request.content_length or 0) > limit:
+        raise PayloadTooLarge(f"the body is over {limit} bytes")
+    # Werkzeug quietly cuts a chunked body at the limit; the server's own stream does not.
+    chunked = request.content_length is None and request.environ.get("wsgi.input_terminated")
+    body = (request.environ["wsgi.input"] if chunked else request.stream).read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"the body is over {limit} bytes")
+    return body
+
+
 def _called_url() -> str:
-    """The URL the provider called: WHATSAPP_PUBLIC_URL when set, else this request's URL
-    (which honours X-Forwarded-* only when TRUSTED_PROXY_HOPS installed ProxyFix)."""
+    """The URL the provider called, as it was sent (Twilio signs it percent-encoded, so it is
+    never decoded here): WHATSAPP_PUBLIC_URL when set, else this request's (whose scheme and
+    host honour X-Forwarded-* only when TRUSTED_PROXY_HOPS installed ProxyFix)."""
     public = current_app.config["SETTINGS"].whatsapp_public_url
-    if not public:
-        return request.url
     query = request.query_string.decode("latin-1")
-    return f"{public}?{query}" if query and "?" not in public else public
+    if public:
+        return f"{public}?{query}" if query and "?" not in public else public
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    path = raw.split("?", 1)[0] if raw else quote(request.path, safe="/")
+    return request.host_url.rstrip("/") + path + (f"?{query}" if query else "")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -37,8 +37,9 @@ def test_operator_routes_need_a_valid_token(client, headers, message):
     assert response.json["error"] == {"code": "unauthorized", "message": message}
 
 
-def test_unknown_routes_are_not_public(client):
-    assert client.get("/api/v1/anything").status_code == 401
+def test_an_unknown_route_is_404_and_a_known_one_still_needs_a_token(client):
+    assert client.get("/api/v1/anything").status_code == 404
+    assert client.get("/api/v1/whatsapp/sessions").status_code == 401
 
 
 def test_public_paths_are_exact(client):
@@ -94,3 +95,21 @@ def test_issue_token_command_without_secret_fails_clearly(make_app):
     result = make_app(JWT_SECRET="").test_cli_runner().invoke(args=["issue-token"])
     assert result.exit_code != 0
     assert "JWT_SECRET is not set" in result.output
+
+
+@pytest.mark.parametrize("query", ["page=9223372036854775807", "page=1000001", "per_page=0"])
+def test_an_absurd_page_is_400(client, token, query):
+    response = client.get(f"/api/v1/whatsapp/sessions?{query}", headers=bearer(token))
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("lifetime", [timedelta(days=31), timedelta(days=10**6)])
+def test_a_token_living_too_long_is_refused(client, lifetime):
+    now = datetime.now(UTC)
+    token = jwt.encode({"sub": "x", "iat": now, "exp": now + lifetime}, SECRET, "HS256")
+    assert client.get("/api/v1/whatsapp/sessions", headers=bearer(token)).status_code == 401
+
+
+def test_a_token_with_an_absurd_exp_is_refused(client):
+    token = jwt.encode({"sub": "x", "iat": 1, "exp": 1e300}, SECRET, "HS256")
+    assert client.get("/api/v1/whatsapp/sessions", headers=bearer(token)).status_code == 401

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from app.services.texts import Texts
@@ -333,8 +335,43 @@ def test_a_body_over_4_mib_gets_413(client, provider):
     response = client.post(PATH, data=b"x" * (4 * 1024 * 1024 + 1),
                            content_type="application/json")
     assert response.status_code == 413
-    assert response.json["error"]["code"] == "request_entity_too_large"
+    assert response.json["error"]["code"] == "payload_too_large"
 
 
 def test_healthz(client):
     assert client.get("/healthz").json == {"status": "ok"}
+
+
+@pytest.mark.parametrize("query", ["t=caf%C3%A9", "n=%2Fx", "k=%7E", "a=1&b=%20"])
+def test_twilio_signs_the_url_as_sent_percent_encoded(client, provider, query):
+    case = TwilioCase()
+    url = f"{WEBHOOK_URL}?{query}"
+    assert post(client, case, case.text(), url=url).status_code == 200
+
+
+def test_a_chunked_body_over_4_mib_gets_413(client, provider):
+    body = io.BytesIO(b"x" * (4 * 1024 * 1024 + 65536))
+    response = client.post(PATH, input_stream=body, content_type="application/json",
+                           headers={"Transfer-Encoding": "chunked"},
+                           environ_overrides={"wsgi.input_terminated": True})  # as gunicorn
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("path", [PATH + "/", "/api/v1/whatsapp/webhok", "/nothing"])
+def test_a_mistyped_path_is_404_not_401(client, path):
+    assert client.post(path, data=b"{}").status_code == 404
+
+
+def test_a_forged_twilio_post_is_refused_when_only_twilio_can_be_verified(make_app, provider):
+    case = TwilioCase()
+    client = make_app(WHATSAPP_APP_SECRET="").test_client()  # a token, no app secret, unpinned
+    assert post(client, case, case.text(), secret="forged").status_code == 403
+    cloud = CloudApiCase()
+    assert post(client, cloud, cloud.text()).status_code == 403  # no secret to verify with
+    assert sends(provider) == []
+
+
+def test_an_unsigned_post_of_any_size_gets_a_small_answer(client):
+    for body in (b"[" + b"1," * 300_000 + b"1]", b"x" * 3 * 1024 * 1024):
+        response = client.post(PATH, data=body, content_type="application/json")
+        assert response.status_code == 401 and len(response.data) < 1024
