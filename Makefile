@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 PIP := python -m pip --disable-pip-version-check
 
-.PHONY: run test lint bench bench-bot eval index fake-provider lock clean
+.PHONY: run test lint fuzz bench bench-bot eval index fake-provider lock clean
 
 # requirements.txt names what we use; constraints.txt pins everything they pull in.
 $(STAMP): requirements.txt constraints.txt
@@ -19,6 +19,10 @@ run: $(STAMP)
 # pytest exits 5 when it collected no test; make treats that as the failure it is.
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The webhook fuzz tests at length (CI runs 40 examples of each; this, thousands).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(BIN)/python -m pytest -q tests/test_fuzz.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -92,8 +92,10 @@ def _clients(settings: Settings) -> dict:
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(GatewayError)
     def gateway_error(err: GatewayError):
-        if err.status >= 500:
-            app.logger.error("%s: %s", err.code, getattr(err, "reason", err.message))
+        if isinstance(err, StoreUnavailable):
+            pass  # the schema gate logs an outage when it starts and ends, not every 503
+        elif err.status >= 500:
+            app.logger.error("%s: %s", err.code, err.message)
         else:
             app.logger.warning("refused %s: %s", err.code, err.message)
         return jsonify(err.to_dict()), err.status

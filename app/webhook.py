@@ -11,6 +11,7 @@ from app.errors import PayloadTooLarge, StoreUnavailable
 from dialects.base import WebhookRequest
 
 WEBHOOK_PATH = "/api/v1/whatsapp/webhook"
+READY_PROBE_SECONDS = 0.9
 
 bp = Blueprint("webhook", __name__)
 
@@ -41,12 +42,14 @@ def readyz() -> tuple[Response, int]:
     """The store and each provider we may send through; 503 when the store is down or a
     provider rejected our credentials (as seen by any worker)."""
     extensions, settings = current_app.extensions, current_app.config["SETTINGS"]
+    failures, store = {}, "down"
     try:
-        extensions["schema"].ensure()
-        extensions["store"].ping()
-        failures, store = extensions["store"].providers.auth_failures(), "ok"
+        # Within a second: a store that takes longer is as good as down for a provider.
+        if extensions["schema"].probe(timeout=READY_PROBE_SECONDS):
+            extensions["schema"].ensure()
+            failures, store = extensions["store"].providers.auth_failures(), "ok"
     except StoreUnavailable:
-        failures, store = {}, "down"
+        pass
     names = [settings.whatsapp_provider] if settings.whatsapp_provider else extensions["clients"]
     providers = {name: "auth_failed" if name in failures else
                  "not_configured" if extensions["clients"][name].missing else "ok"
@@ -69,8 +72,10 @@ def receive() -> Response:
     accepted = extensions["receiver"].accept(WebhookRequest(
         body=_body(), content_type=request.mimetype, headers=request.headers, url=_called_url(),
     ))
-    extensions["schema"].ensure()
-    waiting = [extensions["handler"].record(event) for event in accepted.events]
+    schema = extensions["schema"]
+    schema.ensure()
+    with schema.watch():
+        waiting = [extensions["handler"].record(event) for event in accepted.events]
     for conversation_id in dict.fromkeys(filter(None, waiting)):
         extensions["dispatcher"].submit(conversation_id)
     body, mimetype = accepted.dialect.acknowledgement(len(accepted.events), accepted.rejected)

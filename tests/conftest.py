@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import uuid
 
 import mongomock
@@ -86,6 +87,7 @@ def make_app(config):
 
     def make(**overrides):
         app = create_app({**config, **overrides})
+        app.extensions["schema"].probe_seconds = 0.05  # an outage ends as soon as it can
         apps.append(app)
         return app
 
@@ -123,3 +125,11 @@ def provider(requests_mock):
     requests_mock.post(f"{BASE_URL}/messages", status_code=202,
                        json=lambda req, ctx: {"message_uuid": f"out-{next(ids)}"})
     return requests_mock
+
+
+def store_back(app, timeout: float = 5) -> None:
+    """Wait until the app's schema gate has seen the store answer again after an outage."""
+    deadline = time.monotonic() + timeout
+    while app.extensions["schema"].down_since is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert app.extensions["schema"].down_since is None, "the store never came back"

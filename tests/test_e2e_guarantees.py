@@ -150,7 +150,8 @@ def test_sigterm_lets_the_answer_in_progress_finish(start, fake):
 
 
 def _answer(server: Gunicorn) -> dict:
-    token = jwt.encode({"sub": "qa", "exp": time.time() + 60}, JWT_SECRET, "HS256")
+    token = jwt.encode({"sub": "qa", "iat": time.time(), "exp": time.time() + 60}, JWT_SECRET,
+                       "HS256")
     headers = {"Authorization": f"Bearer {token}"}
     [session] = requests.get(f"{server.url}/api/v1/whatsapp/sessions", headers=headers,
                              timeout=5).json()["items"]

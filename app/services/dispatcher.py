@@ -64,7 +64,10 @@ class Dispatcher:
 
     def _run(self, conversation_id: str) -> None:
         try:
-            self.drain(conversation_id)
+            with self.schema.watch():
+                self.drain(conversation_id)
+        except StoreUnavailable:  # logged by the schema gate; the sweep retries after it
+            pass
         except Exception:  # the message stays queued; the sweep retries it after the lease
             log.exception("answering failed conversation=%s: left for a retry", conversation_id)
         finally:
@@ -138,10 +141,13 @@ class Dispatcher:
     def _sweep_forever(self) -> None:
         while not self._stopping.is_set():
             try:
-                self.heartbeat()
-                if found := self.sweep():
-                    log.info("sweep picked up conversations=%d", found)
-            except Exception:  # a store outage must not end the sweeping
+                with self.schema.watch():
+                    self.heartbeat()
+                    if found := self.sweep():
+                        log.info("sweep picked up conversations=%d", found)
+            except StoreUnavailable:
+                pass  # the schema gate logged the outage; the next sweep tries again
+            except Exception:  # a bug must not end the sweeping
                 log.exception("sweep failed; retrying in %ss", self.sweep_seconds)
             self._stopping.wait(self.sweep_seconds)
 

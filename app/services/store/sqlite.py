@@ -94,9 +94,11 @@ class SqliteStore(Store):
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def ping(self) -> None:
-        """Run a trivial query."""
+        """Take the write lock and let it go: a file another process holds write-locked
+        cannot take a webhook, though it still answers reads."""
         with self.cursor() as conn:
-            conn.execute("SELECT 1 FROM whatsapp_sessions LIMIT 1")
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
 
     def close(self) -> None:
         """Close this thread's connection."""
