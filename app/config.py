@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from app.errors import ConfigError
 from app.services.texts import DEFAULTS as REPLY_DEFAULTS
 
-PROVIDERS = ("cloud_api", "twilio", "generic")
+PROVIDERS = ("cloud_api", "twilio", "generic", "vonage")
 SIGNATURE_MODES = ("enforce", "report", "off")
 LLM_PROVIDERS = ("offline", "openai")
 EMBEDDINGS_PROVIDERS = ("offline", "openai")
@@ -32,21 +33,22 @@ class Settings:
     gateway_db_path: str = "var/gateway.sqlite3"
     whatsapp_provider: str | None = None
     whatsapp_api_base_url: str | None = None
-    whatsapp_token: str | None = None
+    whatsapp_token: str | None = field(default=None, repr=False)
     whatsapp_phone_number_id: str | None = None
     whatsapp_account_id: str | None = None
-    whatsapp_verify_token: str | None = None
-    whatsapp_app_secrets: tuple[str, ...] = ()
+    whatsapp_private_key: str | None = field(default=None, repr=False)
+    whatsapp_verify_token: str | None = field(default=None, repr=False)
+    whatsapp_app_secrets: tuple[str, ...] = field(default=(), repr=False)
     whatsapp_signature_mode: str = "off"
     whatsapp_public_url: str | None = None
     trusted_proxy_hops: int = 0
     replies: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     default_language: str = "es"
     whatsapp_http_timeout: tuple[float, float] = (3.05, 10.0)
-    jwt_secret: str | None = None
+    jwt_secret: str | None = field(default=None, repr=False)
     llm_provider: str = "offline"
     llm_model: str = "gpt-4o-mini"
-    openai_api_key: str | None = None
+    openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
     llm_max_tokens: int = 400
     embeddings_provider: str = "offline"
@@ -101,6 +103,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         whatsapp_token=token,
         whatsapp_phone_number_id=_phone(raw, "WHATSAPP_PHONE_NUMBER_ID"),
         whatsapp_account_id=_text(raw, "WHATSAPP_ACCOUNT_ID"),
+        whatsapp_private_key=_file(raw, "WHATSAPP_PRIVATE_KEY_PATH"),
         whatsapp_verify_token=_text(raw, "WHATSAPP_VERIFY_TOKEN"),
         whatsapp_app_secrets=secrets,
         whatsapp_signature_mode=mode,
@@ -227,6 +230,17 @@ def _replies(raw: Mapping[str, Any]) -> dict[str, dict[str, str]]:
                     raise ConfigError(f"{name} is empty; unset it to use the default text")
                 replies.setdefault(key, {})[language] = text
     return replies
+
+
+def _file(raw: Mapping[str, Any], name: str) -> str | None:
+    """The text of the file the variable names (a key: its contents are never shown)."""
+    path = _text(raw, name)
+    if path is None:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{name}={path!r} cannot be read: {type(err).__name__}") from None
 
 
 def _fraction(raw: Mapping[str, Any], name: str) -> float | None:

@@ -85,7 +85,8 @@ def _clients(settings: Settings) -> dict:
     client_settings = ClientSettings(
         base_url=settings.whatsapp_api_base_url, token=settings.whatsapp_token,
         phone_number_id=settings.whatsapp_phone_number_id,
-        account_id=settings.whatsapp_account_id, timeout=settings.whatsapp_http_timeout)
+        account_id=settings.whatsapp_account_id, timeout=settings.whatsapp_http_timeout,
+        private_key=settings.whatsapp_private_key)
     return {name: client_class(client_settings) for name, client_class in CLIENTS.items()}
 
 

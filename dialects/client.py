@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
@@ -24,6 +24,8 @@ import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 SEGMENT = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Client settings whose variable is not simply WHATSAPP_<NAME>.
+SETTING_NAMES = {"private_key": "WHATSAPP_PRIVATE_KEY_PATH"}
 
 
 def path_segment(name: str, value: str) -> str:
@@ -60,6 +62,7 @@ class ClientSettings:
     phone_number_id: str | None = None
     account_id: str | None = None
     timeout: tuple[float, float] = (3.05, 10.0)
+    private_key: str | None = field(default=None, repr=False)
 
 
 class ProviderClient:
@@ -85,7 +88,7 @@ class ProviderClient:
     @property
     def missing(self) -> list[str]:
         """Settings this client lacks; sending is disabled while any is missing."""
-        names = [f"WHATSAPP_{name.upper()}" for name in self.required
+        names = [SETTING_NAMES.get(name, f"WHATSAPP_{name.upper()}") for name in self.required
                  if not getattr(self.settings, name)]
         return names if self.base_url else ["WHATSAPP_API_BASE_URL", *names]
 

@@ -78,9 +78,10 @@ def _code(problem_type: object) -> str | None:
     return problem_type.rpartition("#")[2] or None
 
 
-def _named(event: Event, digest: str) -> Event:
-    """The event, named by `digest` when its provider gave it no id."""
-    return event if event.message_id else replace(event, message_id=digest)
+def _named(event: Event, digest: str, dialect: str) -> Event:
+    """The event, named by `digest` when its provider gave it no id, from `dialect` (the
+    schema is shared by every dialect that posts this body)."""
+    return replace(event, dialect=dialect, message_id=event.message_id or digest)
 
 
 class Generic(Dialect):
@@ -103,11 +104,12 @@ class Generic(Dialect):
         data = request.json()
         digest = "sha256:" + hashlib.sha256(request.body).hexdigest()
         if not isinstance(data, list):
-            return [_named(event, digest) for event in self._loader.load(data)]
+            return [_named(event, digest, self.name) for event in self._loader.load(data)]
         items = self._items.deserialize(data)  # each loads as [event], or is `Rejected`
         if all(isinstance(item, Rejected) for item in items):
             raise ValidationError({r.at: r.errors for r in items} if items else "empty array")
-        return [item if isinstance(item, Rejected) else _named(item[0], f"{digest}:{index}")
+        return [item if isinstance(item, Rejected)
+                else _named(item[0], f"{digest}:{index}", self.name)
                 for index, item in enumerate(items)]
 
 

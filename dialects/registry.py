@@ -10,11 +10,15 @@ from dialects.client import ProviderClient
 from dialects.cloud_api import CloudApi, CloudApiClient
 from dialects.generic import Generic, GenericClient
 from dialects.twilio import Twilio, TwilioClient
+from dialects.vonage import Vonage, VonageClient
 
+# Detection order, for unsigned webhooks: Vonage's body is the generic one, so an unsigned
+# Vonage post is taken for generic unless WHATSAPP_PROVIDER=vonage (its JWT says which it is).
 DIALECTS: list[tuple[Dialect, type[ProviderClient]]] = [
     (CloudApi(), CloudApiClient),
     (Twilio(), TwilioClient),
     (Generic(), GenericClient),
+    (Vonage(), VonageClient),
 ]
 BY_NAME: dict[str, Dialect] = {dialect.name: dialect for dialect, _ in DIALECTS}
 CLIENTS: dict[str, type[ProviderClient]] = {dialect.name: client for dialect, client in DIALECTS}
@@ -36,7 +40,10 @@ def detect(request: WebhookRequest) -> tuple[Dialect, list[Event | Rejected]]:
     """
     reasons: dict[str, object] = {}
     parsed = False
-    for dialect in BY_NAME.values():
+    # A dialect whose signature header the request carries is tried first: two providers may
+    # post the same body (Vonage's is the generic one), but they sign it differently.
+    signed = [d for d in BY_NAME.values() if request.header(d.signature_header)]
+    for dialect in dict.fromkeys([*signed, *BY_NAME.values()]):
         try:
             return dialect, dialect.parse(request)
         except MalformedBody as err:

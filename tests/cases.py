@@ -10,9 +10,16 @@ import base64
 import hashlib
 import hmac
 import json
+import time
+import uuid
+import warnings
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
+
+import jwt
+import jwt.warnings
 
 PAYLOADS = Path(__file__).parent / "payloads"
 BASE_URL = "https://provider.test"
@@ -37,6 +44,10 @@ class Case:
     error_body: dict
     error_code: str
     max_len: int
+    # The client setting that is its credential, and the variable that sets it.
+    credential = ("token", "WHATSAPP_TOKEN")
+    # Dialects that post the very same body (told apart by their signatures).
+    same_body: tuple[str, ...] = ()
 
     def payload(self, name: str) -> dict:
         """A stored payload, delivered now (its provider timestamps set to the present)."""
@@ -193,6 +204,7 @@ class TwilioCase(Case):
 
 class GenericCase(Case):
     name = "generic"
+    same_body = ("vonage",)
     signature_header = "X-Signature-256"
     send_url = f"{BASE_URL}/messages"
     max_len = 4096
@@ -229,7 +241,26 @@ class GenericCase(Case):
         return {**payload, "text": body}
 
 
-CASES = [CloudApiCase(), TwilioCase(), GenericCase()]
+class VonageCase(GenericCase):
+    """Vonage's Messages API: the generic body, signed with a bearer JWT (HS256 under the
+    signature secret, `payload_hash` the SHA-256 of the body), as Vonage documents it."""
+
+    name = "vonage"
+    signature_header = "Authorization"
+    credential = ("private_key", "WHATSAPP_PRIVATE_KEY_PATH")
+    same_body = ("generic",)
+
+    def signature(self, body, secret, url):
+        now = int(time.time())
+        claims = {"iat": now, "jti": uuid.uuid4().hex, "iss": "Vonage", "api_key": "abcd1234",
+                  "application_id": "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+                  "payload_hash": hashlib.sha256(body).hexdigest()}
+        with warnings.catch_warnings():  # our test secret is short; Vonage's are not
+            warnings.simplefilter("ignore", jwt.warnings.InsecureKeyLengthWarning)
+            return "Bearer " + jwt.encode(claims, secret, "HS256")
+
+
+CASES = [CloudApiCase(), TwilioCase(), GenericCase(), VonageCase()]
 BY_NAME = {case.name: case for case in CASES}
 
 
@@ -262,3 +293,14 @@ def sends(requests_mock) -> list:
 def receipts(requests_mock) -> list:
     """The read receipts (with typing indicators) sent to the mocked Cloud API."""
     return [r for r in requests_mock.request_history if r.method == "POST" and is_receipt(r)]
+
+
+@lru_cache(maxsize=1)
+def private_key_pem() -> str:
+    """An RSA private key, as a Vonage application has (made once per run)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()

@@ -13,7 +13,14 @@ import pytest
 from app.factory import create_app
 from app.services.store.mongo import MongoStore
 from app.services.store.sqlite import SqliteStore
-from tests.cases import ACCOUNT_ID, APP_SECRET, BASE_URL, PHONE_NUMBER_ID, TOKEN
+from tests.cases import (
+    ACCOUNT_ID,
+    APP_SECRET,
+    BASE_URL,
+    PHONE_NUMBER_ID,
+    TOKEN,
+    private_key_pem,
+)
 
 OUR_PREFIXES = ("WHATSAPP_", "LLM_", "OPENAI_", "JWT_", "GATEWAY_", "KNOWLEDGE_", "HISTORY_",
                 "TRUSTED_PROXY_", "MONGODB_DB", "LOG_LEVEL")
@@ -61,10 +68,19 @@ def store(request, tmp_path):
     store.close()
 
 
+@pytest.fixture(scope="session")
+def private_key_path(tmp_path_factory) -> str:
+    """An RSA private key file, as a Vonage application has (made once per run)."""
+    path = tmp_path_factory.mktemp("vonage") / "private.key"
+    path.write_text(private_key_pem())
+    return str(path)
+
+
 @pytest.fixture
-def config(tmp_path) -> dict:
+def config(tmp_path, private_key_path) -> dict:
     """Every setting a fully configured gateway has, as `create_app` takes them."""
     config = {
+        "WHATSAPP_PRIVATE_KEY_PATH": private_key_path,
         "GATEWAY_DB_PATH": str(tmp_path / "gateway.sqlite3"),
         "WHATSAPP_API_BASE_URL": BASE_URL,
         "WHATSAPP_TOKEN": TOKEN,

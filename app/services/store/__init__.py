@@ -102,7 +102,8 @@ class SchemaGate:
                           reminded - (self.down_since or reminded), self.reason)
         with self._state:
             lasted, self.down_since = time.monotonic() - (self.down_since or 0), None
-        log.warning("store back after %.1fs: webhooks accepted again", lasted)
+        log.warning("store back after %.1fs (was: %s): webhooks accepted again", lasted,
+                    self.reason)
 
 
 def _error_of(call) -> BaseException | None:
