@@ -69,6 +69,10 @@ def receive() -> Response:
     retries; a retried or duplicated message is recognised by its provider id and ignored.
     """
     extensions = current_app.extensions
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if (request.content_length or 0) > limit:
+        raise PayloadTooLarge(f"the body is over {limit} bytes")
+    extensions["receiver"].precheck(request.headers)  # unsigned: refused before it is read
     accepted = extensions["receiver"].accept(WebhookRequest(
         body=_body(), content_type=request.mimetype, headers=request.headers, url=_called_url(),
     ))
@@ -86,8 +90,6 @@ def _body() -> bytes:
     """The raw body, refused with 413 past MAX_CONTENT_LENGTH, announced or chunked alike
     (a chunked body has no Content-Length for Flask to check up front)."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
-    if (request.content_length or 0) > limit:
-        raise PayloadTooLarge(f"the body is over {limit} bytes")
     # Werkzeug quietly cuts a chunked body at the limit; the server's own stream does not.
     chunked = request.content_length is None and request.environ.get("wsgi.input_terminated")
     body = (request.environ["wsgi.input"] if chunked else request.stream).read(limit + 1)

@@ -352,7 +352,8 @@ def test_twilio_signs_the_url_as_sent_percent_encoded(client, provider, query):
 def test_a_chunked_body_over_4_mib_gets_413(client, provider):
     body = io.BytesIO(b"x" * (4 * 1024 * 1024 + 65536))
     response = client.post(PATH, input_stream=body, content_type="application/json",
-                           headers={"Transfer-Encoding": "chunked"},
+                           headers={"Transfer-Encoding": "chunked",
+                                    "X-Hub-Signature-256": "sha256=" + "0" * 64},
                            environ_overrides={"wsgi.input_terminated": True})  # as gunicorn
     assert response.status_code == 413
 

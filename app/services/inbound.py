@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.config import Settings
@@ -77,7 +78,14 @@ class Receiver:
             log.warning("signature check failed, accepted in report mode reason=%s", err.code)
             return None
 
-    def _signed_by(self, request: WebhookRequest) -> Dialect:
+    def precheck(self, headers: Mapping[str, str]) -> None:
+        """Refuse, from its headers alone, a request that carries no signature we could check
+        (before its body is even read); in report mode, let it through."""
+        if self.mode != "enforce":
+            return
+        self._signers(WebhookRequest(b"", headers=headers))
+
+    def _signers(self, request: WebhookRequest) -> list[Dialect]:
         ours = [BY_NAME[self.provider]] if self.provider else list(BY_NAME.values())
         signed = [d for d in ours if request.header(d.signature_header)]
         if not signed:
@@ -87,8 +95,11 @@ class Receiver:
                                        f"WHATSAPP_PROVIDER is {self.provider}")
             raise SignatureMissing("no provider signature header (" + ", ".join(
                 d.signature_header for d in ours) + ")")
+        return signed
+
+    def _signed_by(self, request: WebhookRequest) -> Dialect:
         failure: WebhookError | None = None
-        for dialect in signed:
+        for dialect in self._signers(request):
             secrets = dialect.signing_secrets(self.app_secrets, self.token)
             try:
                 if not secrets:
