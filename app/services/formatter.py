@@ -8,6 +8,7 @@ Multilingual Plane takes two of the limit (Twilio counts emoji as more than one 
 from __future__ import annotations
 
 import re
+from itertools import takewhile
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -164,10 +165,17 @@ def _fitting(text: str, budget: int) -> int:
 def _cut_point(text: str, budget: int) -> tuple[int, bool]:
     """Where to cut, and whether that is inside a code block."""
     window = text[: budget + 1]
-    spans = [m.span() for m in PROTECTED.finditer(text) if m.start() < budget]
+    spans = list(takewhile(lambda span: span[0] < budget,
+                           (m.span() for m in PROTECTED.finditer(text))))
+    # Which positions of the window fall inside a span: one pass, however many spans.
+    inside = bytearray(budget + 2)
+    for start, end in spans:
+        stop = min(end, budget + 1)
+        if stop > start + 1:
+            inside[start + 1:stop] = b"\x01" * (stop - start - 1)
 
     def allowed(pos: int) -> bool:
-        return 0 < pos <= budget and not any(start < pos < end for start, end in spans)
+        return 0 < pos <= budget and not inside[pos]
 
     for candidates in (
         [m.start() for m in re.finditer(r"\n\n", window)],
