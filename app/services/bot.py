@@ -171,11 +171,9 @@ class Bot:
             return self.texts.get(kind, language)
         if not hits:
             return self.texts.get("no_answer", language)
-        messages = [HumanMessage(content) if role == "user" else AIMessage(content)
-                    for role, content in history]
         return self.chain.invoke({
             "context": format_context(self._in_language(hits, language)[:self.passages]),
-            "history": messages, "question": question, "language": language,
+            "history": _messages(history), "question": question, "language": language,
             "language_name": LANGUAGE_NAMES.get(language, language),
             "no_answer": self.texts.get("no_answer", language)})
 
@@ -186,15 +184,12 @@ class Bot:
             return [h for h in self.retriever.search(query, 2 * self.passages, context=context)
                     if h.score >= self.min_score]
 
-        hits = search(question)
         earlier = self._earlier_question(history)
-        if earlier is None:
-            return hits
-        if self.condense is not None:
-            standalone = self.condense.invoke({"question": question, "history": [
-                HumanMessage(c) if r == "user" else AIMessage(c) for r, c in history]})
-            return search(standalone)
-        if hits or len(question.split()) > FOLLOW_UP_WORDS:
+        if earlier is not None and self.condense is not None:
+            return search(self.condense.invoke({"question": question,
+                                                "history": _messages(history)}))
+        hits = search(question)
+        if earlier is None or hits or len(question.split()) > FOLLOW_UP_WORDS:
             return hits
         # A short message that finds nothing alone ("and on Sundays?", "y a México?") is read
         # with the question before it. One that finds something is taken as it is: scores of
@@ -222,6 +217,12 @@ class Bot:
 
 
 
+
+
+def _messages(history: list[tuple[str, str]]) -> list[BaseMessage]:
+    """The conversation as chat messages, oldest first."""
+    return [HumanMessage(content) if role == "user" else AIMessage(content)
+            for role, content in history]
 
 
 def make_bot(settings: Any, texts: Texts) -> Bot:
