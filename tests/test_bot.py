@@ -7,7 +7,8 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from app.config import load_settings
-from app.services.bot import ExtractiveChatModel, make_bot, make_model
+from app.services.bot import make_bot, make_model
+from app.services.extractive import ExtractiveChatModel
 from app.services.texts import Texts
 
 TEXTS = Texts()

@@ -1,23 +1,28 @@
 """The bot: an LCEL chain (`prompt | model | parser`) over the business's documents.
 
-The model is passed in. With no LLM configured, `ExtractiveChatModel` answers offline by quoting
-the most relevant passage it is given, so the gateway is useful with no key. `Bot` decides what
-to ask: small talk gets its fixed reply, a follow-up is searched with the message before it,
-and a question no passage is relevant to gets the honest "no answer", in the customer's language.
+The model is passed in. With no LLM configured, `ExtractiveChatModel` (`extractive.py`) answers
+offline by quoting the most relevant passage it is given, so the gateway is useful with no key.
+`Bot` decides what to ask: small talk gets its fixed reply, a follow-up is searched with the
+message before it, and a question no passage is relevant to gets the honest "no answer", in
+the customer's language.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
-from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import Runnable
 
+from app.services.extractive import (
+    CONTEXT_MARKER,
+    LANGUAGE_MARKER,
+    PASSAGE_SEPARATOR,
+    ExtractiveChatModel,
+)
 from app.services.language import LanguageDetector
 from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
@@ -29,17 +34,12 @@ from app.services.retrieval.retriever import Hit, HybridRetriever
 from app.services.smalltalk import SmallTalk
 from app.services.texts import LANGUAGE_NAMES, Texts
 
-CONTEXT_MARKER = "Context:\n"
-LANGUAGE_MARKER = "Reply language: "
-PASSAGE_SEPARATOR = "\n\n---\n\n"
-PASSAGE_HEADER = re.compile(r"^\[\d+\] (?P<where>.*) \((?P<language>[a-z]*), "
-                            r"relevance (?P<score>[0-9.]+)\)$")
 SYSTEM_PROMPT = (
     "You are the WhatsApp assistant of a business. Answer the customer's last message briefly "
     "and plainly, in {language_name}, whatever language the context is written in. Use only "
     "the context below: passages of the business's own documents, each headed by its number, "
-    "source file, section and language. Use the conversation to understand follow-ups. If the "
-    "context does not answer the message, reply exactly: {no_answer}\n\n"
+    "source file, section, language and relevance. Use the conversation to understand "
+    "follow-ups. If the context does not answer the message, reply exactly: {no_answer}\n\n"
     + LANGUAGE_MARKER + "{language}\n\n" + CONTEXT_MARKER + "{context}"
 )
 CONDENSE_PROMPT = (
@@ -52,8 +52,6 @@ SAME_AS_EXAMPLE = 0.9
 # A message this close to a social example is small talk even when a passage matches it too
 # ("vale gracias"); further off, a question in it is answered ("hola, ¿hacéis envíos?").
 SOCIAL_OVER_QUESTION = 0.8
-# The offline model quotes a second passage when it is as relevant as the first (a tie).
-QUOTE_AT_MOST = 2
 FOLLOW_UP_WORDS = 6
 
 
@@ -85,48 +83,6 @@ def format_context(hits: list[Hit]) -> str:
         f"[{n}] {' › '.join([h.passage.source, *h.passage.headings])} "
         f"({h.passage.language}, relevance {h.score:.2f})\n{h.passage.text}"
         for n, h in enumerate(hits, 1))
-
-
-class ExtractiveChatModel(BaseChatModel):
-    """Offline default model: replies with the first passage of its context, titled, and with
-    the next one too when it is nearly as relevant (in the same language); it says so first
-    when they are in another language than the reply."""
-
-    texts: Texts = Texts()
-    tie: float = 0.02  # scores this close are a tie (the embedding model's `close`)
-
-    model_config = {"arbitrary_types_allowed": True}
-
-    @property
-    def _llm_type(self) -> str:
-        return "extractive"
-
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: Any = None, **kwargs: Any) -> ChatResult:
-        system = next((m.content for m in messages if isinstance(m, SystemMessage)), "")
-        language = system.partition(LANGUAGE_MARKER)[2].partition("\n")[0].strip() or "es"
-        context = system.partition(CONTEXT_MARKER)[2].strip()
-        passages = [_parse(block) for block in context.split(PASSAGE_SEPARATOR)] if context else []
-        if not passages:
-            answer = self.texts.get("no_answer", language)
-        else:
-            first = passages[0]
-            quoted = [first] + [p for p in passages[1:QUOTE_AT_MOST] if
-                                p[1] == first[1] and p[2] >= first[2] - self.tie]
-            answer = "\n\n".join(f"## {title}\n{text}" for title, _, _, text in quoted)
-            if first[1] and first[1] != language:
-                answer = f"{self.texts.get('other_language', language)}\n\n{answer}"
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=answer))])
-
-
-def _parse(block: str) -> tuple[str, str, float, str]:
-    """`(title, language, relevance, text)` of one context passage."""
-    header, _, text = block.partition("\n")
-    match = PASSAGE_HEADER.match(header)
-    if match is None:
-        return header.strip(), "", 0.0, text.strip()
-    return (match["where"].rsplit(" › ", 1)[-1], match["language"], float(match["score"]),
-            text.strip())
 
 
 def make_model(settings: Any, texts: Texts | None = None, tie: float = 0.02) -> BaseChatModel:

@@ -1,0 +1,66 @@
+"""The offline model: it answers by quoting the context it is given, so no key is needed.
+
+It reads the prompt the way an LLM would: the reply language after `LANGUAGE_MARKER`, and the
+passages after `CONTEXT_MARKER`, each headed by its number, place, language and relevance.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+
+from app.services.texts import Texts
+
+CONTEXT_MARKER = "Context:\n"
+LANGUAGE_MARKER = "Reply language: "
+PASSAGE_SEPARATOR = "\n\n---\n\n"
+PASSAGE_HEADER = re.compile(r"^\[\d+\] (?P<where>.*) \((?P<language>[a-z]*), "
+                            r"relevance (?P<score>[0-9.]+)\)$")
+# A second passage is quoted when it is as relevant as the first (a tie).
+QUOTE_AT_MOST = 2
+
+
+class ExtractiveChatModel(BaseChatModel):
+    """Offline default model: replies with the first passage of its context, titled, and with
+    the next one too when it is nearly as relevant (in the same language); it says so first
+    when they are in another language than the reply."""
+
+    texts: Texts = Texts()
+    tie: float = 0.02  # scores this close are a tie (the embedding model's `close`)
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    @property
+    def _llm_type(self) -> str:
+        return "extractive"
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        system = next((m.content for m in messages if isinstance(m, SystemMessage)), "")
+        language = system.partition(LANGUAGE_MARKER)[2].partition("\n")[0].strip() or "es"
+        context = system.partition(CONTEXT_MARKER)[2].strip()
+        passages = [_parse(block) for block in context.split(PASSAGE_SEPARATOR)] if context else []
+        if not passages:
+            answer = self.texts.get("no_answer", language)
+        else:
+            first = passages[0]
+            quoted = [first] + [p for p in passages[1:QUOTE_AT_MOST] if
+                                p[1] == first[1] and p[2] >= first[2] - self.tie]
+            answer = "\n\n".join(f"## {title}\n{text}" for title, _, _, text in quoted)
+            if first[1] and first[1] != language:
+                answer = f"{self.texts.get('other_language', language)}\n\n{answer}"
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=answer))])
+
+
+def _parse(block: str) -> tuple[str, str, float, str]:
+    """`(title, language, relevance, text)` of one context passage."""
+    header, _, text = block.partition("\n")
+    match = PASSAGE_HEADER.match(header)
+    if match is None:
+        return header.strip(), "", 0.0, text.strip()
+    return (match["where"].rsplit(" › ", 1)[-1], match["language"], float(match["score"]),
+            text.strip())
