@@ -1,8 +1,27 @@
 """gunicorn settings. Values come from `app.config` (HOST, PORT, WEB_CONCURRENCY, ...)."""
 
-from app.config import load_server_settings, load_settings
+import sys
 
-_server = load_server_settings()
+from app.config import load_server_settings, load_settings
+from app.errors import ConfigError
+
+
+def _settings():
+    """Every setting, checked once in the master: a bad one stops it with one short message
+    (not a traceback per worker)."""
+    problems = []
+    for load in (load_server_settings, load_settings):
+        try:
+            load()
+        except ConfigError as err:
+            problems.append(err.message)
+    if problems:
+        print("configuration error:\n" + "\n".join(problems), file=sys.stderr)
+        sys.exit(2)
+    return load_server_settings(), load_settings()
+
+
+_server, _app_settings = _settings()
 
 bind = f"{_server.host}:{_server.port}"
 workers = _server.workers
@@ -25,7 +44,7 @@ def on_starting(server):
     """Load the bot's models in the master: the workers forked from it share their pages."""
     from app.services.models import preload
 
-    preload(load_settings())
+    preload(_app_settings)
 
 
 def post_worker_init(worker):

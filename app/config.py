@@ -85,84 +85,124 @@ class ServerSettings:
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
-    """Read the environment, apply `overrides` (same names as the env vars), and check it all."""
+    """Read the environment, apply `overrides` (same names as the env vars), and check it all.
+
+    Every invalid setting is reported at once, in one `ConfigError`, a line each."""
     raw: dict[str, Any] = {**os.environ, **(overrides or {})}
-    secrets = _list(raw, "WHATSAPP_APP_SECRET")
-    if str(raw.get("WHATSAPP_APP_SECRET") or "").strip() and not secrets:
-        raise ConfigError("WHATSAPP_APP_SECRET is set but holds no secret (only commas and "
-                          "spaces)")
-    provider = _choice(raw, "WHATSAPP_PROVIDER", PROVIDERS, None)
+    check = _Problems()
+    secrets = check(_secrets, raw, fallback=())
+    provider = check(_choice, raw, "WHATSAPP_PROVIDER", PROVIDERS, None)
     token = _text(raw, "WHATSAPP_TOKEN")
-    mode = _signature_mode(raw, provider, secrets, token)
+    mode = check(_signature_mode, raw, provider, secrets, token, fallback="enforce")
     settings = Settings(
         mongodb_uri=_text(raw, "MONGODB_URI"),
         mongodb_db=_text(raw, "MONGODB_DB") or Settings.mongodb_db,
         gateway_db_path=_text(raw, "GATEWAY_DB_PATH") or Settings.gateway_db_path,
         whatsapp_provider=provider,
-        whatsapp_api_base_url=_url(raw, "WHATSAPP_API_BASE_URL"),
+        whatsapp_api_base_url=check(_url, raw, "WHATSAPP_API_BASE_URL"),
         whatsapp_token=token,
         whatsapp_phone_number_id=_phone(raw, "WHATSAPP_PHONE_NUMBER_ID"),
         whatsapp_account_id=_text(raw, "WHATSAPP_ACCOUNT_ID"),
-        whatsapp_private_key=_file(raw, "WHATSAPP_PRIVATE_KEY_PATH"),
+        whatsapp_private_key=check(_file, raw, "WHATSAPP_PRIVATE_KEY_PATH"),
         whatsapp_verify_token=_text(raw, "WHATSAPP_VERIFY_TOKEN"),
         whatsapp_app_secrets=secrets,
         whatsapp_signature_mode=mode,
-        whatsapp_public_url=_url(raw, "WHATSAPP_PUBLIC_URL"),
-        trusted_proxy_hops=_int(raw, "TRUSTED_PROXY_HOPS", 0, minimum=0),
-        replies=_replies(raw),
-        default_language=_choice(raw, "DEFAULT_LANGUAGE", LANGUAGES, "es"),
+        whatsapp_public_url=check(_url, raw, "WHATSAPP_PUBLIC_URL"),
+        trusted_proxy_hops=check(_int, raw, "TRUSTED_PROXY_HOPS", 0, 0, fallback=0),
+        replies=check(_replies, raw, fallback={}),
+        default_language=check(_choice, raw, "DEFAULT_LANGUAGE", LANGUAGES, "es", fallback="es"),
         whatsapp_http_timeout=(
-            _float(raw, "WHATSAPP_CONNECT_TIMEOUT", 3.05),
-            _float(raw, "WHATSAPP_READ_TIMEOUT", 10.0),
+            check(_float, raw, "WHATSAPP_CONNECT_TIMEOUT", 3.05, fallback=3.05),
+            check(_float, raw, "WHATSAPP_READ_TIMEOUT", 10.0, fallback=10.0),
         ),
         jwt_secret=_text(raw, "JWT_SECRET"),
-        llm_provider=_choice(raw, "LLM_PROVIDER", LLM_PROVIDERS, "offline"),
+        llm_provider=check(_choice, raw, "LLM_PROVIDER", LLM_PROVIDERS, "offline",
+                           fallback="offline"),
         llm_model=_text(raw, "LLM_MODEL") or Settings.llm_model,
         openai_api_key=_text(raw, "OPENAI_API_KEY"),
-        openai_base_url=_url(raw, "OPENAI_BASE_URL"),
-        llm_max_tokens=_int(raw, "LLM_MAX_TOKENS", 400, minimum=1),
-        embeddings_provider=_choice(raw, "EMBEDDINGS_PROVIDER", EMBEDDINGS_PROVIDERS, "offline"),
+        openai_base_url=check(_url, raw, "OPENAI_BASE_URL"),
+        llm_max_tokens=check(_int, raw, "LLM_MAX_TOKENS", 400, 1, fallback=400),
+        embeddings_provider=check(_choice, raw, "EMBEDDINGS_PROVIDER", EMBEDDINGS_PROVIDERS,
+                                  "offline", fallback="offline"),
         embeddings_model=_text(raw, "EMBEDDINGS_MODEL") or Settings.embeddings_model,
-        embeddings_base_url=_url(raw, "EMBEDDINGS_BASE_URL"),
+        embeddings_base_url=check(_url, raw, "EMBEDDINGS_BASE_URL"),
         knowledge_dir=_text(raw, "KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR,
         index_cache_dir=_text(raw, "INDEX_CACHE_DIR") or Settings.index_cache_dir,
-        min_relevance=_fraction(raw, "MIN_RELEVANCE"),
-        history_limit=_int(raw, "HISTORY_LIMIT", 10, minimum=0),
-        log_level=_choice(raw, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), "INFO"),
-        gateway_db_timeout=_float(raw, "GATEWAY_DB_TIMEOUT", 5.0),
-        lease_seconds=_float(raw, "WHATSAPP_LEASE_SECONDS", 120.0),
-        sweep_seconds=_float(raw, "WHATSAPP_SWEEP_SECONDS", 10.0, allow_zero=True),
-        background_threads=_int(raw, "BACKGROUND_THREADS", 4, minimum=1),
-        background_backlog=_int(raw, "BACKGROUND_BACKLOG", 64, minimum=0),
-        send_attempts=_int(raw, "WHATSAPP_SEND_ATTEMPTS", 4, minimum=1),
-        retry_base_seconds=_float(raw, "WHATSAPP_RETRY_BASE_SECONDS", 1.0, allow_zero=True),
-        retry_max_seconds=_float(raw, "WHATSAPP_RETRY_MAX_SECONDS", 30.0, allow_zero=True),
-        read_receipts=_bool(raw, "WHATSAPP_READ_RECEIPTS", True),
-        typing_indicator=_bool(raw, "WHATSAPP_TYPING_INDICATOR", True),
-        typing_refresh_seconds=_float(raw, "WHATSAPP_TYPING_REFRESH_SECONDS", 20.0),
+        min_relevance=check(_fraction, raw, "MIN_RELEVANCE"),
+        history_limit=check(_int, raw, "HISTORY_LIMIT", 10, 0, fallback=10),
+        log_level=check(_choice, raw, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"),
+                        "INFO", fallback="INFO"),
+        gateway_db_timeout=check(_float, raw, "GATEWAY_DB_TIMEOUT", 5.0, fallback=5.0),
+        lease_seconds=check(_float, raw, "WHATSAPP_LEASE_SECONDS", 120.0, fallback=120.0),
+        sweep_seconds=check(_float, raw, "WHATSAPP_SWEEP_SECONDS", 10.0, True, fallback=10.0),
+        background_threads=check(_int, raw, "BACKGROUND_THREADS", 4, 1, fallback=4),
+        background_backlog=check(_int, raw, "BACKGROUND_BACKLOG", 64, 0, fallback=64),
+        send_attempts=check(_int, raw, "WHATSAPP_SEND_ATTEMPTS", 4, 1, fallback=4),
+        retry_base_seconds=check(_float, raw, "WHATSAPP_RETRY_BASE_SECONDS", 1.0, True,
+                                 fallback=1.0),
+        retry_max_seconds=check(_float, raw, "WHATSAPP_RETRY_MAX_SECONDS", 30.0, True,
+                                fallback=30.0),
+        read_receipts=check(_bool, raw, "WHATSAPP_READ_RECEIPTS", True, fallback=True),
+        typing_indicator=check(_bool, raw, "WHATSAPP_TYPING_INDICATOR", True, fallback=True),
+        typing_refresh_seconds=check(_float, raw, "WHATSAPP_TYPING_REFRESH_SECONDS", 20.0,
+                                     fallback=20.0),
     )
     if settings.jwt_secret and len(settings.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
-        raise ConfigError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long "
-                          "(HS256 keys shorter than the hash are guessable)")
+        check.problems.append(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long "
+                              "(HS256 keys shorter than the hash are guessable)")
     if "openai" in (settings.llm_provider, settings.embeddings_provider) and not (
             settings.openai_api_key):
-        raise ConfigError("LLM_PROVIDER=openai and EMBEDDINGS_PROVIDER=openai need "
-                          "OPENAI_API_KEY")
+        check.problems.append("LLM_PROVIDER=openai and EMBEDDINGS_PROVIDER=openai need "
+                              "OPENAI_API_KEY")
+    check.raise_any()
     return settings
+
+
+class _Problems:
+    """Runs each setting's parser, keeping its `ConfigError` instead of stopping at it."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def __call__(self, parse, *args: Any, fallback: Any = None) -> Any:
+        try:
+            return parse(*args)
+        except ConfigError as err:
+            self.problems.append(err.message)
+            return fallback
+
+    def raise_any(self) -> None:
+        """One `ConfigError` listing every problem, a line each."""
+        if len(self.problems) == 1:
+            raise ConfigError(self.problems[0])
+        if self.problems:
+            raise ConfigError(f"{len(self.problems)} settings are invalid:\n" + "\n".join(
+                f"- {problem}" for problem in self.problems))
+
+
+def _secrets(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    secrets = _list(raw, "WHATSAPP_APP_SECRET")
+    if str(raw.get("WHATSAPP_APP_SECRET") or "").strip() and not secrets:
+        raise ConfigError("WHATSAPP_APP_SECRET is set but holds no secret (only commas and "
+                          "spaces)")
+    return secrets
 
 
 def load_server_settings(environ: Mapping[str, str] | None = None) -> ServerSettings:
     """Read gunicorn's settings (HOST, PORT, WEB_CONCURRENCY, ...) from the environment."""
     raw = dict(os.environ if environ is None else environ)
-    return ServerSettings(
-        host=_text(raw, "HOST") or ServerSettings.host,
-        port=_int(raw, "PORT", ServerSettings.port, minimum=1),
-        workers=_int(raw, "WEB_CONCURRENCY", ServerSettings.workers, minimum=1),
-        threads=_int(raw, "GUNICORN_THREADS", ServerSettings.threads, minimum=1),
-        timeout=_int(raw, "GUNICORN_TIMEOUT", ServerSettings.timeout, minimum=1),
-        graceful_timeout=_int(raw, "GUNICORN_GRACEFUL_TIMEOUT",
-                              ServerSettings.graceful_timeout, minimum=1),
+    check, base = _Problems(), ServerSettings
+    settings = ServerSettings(
+        host=_text(raw, "HOST") or base.host,
+        port=check(_int, raw, "PORT", base.port, 1, fallback=base.port),
+        workers=check(_int, raw, "WEB_CONCURRENCY", base.workers, 1, fallback=base.workers),
+        threads=check(_int, raw, "GUNICORN_THREADS", base.threads, 1, fallback=base.threads),
+        timeout=check(_int, raw, "GUNICORN_TIMEOUT", base.timeout, 1, fallback=base.timeout),
+        graceful_timeout=check(_int, raw, "GUNICORN_GRACEFUL_TIMEOUT", base.graceful_timeout, 1,
+                               fallback=base.graceful_timeout),
     )
+    check.raise_any()
+    return settings
 
 
 def _text(raw: Mapping[str, Any], name: str) -> str | None:
@@ -183,9 +223,10 @@ def _choice(raw: Mapping[str, Any], name: str, allowed: tuple[str, ...], default
     value = _text(raw, name)
     if value is None:
         return default
-    if value not in allowed:
+    match = next((choice for choice in allowed if choice.lower() == value.lower()), None)
+    if match is None:
         raise ConfigError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
-    return value
+    return match
 
 
 def _signature_mode(raw: Mapping[str, Any], provider: str | None, secrets: tuple[str, ...],

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -10,6 +13,7 @@ import pytest
 from app.config import load_server_settings, load_settings
 from app.errors import ConfigError
 from app.factory import create_app
+from tests.server import ROOT
 
 
 def test_defaults_need_nothing():
@@ -132,3 +136,34 @@ def test_building_the_app_answers_no_one(make_app, config, provider):
     assert result.exit_code == 0
     assert "sweep" not in [thread.name for thread in threading.enumerate()]
     assert store.messages.answer_for(store.messages.list(conversation, 1)[0].id) is None
+
+
+def test_every_bad_setting_is_reported_at_once_in_a_few_lines():
+    bad = {"TRUSTED_PROXY_HOPS": "two", "LOG_LEVEL": "loud", "WHATSAPP_PROVIDER": "telegram",
+           "WHATSAPP_READ_TIMEOUT": "-1", "HISTORY_LIMIT": "many", "LLM_PROVIDER": "claude",
+           "WHATSAPP_API_BASE_URL": "ftp://x", "JWT_SECRET": "short",
+           "WHATSAPP_SEND_ATTEMPTS": "0", "BACKGROUND_THREADS": "0"}
+    with pytest.raises(ConfigError) as refused:
+        load_settings(bad)
+    lines = refused.value.message.splitlines()
+    assert len(lines) <= 15
+    for name, value in bad.items():
+        assert any(name in line and value.lstrip("-") in line for line in lines), name
+
+
+def test_choices_ignore_case():
+    settings = load_settings({"LOG_LEVEL": "info", "WHATSAPP_PROVIDER": "Twilio",
+                              "WHATSAPP_TOKEN": "t"})
+    assert (settings.log_level, settings.whatsapp_provider) == ("INFO", "twilio")
+
+
+def test_gunicorn_stops_in_the_master_with_one_short_message(tmp_path):
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("WHATSAPP_", "LOG_"))},
+           "PORT": "x", "WEB_CONCURRENCY": "0", "LOG_LEVEL": "loud", "LLM_PROVIDER": "claude"}
+    done = subprocess.run([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
+                           "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    for name in ("PORT", "WEB_CONCURRENCY", "LOG_LEVEL", "LLM_PROVIDER"):
+        assert name in done.stderr
+    assert len(done.stderr.splitlines()) < 15
