@@ -41,10 +41,15 @@ access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 
 
 def on_starting(server):
-    """Load the bot's models in the master: the workers forked from it share their pages."""
+    """Load the bot's models and index in the master: the workers forked from it share their
+    pages. Documents that cannot be used stop the master with the reason, not every worker."""
     from app.services.models import preload
 
-    preload(_app_settings)
+    try:
+        preload(_app_settings)
+    except ConfigError as err:
+        print(f"knowledge error: {err.message}", file=sys.stderr)
+        sys.exit(2)
 
 
 def post_worker_init(worker):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -21,6 +25,7 @@ from app.services.retrieval.embeddings import (
 from app.services.retrieval.index import load_index
 from app.services.retrieval.retriever import HybridRetriever
 from app.services.retrieval.splitter import split_document
+from tests.server import ROOT
 
 
 def test_every_shipped_format_is_read_with_its_headings():
@@ -143,3 +148,14 @@ def test_the_gateway_refuses_to_start_without_its_documents(tmp_path):
     with pytest.raises(KnowledgeError, match="nowhere"):
         create_app({"KNOWLEDGE_DIR": str(tmp_path / "nowhere"),
                     "GATEWAY_DB_PATH": str(tmp_path / "db.sqlite3")})
+
+
+def test_gunicorn_stops_in_the_master_when_the_documents_cannot_be_used(tmp_path):
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("WHATSAPP_")},
+           "KNOWLEDGE_DIR": str(tmp_path / "nowhere"), "PORT": "1",
+           "INDEX_CACHE_DIR": str(tmp_path / "index")}
+    done = subprocess.run([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
+                           "wsgi:app"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "nowhere" in done.stderr and "is not a folder" in done.stderr

@@ -3,20 +3,29 @@
 A worker is a fork of the master: pages the master filled before forking stay shared until
 someone writes to them, and nobody writes to model weights. Loading lingua's language models
 and the sentence encoder here, instead of in each worker, saves each worker their size (see
-README). Nothing here opens a connection or starts a thread, so it is safe before a fork.
+README). The master also builds the knowledge index, once, into its cache, so the workers
+only map it. Nothing here opens a connection or starts a thread (the encoders run on one
+thread, and e5's OpenMP starts none for one), so it is safe before a fork.
 """
 
 from __future__ import annotations
 
 from app.config import Settings
 from app.services.language import LanguageDetector
-from app.services.retrieval.embeddings import UniversalSentenceEmbeddings, load_e5
+from app.services.retrieval.embeddings import (
+    UniversalSentenceEmbeddings,
+    load_e5,
+    make_embeddings,
+)
+from app.services.retrieval.index import load_index
 
 
 def preload(settings: Settings) -> None:
     """Load what the bot of `settings` will use: the language detector, the sentence
-    encoder, and the e5 engine when retrieval is offline."""
+    encoder, the e5 engine and the index, when retrieval is offline (a remote model would be
+    called before the fork: the workers do that themselves)."""
     LanguageDetector().guess("hola, ¿qué tal? hello, how are you?")
     UniversalSentenceEmbeddings().encode(["hola"], query=True)
     if settings.embeddings_provider == "offline":
-        load_e5()  # loaded, never run here: its OpenMP runtime must not start threads pre-fork
+        load_e5()
+        load_index(settings.knowledge_dir, make_embeddings(settings), settings.index_cache_dir)
