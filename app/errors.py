@@ -96,6 +96,13 @@ class ProviderMismatch(WebhookError):
     code = "provider_mismatch"
 
 
+class RequestTimeout(WebhookError):
+    """The body did not arrive in time: a slow sender must not hold a thread."""
+
+    status = 408
+    code = "request_timeout"
+
+
 class PayloadTooLarge(WebhookError):
     """The body is larger than this endpoint (or this provider) ever receives."""
 

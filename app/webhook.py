@@ -6,12 +6,14 @@ import hmac
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import ClientDisconnected
 
-from app.errors import PayloadTooLarge, StoreUnavailable
+from app.errors import PayloadTooLarge, RequestTimeout, StoreUnavailable
 from dialects.base import WebhookRequest
 
 WEBHOOK_PATH = "/api/v1/whatsapp/webhook"
 READY_PROBE_SECONDS = 0.9
+BODY_STALL_SECONDS = 5
 
 bp = Blueprint("webhook", __name__)
 
@@ -87,12 +89,25 @@ def receive() -> Response:
 
 
 def _body() -> bytes:
-    """The raw body, refused with 413 past MAX_CONTENT_LENGTH, announced or chunked alike
-    (a chunked body has no Content-Length for Flask to check up front)."""
+    """The raw body, refused with 413 past MAX_CONTENT_LENGTH, announced or chunked alike (a
+    chunked body has no Content-Length for Flask to check up front), and with 408 when the
+    client stops sending it for BODY_STALL_SECONDS: a stalled sender must not hold one of the
+    worker's threads until gunicorn restarts the worker."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     # Werkzeug quietly cuts a chunked body at the limit; the server's own stream does not.
     chunked = request.content_length is None and request.environ.get("wsgi.input_terminated")
-    body = (request.environ["wsgi.input"] if chunked else request.stream).read(limit + 1)
+    stream = request.environ["wsgi.input"] if chunked else request.stream
+    sock = request.environ.get("gunicorn.socket")
+    try:
+        if sock is not None:
+            sock.settimeout(BODY_STALL_SECONDS)
+        body = stream.read(limit + 1)
+    except (TimeoutError, OSError, ClientDisconnected) as err:  # Werkzeug wraps the timeout
+        raise RequestTimeout(f"the body did not arrive (stalled {BODY_STALL_SECONDS} s, or "
+                             "the client left)") from err
+    finally:
+        if sock is not None:
+            sock.setblocking(True)
     if len(body) > limit:
         raise PayloadTooLarge(f"the body is over {limit} bytes")
     return body

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -158,3 +159,24 @@ def _answer(server: Gunicorn) -> dict:
     messages = requests.get(f"{server.url}/api/v1/conversations/{session['conversation_id']}"
                             "/messages", headers=headers, timeout=5).json()["items"]
     return messages[-1]
+
+
+def test_a_stalled_body_frees_its_thread(start, fake):
+    """A client that stops sending its body gets 408 after 5 s, and meanwhile the others are
+    served: it does not hold a thread until gunicorn restarts the worker."""
+    server = start(WEB_CONCURRENCY="1", GUNICORN_THREADS="2")
+    stalled = []
+    for _ in range(2):  # as many as the worker has threads
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        sock.sendall(b"POST /api/v1/whatsapp/webhook HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 1000\r\n"
+                     b"X-Hub-Signature-256: sha256=00\r\n\r\n{\"object\":")
+        stalled.append(sock)
+    started = time.monotonic()
+    answers = [sock.recv(200) for sock in stalled]
+    waited = time.monotonic() - started
+    assert all(answer.startswith(b"HTTP/1.1 408") for answer in answers), answers
+    assert 3 < waited < 15
+    assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
+    for sock in stalled:
+        sock.close()
