@@ -70,6 +70,8 @@ class Settings:
     read_receipts: bool = True
     typing_indicator: bool = True
     typing_refresh_seconds: float = 20.0
+    body_seconds: float = 10.0
+    body_readers: int = 3
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,9 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         typing_indicator=check(_bool, raw, "WHATSAPP_TYPING_INDICATOR", True, fallback=True),
         typing_refresh_seconds=check(_float, raw, "WHATSAPP_TYPING_REFRESH_SECONDS", 20.0,
                                      fallback=20.0),
+        body_seconds=check(_float, raw, "WEBHOOK_BODY_SECONDS", 10.0, fallback=10.0),
+        # One thread fewer than gunicorn gives a worker: one is always free for the rest.
+        body_readers=max(1, check(_int, raw, "GUNICORN_THREADS", 4, 1, fallback=4) - 1),
     )
     if settings.jwt_secret and len(settings.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES:
         check.problems.append(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long "

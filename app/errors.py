@@ -96,6 +96,13 @@ class ProviderMismatch(WebhookError):
     code = "provider_mismatch"
 
 
+class ServerBusy(GatewayError):
+    """Every thread that may read a body is reading one: retry shortly."""
+
+    status = 503
+    code = "busy"
+
+
 class RequestTimeout(WebhookError):
     """The body did not arrive in time: a slow sender must not hold a thread."""
 

@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import auth, logs, operators, webhook
 from app.config import Settings, load_settings
 from app.errors import GatewayError, StoreUnavailable
+from app.services.bodies import BodyReaders
 from app.services.bot import make_bot
 from app.services.chat import ChatManager
 from app.services.delivery import DeliveryPolicy, Outbox
@@ -69,7 +70,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         backlog=settings.background_backlog, lease_seconds=settings.lease_seconds,
         sweep_seconds=settings.sweep_seconds)
     app.extensions.update(store=store, schema=schema, clients=clients,
-                          receiver=Receiver(settings), handler=handler, dispatcher=dispatcher)
+                          receiver=Receiver(settings), handler=handler, dispatcher=dispatcher,
+                          body_readers=BodyReaders(settings.body_readers, settings.body_seconds))
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(operators.bp)

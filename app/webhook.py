@@ -75,8 +75,10 @@ def receive() -> Response:
     if (request.content_length or 0) > limit:
         raise PayloadTooLarge(f"the body is over {limit} bytes")
     extensions["receiver"].precheck(request.headers)  # unsigned: refused before it is read
+    with extensions["body_readers"].slot(request.environ.get("gunicorn.socket")):
+        body = _body()
     accepted = extensions["receiver"].accept(WebhookRequest(
-        body=_body(), content_type=request.mimetype, headers=request.headers, url=_called_url(),
+        body=body, content_type=request.mimetype, headers=request.headers, url=_called_url(),
     ))
     schema = extensions["schema"]
     schema.ensure()
@@ -91,8 +93,8 @@ def receive() -> Response:
 def _body() -> bytes:
     """The raw body, refused with 413 past MAX_CONTENT_LENGTH, announced or chunked alike (a
     chunked body has no Content-Length for Flask to check up front), and with 408 when the
-    client stops sending it for BODY_STALL_SECONDS: a stalled sender must not hold one of the
-    worker's threads until gunicorn restarts the worker."""
+    client stops sending it for BODY_STALL_SECONDS, or has not sent it all when the body
+    readers' deadline cuts it off: a slow sender must not hold one of the worker's threads."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     # Werkzeug quietly cuts a chunked body at the limit; the server's own stream does not.
     chunked = request.content_length is None and request.environ.get("wsgi.input_terminated")
@@ -110,6 +112,9 @@ def _body() -> bytes:
             sock.setblocking(True)
     if len(body) > limit:
         raise PayloadTooLarge(f"the body is over {limit} bytes")
+    if len(body) < (request.content_length or 0):  # cut off by the deadline, or abandoned
+        raise RequestTimeout(f"the body stopped at {len(body)} of {request.content_length} "
+                             "bytes")
     return body
 
 

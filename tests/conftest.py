@@ -90,6 +90,7 @@ def config(tmp_path, private_key_path) -> dict:
         "WHATSAPP_VERIFY_TOKEN": "verify-me",
         "JWT_SECRET": "jwt-secret-for-tests-0123456789abcdef",
         "WHATSAPP_SWEEP_SECONDS": "0",  # tests sweep when they mean to
+        "GUNICORN_THREADS": "32",  # the test client's threads all may read bodies at once
     }
     if os.environ.get("MONGODB_URI"):
         config["MONGODB_DB"] = fresh_db_name()

@@ -164,9 +164,9 @@ def _answer(server: Gunicorn) -> dict:
 def test_a_stalled_body_frees_its_thread(start, fake):
     """A client that stops sending its body gets 408 after 5 s, and meanwhile the others are
     served: it does not hold a thread until gunicorn restarts the worker."""
-    server = start(WEB_CONCURRENCY="1", GUNICORN_THREADS="2")
+    server = start(WEB_CONCURRENCY="1", GUNICORN_THREADS="3")
     stalled = []
-    for _ in range(2):  # as many as the worker has threads
+    for _ in range(2):  # as many as the worker lets read bodies at once
         sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
         sock.sendall(b"POST /api/v1/whatsapp/webhook HTTP/1.1\r\nHost: x\r\n"
                      b"Content-Type: application/json\r\nContent-Length: 1000\r\n"
@@ -180,3 +180,37 @@ def test_a_stalled_body_frees_its_thread(start, fake):
     assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
     for sock in stalled:
         sock.close()
+
+
+def test_a_dripping_body_is_cut_off_and_never_takes_the_last_thread(start, fake):
+    """A client that sends its body a byte at a time holds one reading slot until the
+    deadline, then gets 408; meanwhile the worker's other thread still answers /healthz, and a
+    second body that finds no slot is refused at once with 503 (the provider retries)."""
+    server = start(WEB_CONCURRENCY="1", GUNICORN_THREADS="2", WEBHOOK_BODY_SECONDS="2")
+    drip = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    drip.sendall(b"POST /api/v1/whatsapp/webhook HTTP/1.1\r\nHost: x\r\n"
+                 b"Content-Type: application/json\r\nContent-Length: 1000\r\n"
+                 b"X-Hub-Signature-256: sha256=00\r\n\r\n{")
+    stop = threading.Event()
+
+    def keep_dripping():
+        while not stop.wait(0.3):
+            try:
+                drip.sendall(b" ")
+            except OSError:
+                return
+
+    dripper = threading.Thread(target=keep_dripping, daemon=True)
+    dripper.start()
+    started = time.monotonic()
+    time.sleep(0.5)
+    assert requests.get(f"{server.url}/healthz", timeout=3).status_code == 200
+    other = requests.post(f"{server.url}/api/v1/whatsapp/webhook", data=b"{}", timeout=3,
+                          headers={"X-Hub-Signature-256": "sha256=00",
+                                   "Content-Type": "application/json"})
+    assert (other.status_code, other.json()["error"]["code"]) == (503, "busy")
+    answer = drip.recv(200)
+    stop.set()
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert time.monotonic() - started < 6
+    drip.close()
