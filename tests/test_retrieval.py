@@ -80,7 +80,7 @@ def test_words_are_folded_and_stemmed_for_both_languages():
 
 def test_bm25_ranks_by_rare_words_and_reports_coverage():
     bm25 = BM25(["we ship to portugal", "we ship to france", "opening hours"])
-    scores, coverage = bm25.scores("ship portugal")
+    scores, coverage = bm25.scores("ship portugal"), bm25.coverage("ship portugal")
     assert scores.argmax() == 0 and coverage[0] == pytest.approx(1.0)
     assert 0 < coverage[1] < 0.5 and coverage[2] == 0
 

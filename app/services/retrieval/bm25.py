@@ -34,20 +34,23 @@ class BM25:
             self.idf[term] = idf
             self.index[term] = (docs, (idf * tf * (k1 + 1) / (tf + norm[docs])).astype(np.float32))
 
-    def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
-        """For each passage: its BM25 score for `query`, and its coverage of the query.
-
-        Coverage is the share of the query's information (its terms' idf) that the passage
-        contains: 1 when it has every term, near 0 when it shares only common words. Unlike
-        a BM25 score, it means the same on any knowledge base.
-        """
+    def scores(self, query: str) -> np.ndarray:
+        """Each passage's BM25 score for `query` (zeros where no term matches)."""
         total = np.zeros(self.size, dtype=np.float32)
+        for term in set(terms(query)):
+            if term in self.index:
+                docs, weights = self.index[term]
+                total[docs] += weights
+        return total
+
+    def coverage(self, query: str) -> np.ndarray:
+        """Each passage's share of the query's information (its terms' idf): 1 when it has
+        every term, near 0 when it shares only common words. Unlike a BM25 score, it means the
+        same on any knowledge base, so the retriever adds it to a cosine."""
         covered = np.zeros(self.size, dtype=np.float32)
         query_terms = set(terms(query))
         for term in query_terms:
             if term in self.index:
-                docs, weights = self.index[term]
-                total[docs] += weights
-                covered[docs] += self.idf[term]
+                covered[self.index[term][0]] += self.idf[term]
         information = sum(self.idf.get(t, self.unseen_idf) for t in query_terms)
-        return total, covered / (information or 1.0)
+        return covered / (information or 1.0)

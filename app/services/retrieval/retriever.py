@@ -56,9 +56,9 @@ class HybridRetriever:
         vectors = as_matrix(self.embeddings, texts, query=True)
         vector = vectors[0] + context_weight * vectors[1] if len(texts) > 1 else vectors[0]
         similarity = self.index.similarity(vector / (np.linalg.norm(vector) or 1.0))
-        coverage = self.index.bm25.scores(query)[1]
+        coverage = self.index.bm25.coverage(query)
         if len(texts) > 1:
-            coverage = np.maximum(coverage, self.index.bm25.scores(" ".join(texts))[1])
+            coverage = np.maximum(coverage, self.index.bm25.coverage(" ".join(texts)))
         fused = similarity + self.words_weight * coverage
         k = min(k, len(fused))
         order = np.argpartition(-fused, k - 1)[:k]
