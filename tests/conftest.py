@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
+import threading
 import time
 import uuid
 
@@ -32,6 +34,22 @@ def clean_environment(monkeypatch):
     for name in list(os.environ):
         if name.startswith(OUR_PREFIXES):
             monkeypatch.delenv(name)
+
+
+def _one_at_a_time(method):
+    @functools.wraps(method)
+    def locked(*args, **kwargs):
+        with MONGOMOCK_LOCK:
+            return method(*args, **kwargs)
+    return locked
+
+
+# A MongoDB server applies each write atomically; mongomock, in the test's threads, does not
+# (two racing `$inc`s can read the same value). Its writes take turns, as the server's do.
+MONGOMOCK_LOCK = threading.RLock()
+for _name in ("insert_one", "update_one", "update_many", "find_one_and_update", "delete_one",
+              "delete_many", "replace_one", "find_one", "count_documents", "create_index"):
+    setattr(mongomock.Collection, _name, _one_at_a_time(getattr(mongomock.Collection, _name)))
 
 
 @pytest.fixture

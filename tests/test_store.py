@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from app.errors import StoreUnavailable
-from app.services.store.base import SendError, utcnow
+from app.services.store.base import (
+    EVENTS_PER_MESSAGE,
+    MessageFilter,
+    SendError,
+    SessionFilter,
+    utcnow,
+)
 from app.services.store.sqlite import SqliteStore
 
 
@@ -264,7 +271,8 @@ def test_a_schema_2_file_is_migrated_in_place(tmp_path):
 
     path = str(tmp_path / "old.sqlite3")
     old = SCHEMA
-    for statement in [s for s in MIGRATIONS[2].split(";") if "ADD COLUMN" in s]:
+    added = (MIGRATIONS[2] + MIGRATIONS[3]).split(";")
+    for statement in [s for s in added if "ADD COLUMN" in s]:
         column = statement.split(" ADD COLUMN ")[1].strip()
         old = old.replace(f"    {column},\n", "").replace(f",\n    {column}\n", "\n")
     old = old.split("CREATE TABLE IF NOT EXISTS provider_status")[0]
@@ -279,4 +287,95 @@ def test_a_schema_2_file_is_migrated_in_place(tmp_path):
     assert store.sessions.get_or_create("34600000001") == "c-1"
     assert store.sessions.arrive("34600000001")[1] == 1
     assert store.providers.auth_failures() == {}
-    assert store.connection().execute("PRAGMA user_version").fetchone()[0] == 3
+    assert store.connection().execute("PRAGMA user_version").fetchone()[0] == 4
+    assert store.sessions.find_by_wa_id("34600000001").profile_name is None
+
+
+def test_the_profile_name_is_kept_and_a_later_one_replaces_it(store):
+    store.sessions.arrive("34600000001", profile_name="Ana")
+    store.sessions.arrive("34600000001")  # a status-less payload without a name keeps it
+    assert store.sessions.find_by_wa_id("34600000001").profile_name == "Ana"
+    store.sessions.arrive("34600000001", profile_name="Ana G.")
+    assert store.sessions.find_by_wa_id("34600000001").profile_name == "Ana G."
+
+
+def test_sessions_filtered_by_person_and_by_attention(store):
+    for wa_id in ("34600000001", "34600000002", "34600000003"):
+        store.sessions.arrive(wa_id)
+    second = store.sessions.find_by_wa_id("34600000002").conversation_id
+    store.sessions.flag(second, "wants_person")
+    by_person = SessionFilter(wa_id="34600000003")
+    assert [s.wa_id for s in store.sessions.list_recent(10, where=by_person)] == ["34600000003"]
+    assert store.sessions.count(SessionFilter(wa_id="34600000009")) == 0
+    flagged = store.sessions.list_recent(10, where=SessionFilter(needs_attention=True))
+    assert [(s.wa_id, s.attention) for s in flagged] == [("34600000002", "wants_person")]
+    store.sessions.operator_wrote(second)
+    assert store.sessions.count(SessionFilter(needs_attention=True)) == 0
+
+
+def test_a_handoff_pauses_until_handed_back_or_the_operator_is_idle(store):
+    conversation = store.sessions.arrive("34600000001")[0]
+    store.sessions.flag(conversation, "failed_answer")
+    session = store.sessions.hand_off(conversation, "laura")
+    idle = timedelta(minutes=60)
+    assert (session.handoff_by, session.paused(idle)) == ("laura", True)
+    assert not session.paused(idle, now=session.handoff_at + idle)
+    store.sessions.operator_wrote(conversation)  # an operator's message restarts the clock
+    session = store.sessions.find_by_conversation_id(conversation)
+    assert session.operator_at >= session.handoff_at
+    later = replace(session, operator_at=session.handoff_at + idle / 2)
+    assert later.paused(idle, now=session.handoff_at + idle)
+    back = store.sessions.hand_off(conversation, None)
+    assert (back.handoff_by, back.attention, back.paused(idle)) == (None, None, False)
+    assert store.sessions.hand_off("no-such-conversation", "laura") is None
+
+
+def test_an_operator_message_is_stored_after_what_arrived(store):
+    question = inbound(store)
+    seq = store.sessions.next_seq(question.conversation_id)
+    reply = store.messages.add_operator(question.conversation_id, seq, "Te llamo ahora",
+                                        to=question, author="laura")
+    assert (reply.source, reply.kind, reply.send_state, reply.author) == (
+        "operator", "operator", "pending", "laura")
+    listed = store.messages.list(question.conversation_id, 10)
+    assert [m.id for m in listed] == [question.id, reply.id]
+    history = store.messages.history(question.conversation_id, reply.position + 1, 10)
+    assert [m.content for m in history] == ["hola", "Te llamo ahora"]
+
+
+def test_a_message_is_found_by_any_provider_id_it_has(store):
+    question = inbound(store, message_id="wamid.IN")
+    answer = store.messages.add_answer(question, "a long answer")
+    store.messages.update_send(answer.id, "sent", 2, ["wamid.P1", "wamid.P2"])
+    assert store.messages.find_by_provider_id("wamid.IN").id == question.id
+    assert store.messages.find_by_provider_id("wamid.P2").id == answer.id
+    assert store.messages.find_by_provider_id("wamid.NONE") is None
+    assert store.messages.get(answer.id).content == "a long answer"
+
+
+def test_only_the_latest_events_of_a_message_are_kept(store):
+    answer = store.messages.add_answer(inbound(store), "hi")
+    for n in range(EVENTS_PER_MESSAGE + 5):
+        store.messages.add_event(answer.id, {"type": "attempt", "n": n, "at": utcnow()})
+    events = store.messages.events(answer.id)
+    assert [e["n"] for e in events] == list(range(5, EVENTS_PER_MESSAGE + 5))
+    assert datetime.fromisoformat(events[0]["at"]).tzinfo is not None
+    assert store.messages.events(store.messages.add_answer(
+        inbound(store, message_id="wamid.2"), "x").id) == []
+
+
+def test_messages_newest_first_and_filtered_by_failure(store):
+    first, second = inbound(store, message_id="wamid.1"), inbound(store, message_id="wamid.2")
+    ok, bad = store.messages.add_answer(first, "a"), store.messages.add_answer(second, "b")
+    store.messages.update_send(ok.id, "sent", 1, ["wamid.OK"])
+    store.messages.update_send(bad.id, "failed", 0, [], SendError("window_closed"))
+    conversation = first.conversation_id
+    newest = store.messages.list(conversation, 10, where=MessageFilter(newest_first=True))
+    assert [m.id for m in newest] == [bad.id, second.id, ok.id, first.id]
+    failed = MessageFilter(send_state="failed")
+    assert [m.id for m in store.messages.list(conversation, 10, where=failed)] == [bad.id]
+    assert store.messages.count(conversation, MessageFilter(error_kind="window_closed")) == 1
+    store.messages.apply_status("wamid.OK", "failed", SendError("undeliverable", "131026"))
+    by_kind = MessageFilter(error_kind="undeliverable")
+    assert [m.id for m in store.messages.list(conversation, 10, where=by_kind)] == [ok.id]
+    assert store.messages.count_queued() == 2

@@ -9,11 +9,15 @@ from __future__ import annotations
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 # How far a delivery status has come; a status only ever moves to a higher rank.
 DELIVERY_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
-HISTORY_KINDS = ("text", "answer")
+HISTORY_KINDS = ("text", "answer", "operator")
+# What the story of one message keeps of its sends and delivery statuses: the latest ones.
+EVENTS_PER_MESSAGE = 50
+# Why a conversation needs a person: its customer asked for one, or an answer did not arrive.
+ATTENTION_REASONS = ("wants_person", "failed_answer")
 
 
 def utcnow() -> datetime:
@@ -37,6 +41,20 @@ class Session:
     created_at: datetime
     updated_at: datetime
     last_inbound_at: datetime | None = None
+    profile_name: str | None = None
+    handoff_by: str | None = None
+    handoff_at: datetime | None = None
+    operator_at: datetime | None = None
+    attention: str | None = None
+    attention_at: datetime | None = None
+
+    def paused(self, idle: timedelta, now: datetime | None = None) -> bool:
+        """Whether a person has the conversation: handed off, and the operator has not been
+        silent for `idle` (then the bot takes it back by itself)."""
+        if self.handoff_by is None or self.handoff_at is None:
+            return False
+        last = max(self.handoff_at, self.operator_at or self.handoff_at)
+        return (now or utcnow()) - last < idle
 
     def to_dict(self) -> dict:
         """JSON-ready."""
@@ -81,6 +99,7 @@ class Message:
     delivery_error_kind: str | None = None
     delivery_error_code: str | None = None
     delivery_error_title: str | None = None
+    author: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready."""
@@ -100,6 +119,30 @@ def _jsonable(data: dict) -> dict:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in data.items()}
 
 
+def event_at(event: dict) -> datetime:
+    """When an event happened (kept as ISO text by the SQLite store)."""
+    at = event["at"]
+    return at if isinstance(at, datetime) else datetime.fromisoformat(at)
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """Which sessions a listing shows: one person's (`wa_id`), or those needing attention."""
+
+    wa_id: str | None = None
+    needs_attention: bool = False
+
+
+@dataclass(frozen=True)
+class MessageFilter:
+    """Which of a conversation's messages a listing shows, in which order. `error_kind`
+    matches a failed send or a failed delivery alike."""
+
+    send_state: str | None = None
+    error_kind: str | None = None
+    newest_first: bool = False
+
+
 class WhatsappSessionRepository(ABC):
     """Maps a WhatsApp user (`wa_id`) to their conversation, atomically, and leases
     conversations to one worker at a time."""
@@ -110,10 +153,11 @@ class WhatsappSessionRepository(ABC):
 
     @abstractmethod
     def arrive(self, wa_id: str, phone_number_id: str | None = None,
-               sent_at: datetime | None = None) -> tuple[str, int]:
+               sent_at: datetime | None = None,
+               profile_name: str | None = None) -> tuple[str, int]:
         """`get_or_create` and `next_seq` in one atomic write: (conversation id, arrival no.).
         `last_inbound_at` becomes `sent_at` (the provider's time; now when it gave none) if
-        that is later than what is kept."""
+        that is later than what is kept; a `profile_name` given replaces the one kept."""
 
     @abstractmethod
     def next_seq(self, conversation_id: str) -> int:
@@ -132,12 +176,26 @@ class WhatsappSessionRepository(ABC):
         """The session owning `conversation_id`, if any."""
 
     @abstractmethod
-    def list_recent(self, limit: int, offset: int = 0) -> list[Session]:
+    def list_recent(self, limit: int, offset: int = 0,
+                    where: SessionFilter = SessionFilter()) -> list[Session]:
         """Sessions, most recently active first."""
 
     @abstractmethod
-    def count(self) -> int:
+    def count(self, where: SessionFilter = SessionFilter()) -> int:
         """How many sessions there are."""
+
+    @abstractmethod
+    def hand_off(self, conversation_id: str, operator: str | None) -> Session | None:
+        """Give the conversation to `operator` (who and when are kept), or with None back to
+        the bot, clearing its attention flag; the session after it, None when unknown."""
+
+    @abstractmethod
+    def operator_wrote(self, conversation_id: str) -> None:
+        """An operator answered: their pause lasts on, and the attention flag is cleared."""
+
+    @abstractmethod
+    def flag(self, conversation_id: str, reason: str) -> None:
+        """Ask for an operator: `reason` is one of `ATTENTION_REASONS`."""
 
     @abstractmethod
     def acquire(self, conversation_id: str, owner: str, until: datetime) -> bool:
@@ -165,6 +223,29 @@ class MessageRepository(ABC):
     @abstractmethod
     def add_answer(self, reply_to: Message, content: str, kind: str = "answer") -> Message:
         """Store our reply to `reply_to` (`pending`); the stored one if it already exists."""
+
+    @abstractmethod
+    def add_operator(self, conversation_id: str, seq: int, content: str, to: Message,
+                     author: str) -> Message:
+        """Store an operator's reply (`pending`) at arrival number `seq`, addressed like `to`
+        (the person's latest message)."""
+
+    @abstractmethod
+    def get(self, message_id: str) -> Message | None:
+        """A message by our id."""
+
+    @abstractmethod
+    def find_by_provider_id(self, provider_message_id: str) -> Message | None:
+        """The person's message with that provider id, or our message sent under it."""
+
+    @abstractmethod
+    def add_event(self, message_id: str, event: dict) -> None:
+        """Keep one send attempt or delivery status of our message (the latest
+        `EVENTS_PER_MESSAGE`). `event` holds JSON values and its time under `at`."""
+
+    @abstractmethod
+    def events(self, message_id: str) -> list[dict]:
+        """The kept events of our message, in the order they happened."""
 
     @abstractmethod
     def answer_for(self, inbound_id: str) -> Message | None:
@@ -209,12 +290,17 @@ class MessageRepository(ABC):
         """Up to `limit` texts and answers before `position`, oldest first."""
 
     @abstractmethod
-    def list(self, conversation_id: str, limit: int, offset: int = 0) -> list[Message]:
-        """A page of a conversation's messages, in conversation order."""
+    def list(self, conversation_id: str, limit: int, offset: int = 0,
+             where: MessageFilter = MessageFilter()) -> list[Message]:
+        """A page of a conversation's messages, in conversation order (or newest first)."""
 
     @abstractmethod
-    def count(self, conversation_id: str) -> int:
+    def count(self, conversation_id: str, where: MessageFilter = MessageFilter()) -> int:
         """How many messages a conversation has."""
+
+    @abstractmethod
+    def count_queued(self) -> int:
+        """How many person's messages wait for an answer, in all conversations."""
 
 
 class ProviderStatusRepository(ABC):

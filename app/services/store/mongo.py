@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -14,6 +15,7 @@ from app.services.store.base import (
     ProviderStatusRepository,
     SendError,
     Session,
+    SessionFilter,
     Store,
     WhatsappSessionRepository,
     new_conversation_id,
@@ -56,6 +58,8 @@ class MongoStore(Store):
             sessions.create_index([("wa_id", ASCENDING)], unique=True, name="wa_id_unique")
             sessions.create_index([("updated_at", DESCENDING)], name="updated_at_desc")
             sessions.create_index([("conversation_id", ASCENDING)], name="conversation_id")
+            sessions.create_index([("updated_at", DESCENDING)], name="needs_attention",
+                                  partialFilterExpression={"attention": {"$type": "string"}})
             messages.create_index([("conversation_id", ASCENDING), ("position", ASCENDING)],
                                   name="conversation_position")
             messages.create_index([("inbound_key", ASCENDING)], unique=True, sparse=True,
@@ -66,6 +70,8 @@ class MongoStore(Store):
                                   name="status_created_at")
             messages.create_index([("provider_message_ids", ASCENDING)],
                                   name="provider_message_ids")
+            messages.create_index([("provider_message_id", ASCENDING)], sparse=True,
+                                  name="provider_message_id")
 
     def ping(self) -> None:
         """`ping` the server."""
@@ -77,15 +83,23 @@ class MongoStore(Store):
         self.client.close()
 
 
-SESSION_FIELDS = ("wa_id", "conversation_id", "phone_number_id", "created_at", "updated_at",
-                  "last_inbound_at")
+SESSION_FIELDS = [f.name for f in fields(Session)]
 
 
 def _session(doc: dict | None) -> Session | None:
     if doc is None:
         return None
     doc = aware(doc)
-    return Session(*(doc.get(name) for name in SESSION_FIELDS))
+    return Session(**{name: doc.get(name) for name in SESSION_FIELDS})
+
+
+def _query(where: SessionFilter) -> dict:
+    query: dict = {}
+    if where.wa_id is not None:
+        query["wa_id"] = where.wa_id
+    if where.needs_attention:
+        query["attention"] = {"$type": "string"}  # what the partial index holds
+    return query
 
 
 class MongoSessions(WhatsappSessionRepository):
@@ -100,12 +114,13 @@ class MongoSessions(WhatsappSessionRepository):
         return self._upsert(wa_id, phone_number_id, None)[0]
 
     def arrive(self, wa_id: str, phone_number_id: str | None = None,
-               sent_at: datetime | None = None) -> tuple[str, int]:
+               sent_at: datetime | None = None,
+               profile_name: str | None = None) -> tuple[str, int]:
         """The same upsert, with `$inc` of the arrival counter and `$max` of the inbound time."""
-        return self._upsert(wa_id, phone_number_id, sent_at or utcnow())
+        return self._upsert(wa_id, phone_number_id, sent_at or utcnow(), profile_name)
 
     def _upsert(self, wa_id: str, phone_number_id: str | None,
-                inbound_at: datetime | None) -> tuple[str, int]:
+                inbound_at: datetime | None, profile_name: str | None = None) -> tuple[str, int]:
         now = utcnow()
         on_insert = {"conversation_id": new_conversation_id(), "created_at": now,
                      "updated_at": now}
@@ -118,6 +133,8 @@ class MongoSessions(WhatsappSessionRepository):
             update["$set"] = {"phone_number_id": phone_number_id}
         else:
             on_insert["phone_number_id"] = None
+        if profile_name:  # left out when unknown: a missing field reads as None
+            update.setdefault("$set", {})["profile_name"] = profile_name
         with translated():
             for attempt in range(2):
                 try:
@@ -156,16 +173,42 @@ class MongoSessions(WhatsappSessionRepository):
         with translated():
             return _session(self.collection.find_one({"conversation_id": conversation_id}))
 
-    def list_recent(self, limit: int, offset: int = 0) -> list[Session]:
+    def list_recent(self, limit: int, offset: int = 0,
+                    where: SessionFilter = SessionFilter()) -> list[Session]:
         """Newest `updated_at` first."""
         with translated():
-            cursor = self.collection.find().sort([("updated_at", DESCENDING), ("wa_id", ASCENDING)])
+            cursor = self.collection.find(_query(where)).sort(
+                [("updated_at", DESCENDING), ("wa_id", ASCENDING)])
             return [_session(doc) for doc in cursor.skip(offset).limit(limit)]
 
-    def count(self) -> int:
+    def count(self, where: SessionFilter = SessionFilter()) -> int:
         """Number of sessions."""
         with translated():
-            return self.collection.count_documents({})
+            return self.collection.count_documents(_query(where))
+
+    def hand_off(self, conversation_id: str, operator: str | None) -> Session | None:
+        """One `find_one_and_update`."""
+        if operator is None:
+            fields_ = {"handoff_by": None, "handoff_at": None, "operator_at": None,
+                       "attention": None, "attention_at": None}
+        else:
+            fields_ = {"handoff_by": operator, "handoff_at": utcnow(), "operator_at": None}
+        with translated():
+            return _session(self.collection.find_one_and_update(
+                {"conversation_id": conversation_id}, {"$set": fields_},
+                return_document=ReturnDocument.AFTER))
+
+    def operator_wrote(self, conversation_id: str) -> None:
+        """Note the operator's message; the flag is answered."""
+        with translated():
+            self.collection.update_one({"conversation_id": conversation_id}, {"$set": {
+                "operator_at": utcnow(), "attention": None, "attention_at": None}})
+
+    def flag(self, conversation_id: str, reason: str) -> None:
+        """Set the attention flag (the latest reason wins)."""
+        with translated():
+            self.collection.update_one({"conversation_id": conversation_id}, {"$set": {
+                "attention": reason, "attention_at": utcnow()}})
 
     def acquire(self, conversation_id: str, owner: str, until: datetime) -> bool:
         """Take the lease if it is free or expired: one conditional update."""

@@ -11,8 +11,10 @@ from pymongo.errors import DuplicateKeyError
 
 from app.services.store.base import (
     DELIVERY_RANK,
+    EVENTS_PER_MESSAGE,
     HISTORY_KINDS,
     Message,
+    MessageFilter,
     MessageRepository,
     SendError,
     utcnow,
@@ -74,6 +76,47 @@ class MongoMessages(MessageRepository):
                "in_reply_to": reply_to.id, "send_state": "pending", "parts_sent": 0,
                "provider_message_ids": [], "delivery_rank": 0}
         return _message(dict(doc)) if self._insert(doc) else self.answer_for(reply_to.id)
+
+    def add_operator(self, conversation_id: str, seq: int, content: str, to: Message,
+                     author: str) -> Message:
+        """Insert the operator's message after everything that arrived so far."""
+        doc = {"_id": ObjectId(), "conversation_id": conversation_id, "role": "assistant",
+               "content": content, "source": "operator", "created_at": utcnow(),
+               "position": 2 * seq + 1, "kind": "operator", "status": "done",
+               "dialect": to.dialect, "wa_id": to.wa_id, "send_state": "pending",
+               "parts_sent": 0, "provider_message_ids": [], "delivery_rank": 0,
+               "author": author}
+        self._insert(dict(doc))
+        return _message(doc)
+
+    def get(self, message_id: str) -> Message | None:
+        """By `_id`; None for what cannot be one."""
+        try:
+            oid = _oid(message_id)
+        except ValueError:
+            return None
+        with translated():
+            return _message(self.collection.find_one({"_id": oid}))
+
+    def find_by_provider_id(self, provider_message_id: str) -> Message | None:
+        """The person's message first, else ours (the multikey index on the ids we got)."""
+        with translated():
+            return _message(
+                self.collection.find_one({"provider_message_id": provider_message_id})
+                or self.collection.find_one({"provider_message_ids": provider_message_id}))
+
+    def add_event(self, message_id: str, event: dict) -> None:
+        """`$push` with `$slice`: the array keeps the latest `EVENTS_PER_MESSAGE`."""
+        event = {**event, "at": event.get("at") or utcnow()}
+        with translated():
+            self.collection.update_one({"_id": _oid(message_id)}, {"$push": {"events": {
+                "$each": [event], "$slice": -EVENTS_PER_MESSAGE}}})
+
+    def events(self, message_id: str) -> list[dict]:
+        """The array, times as ISO text like every other store's."""
+        with translated():
+            doc = self.collection.find_one({"_id": _oid(message_id)}, {"events": 1})
+        return [aware_event(event) for event in (doc or {}).get("events", [])]
 
     def answer_for(self, inbound_id: str) -> Message | None:
         """The reply stored for a person's message."""
@@ -156,14 +199,36 @@ class MongoMessages(MessageRepository):
                  "kind": {"$in": list(HISTORY_KINDS)}}).sort("position", DESCENDING).limit(limit)
             return [_message(doc) for doc in cursor][::-1]
 
-    def list(self, conversation_id: str, limit: int, offset: int = 0) -> list[Message]:
-        """A page, in conversation order."""
+    def list(self, conversation_id: str, limit: int, offset: int = 0,
+             where: MessageFilter = MessageFilter()) -> list[Message]:
+        """A page, in conversation order or newest first."""
         with translated():
-            cursor = self.collection.find({"conversation_id": conversation_id}).sort(
-                "position", ASCENDING).skip(offset).limit(limit)
-            return [_message(doc) for doc in cursor]
+            cursor = self.collection.find(_query(conversation_id, where), {"events": 0}).sort(
+                "position", DESCENDING if where.newest_first else ASCENDING)
+            return [_message(doc) for doc in cursor.skip(offset).limit(limit)]
 
-    def count(self, conversation_id: str) -> int:
+    def count(self, conversation_id: str, where: MessageFilter = MessageFilter()) -> int:
         """Messages in the conversation."""
         with translated():
-            return self.collection.count_documents({"conversation_id": conversation_id})
+            return self.collection.count_documents(_query(conversation_id, where))
+
+    def count_queued(self) -> int:
+        """Served by the (status, created_at) index."""
+        with translated():
+            return self.collection.count_documents({"status": "queued"})
+
+
+def _query(conversation_id: str, where: MessageFilter) -> dict:
+    query: dict = {"conversation_id": conversation_id}
+    if where.send_state is not None:
+        query["send_state"] = where.send_state
+    if where.error_kind is not None:
+        query["$or"] = [{"error_kind": where.error_kind},
+                        {"delivery_error_kind": where.error_kind}]
+    return query
+
+
+def aware_event(event: dict) -> dict:
+    """An event as JSON-ready values: its time in ISO form, with its zone."""
+    at = aware({"at": event["at"]})["at"]
+    return {**event, "at": at.isoformat() if hasattr(at, "isoformat") else at}

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import datetime
 
 from app.errors import ConfigError, StoreUnavailable
@@ -14,6 +15,7 @@ from app.services.store.base import (
     ProviderStatusRepository,
     SendError,
     Session,
+    SessionFilter,
     Store,
     WhatsappSessionRepository,
     new_conversation_id,
@@ -21,8 +23,10 @@ from app.services.store.base import (
 )
 from app.services.store.sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
-SESSION_COLUMNS = ("wa_id, conversation_id, phone_number_id, created_at, updated_at, "
-                   "last_inbound_at")
+SESSION_FIELDS = [f.name for f in fields(Session)]
+SESSION_COLUMNS = ", ".join(SESSION_FIELDS)
+SESSION_TIMES = ("created_at", "updated_at", "last_inbound_at", "handoff_at", "operator_at",
+                 "attention_at")
 
 
 def ts(moment: datetime) -> str:
@@ -111,11 +115,20 @@ class SqliteStore(Store):
 def _session(row: sqlite3.Row | None) -> Session | None:
     if row is None:
         return None
-    last = row["last_inbound_at"]
-    return Session(row["wa_id"], row["conversation_id"], row["phone_number_id"],
-                   datetime.fromisoformat(row["created_at"]),
-                   datetime.fromisoformat(row["updated_at"]),
-                   datetime.fromisoformat(last) if last else None)
+    data = dict(row)
+    for name in SESSION_TIMES:
+        data[name] = datetime.fromisoformat(data[name]) if data[name] else None
+    return Session(**data)
+
+
+def _where(where: SessionFilter) -> tuple[str, tuple]:
+    clauses, params = [], []
+    if where.wa_id is not None:
+        clauses.append("wa_id = ?")
+        params.append(where.wa_id)
+    if where.needs_attention:
+        clauses.append("attention IS NOT NULL")
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
 
 
 class SqliteSessions(WhatsappSessionRepository):
@@ -133,22 +146,25 @@ class SqliteSessions(WhatsappSessionRepository):
         return self._upsert(wa_id, phone_number_id, None, count=False)[0]
 
     def arrive(self, wa_id: str, phone_number_id: str | None = None,
-               sent_at: datetime | None = None) -> tuple[str, int]:
+               sent_at: datetime | None = None,
+               profile_name: str | None = None) -> tuple[str, int]:
         """The same upsert, counting one more arrival and keeping the latest inbound time."""
-        return self._upsert(wa_id, phone_number_id, ts(sent_at or utcnow()), count=True)
+        return self._upsert(wa_id, phone_number_id, ts(sent_at or utcnow()), count=True,
+                            profile_name=profile_name)
 
     def _upsert(self, wa_id: str, phone_number_id: str | None, inbound_at: str | None,
-                count: bool) -> tuple[str, int]:
+                count: bool, profile_name: str | None = None) -> tuple[str, int]:
         now = ts(utcnow())
         row = self._write(
             "INSERT INTO whatsapp_sessions (wa_id, conversation_id, phone_number_id, created_at,"
-            " updated_at, seq, last_inbound_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " updated_at, seq, last_inbound_at, profile_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (wa_id) DO UPDATE"
             " SET phone_number_id = coalesce(excluded.phone_number_id, phone_number_id),"
+            " profile_name = coalesce(excluded.profile_name, profile_name),"
             " seq = seq + ?, last_inbound_at = max(coalesce(last_inbound_at, ''),"
             " coalesce(excluded.last_inbound_at, '')) RETURNING conversation_id, seq",
             (wa_id, new_conversation_id(), phone_number_id, now, now, int(count), inbound_at,
-             int(count))).fetchone()
+             profile_name, int(count))).fetchone()
         return row["conversation_id"], row["seq"]
 
     def next_seq(self, conversation_id: str) -> int:
@@ -176,15 +192,42 @@ class SqliteSessions(WhatsappSessionRepository):
         return _session(self._write(f"SELECT {SESSION_COLUMNS} FROM whatsapp_sessions "
                                     f"WHERE {column} = ?", (value,)).fetchone())
 
-    def list_recent(self, limit: int, offset: int = 0) -> list[Session]:
+    def list_recent(self, limit: int, offset: int = 0,
+                    where: SessionFilter = SessionFilter()) -> list[Session]:
         """Newest `updated_at` first."""
-        rows = self._write(f"SELECT {SESSION_COLUMNS} FROM whatsapp_sessions ORDER BY "
-                           "updated_at DESC, wa_id LIMIT ? OFFSET ?", (limit, offset))
+        clause, params = _where(where)
+        rows = self._write(f"SELECT {SESSION_COLUMNS} FROM whatsapp_sessions{clause} ORDER BY "
+                           "updated_at DESC, wa_id LIMIT ? OFFSET ?", (*params, limit, offset))
         return [_session(row) for row in rows]
 
-    def count(self) -> int:
+    def count(self, where: SessionFilter = SessionFilter()) -> int:
         """Number of sessions."""
-        return self._write("SELECT count(*) FROM whatsapp_sessions", ()).fetchone()[0]
+        clause, params = _where(where)
+        return self._write(f"SELECT count(*) FROM whatsapp_sessions{clause}",
+                           params).fetchone()[0]
+
+    def hand_off(self, conversation_id: str, operator: str | None) -> Session | None:
+        """One UPDATE ... RETURNING."""
+        if operator is None:
+            sql = ("UPDATE whatsapp_sessions SET handoff_by = NULL, handoff_at = NULL,"
+                   " operator_at = NULL, attention = NULL, attention_at = NULL")
+            params: tuple = ()
+        else:
+            sql = "UPDATE whatsapp_sessions SET handoff_by = ?, handoff_at = ?, operator_at = NULL"
+            params = (operator, ts(utcnow()))
+        return _session(self._write(f"{sql} WHERE conversation_id = ? RETURNING "
+                                    f"{SESSION_COLUMNS}", (*params, conversation_id)).fetchone())
+
+    def operator_wrote(self, conversation_id: str) -> None:
+        """Note the operator's message; the flag is answered."""
+        self._write("UPDATE whatsapp_sessions SET operator_at = ?, attention = NULL, "
+                    "attention_at = NULL WHERE conversation_id = ?",
+                    (ts(utcnow()), conversation_id))
+
+    def flag(self, conversation_id: str, reason: str) -> None:
+        """Set the attention flag (the latest reason wins)."""
+        self._write("UPDATE whatsapp_sessions SET attention = ?, attention_at = ? "
+                    "WHERE conversation_id = ?", (reason, ts(utcnow()), conversation_id))
 
     def acquire(self, conversation_id: str, owner: str, until: datetime) -> bool:
         """Take the lease if it is free or expired."""

@@ -10,8 +10,10 @@ from datetime import datetime
 
 from app.services.store.base import (
     DELIVERY_RANK,
+    EVENTS_PER_MESSAGE,
     HISTORY_KINDS,
     Message,
+    MessageFilter,
     MessageRepository,
     SendError,
     utcnow,
@@ -68,6 +70,45 @@ class SqliteMessages(MessageRepository):
             position=reply_to.position + 1, kind=kind, dialect=reply_to.dialect,
             wa_id=reply_to.wa_id, in_reply_to=reply_to.id, send_state="pending")
         return answer if self._insert(answer) else self.answer_for(reply_to.id)
+
+    def add_operator(self, conversation_id: str, seq: int, content: str, to: Message,
+                     author: str) -> Message:
+        """Insert the operator's message after everything that arrived so far."""
+        message = Message(
+            id=uuid.uuid4().hex, conversation_id=conversation_id, role="assistant",
+            content=content, source="operator", created_at=utcnow(), position=2 * seq + 1,
+            kind="operator", dialect=to.dialect, wa_id=to.wa_id, send_state="pending",
+            author=author)
+        self._insert(message)
+        return message
+
+    def get(self, message_id: str) -> Message | None:
+        """By primary key."""
+        return _message(self._run(f"{SELECT} WHERE id = ?", (message_id,)).fetchone())
+
+    def find_by_provider_id(self, provider_message_id: str) -> Message | None:
+        """The person's message first, else ours through `sent_ids`."""
+        return _message(self._run(
+            f"{SELECT} WHERE provider_message_id = ? UNION ALL {SELECT} WHERE id = (SELECT "
+            "message_id FROM sent_ids WHERE provider_message_id = ?) LIMIT 1",
+            (provider_message_id, provider_message_id)).fetchone())
+
+    def add_event(self, message_id: str, event: dict) -> None:
+        """Append, then drop what is older than the last `EVENTS_PER_MESSAGE`."""
+        event = {**event, "at": ts(event["at"]) if isinstance(event.get("at"), datetime)
+                 else event.get("at") or ts(utcnow())}
+        with self.store.transaction() as conn:
+            conn.execute("INSERT INTO message_events (message_id, event) VALUES (?, ?)",
+                         (message_id, json.dumps(event)))
+            conn.execute("DELETE FROM message_events WHERE message_id = ? AND id <= (SELECT id "
+                         "FROM message_events WHERE message_id = ? ORDER BY id DESC LIMIT 1 "
+                         "OFFSET ?)", (message_id, message_id, EVENTS_PER_MESSAGE))
+
+    def events(self, message_id: str) -> list[dict]:
+        """In insertion order, which is time order."""
+        rows = self._run("SELECT event FROM message_events WHERE message_id = ? ORDER BY id",
+                         (message_id,))
+        return [json.loads(row[0]) for row in rows]
 
     def answer_for(self, inbound_id: str) -> Message | None:
         """The reply stored for a person's message."""
@@ -132,13 +173,31 @@ class SqliteMessages(MessageRepository):
                          (conversation_id, before, *HISTORY_KINDS, limit))
         return [_message(row) for row in rows][::-1]
 
-    def list(self, conversation_id: str, limit: int, offset: int = 0) -> list[Message]:
-        """A page, in conversation order."""
-        rows = self._run(f"{SELECT} WHERE conversation_id = ? ORDER BY position LIMIT ? OFFSET ?",
-                         (conversation_id, limit, offset))
+    def list(self, conversation_id: str, limit: int, offset: int = 0,
+             where: MessageFilter = MessageFilter()) -> list[Message]:
+        """A page, in conversation order or newest first."""
+        clause, params = _where(conversation_id, where)
+        order = "DESC" if where.newest_first else "ASC"
+        rows = self._run(f"{SELECT}{clause} ORDER BY position {order} LIMIT ? OFFSET ?",
+                         (*params, limit, offset))
         return [_message(row) for row in rows]
 
-    def count(self, conversation_id: str) -> int:
+    def count(self, conversation_id: str, where: MessageFilter = MessageFilter()) -> int:
         """Messages in the conversation."""
-        return self._run("SELECT count(*) FROM messages WHERE conversation_id = ?",
-                         (conversation_id,)).fetchone()[0]
+        clause, params = _where(conversation_id, where)
+        return self._run(f"SELECT count(*) FROM messages{clause}", params).fetchone()[0]
+
+    def count_queued(self) -> int:
+        """Served by the partial index of queued messages."""
+        return self._run("SELECT count(*) FROM messages WHERE status = 'queued'").fetchone()[0]
+
+
+def _where(conversation_id: str, where: MessageFilter) -> tuple[str, tuple]:
+    clause, params = " WHERE conversation_id = ?", [conversation_id]
+    if where.send_state is not None:
+        clause += " AND send_state = ?"
+        params.append(where.send_state)
+    if where.error_kind is not None:
+        clause += " AND (error_kind = ? OR delivery_error_kind = ?)"
+        params += [where.error_kind, where.error_kind]
+    return clause, tuple(params)

@@ -1,6 +1,6 @@
 """The SQLite file's layout, by version (`PRAGMA user_version`), and how to migrate it."""
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 PROVIDER_STATUS = """
 CREATE TABLE IF NOT EXISTS provider_status (
     dialect TEXT PRIMARY KEY,
@@ -10,6 +10,18 @@ CREATE TABLE IF NOT EXISTS provider_status (
     since TEXT NOT NULL
 );
 """
+OPERATORS = """
+CREATE INDEX IF NOT EXISTS messages_provider_id ON messages (provider_message_id)
+    WHERE provider_message_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS whatsapp_sessions_attention ON whatsapp_sessions (updated_at DESC)
+    WHERE attention IS NOT NULL;
+CREATE TABLE IF NOT EXISTS message_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id TEXT NOT NULL,
+    event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS message_events_message ON message_events (message_id, id);
+"""
 # What turns a file of each older version into the next one.
 MIGRATIONS = {
     2: """
@@ -18,6 +30,15 @@ ALTER TABLE messages ADD COLUMN error_kind TEXT;
 ALTER TABLE messages ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN delivery_error_kind TEXT;
 """ + PROVIDER_STATUS,
+    3: """
+ALTER TABLE whatsapp_sessions ADD COLUMN profile_name TEXT;
+ALTER TABLE whatsapp_sessions ADD COLUMN handoff_by TEXT;
+ALTER TABLE whatsapp_sessions ADD COLUMN handoff_at TEXT;
+ALTER TABLE whatsapp_sessions ADD COLUMN operator_at TEXT;
+ALTER TABLE whatsapp_sessions ADD COLUMN attention TEXT;
+ALTER TABLE whatsapp_sessions ADD COLUMN attention_at TEXT;
+ALTER TABLE messages ADD COLUMN author TEXT;
+""" + OPERATORS,
 }
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS whatsapp_sessions (
@@ -29,7 +50,13 @@ CREATE TABLE IF NOT EXISTS whatsapp_sessions (
     seq INTEGER NOT NULL DEFAULT 0,
     lock_owner TEXT,
     lock_until TEXT,
-    last_inbound_at TEXT
+    last_inbound_at TEXT,
+    profile_name TEXT,
+    handoff_by TEXT,
+    handoff_at TEXT,
+    operator_at TEXT,
+    attention TEXT,
+    attention_at TEXT
 );
 CREATE INDEX IF NOT EXISTS whatsapp_sessions_updated_at ON whatsapp_sessions (updated_at DESC);
 CREATE TABLE IF NOT EXISTS messages (
@@ -59,7 +86,8 @@ CREATE TABLE IF NOT EXISTS messages (
     delivery_rank INTEGER NOT NULL DEFAULT 0,
     delivery_error_kind TEXT,
     delivery_error_code TEXT,
-    delivery_error_title TEXT
+    delivery_error_title TEXT,
+    author TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_position ON messages (conversation_id, position);
 CREATE INDEX IF NOT EXISTS messages_queued ON messages (created_at) WHERE status = 'queued';
@@ -67,4 +95,4 @@ CREATE TABLE IF NOT EXISTS sent_ids (
     provider_message_id TEXT PRIMARY KEY,
     message_id TEXT NOT NULL
 );
-""" + PROVIDER_STATUS
+""" + PROVIDER_STATUS + OPERATORS
