@@ -145,6 +145,17 @@ class NotFound(GatewayError):
     code = "not_found"
 
 
+class Conflict(GatewayError):
+    """What an operator asked cannot be done in the conversation's state; `code` says why."""
+
+    status = 409
+    code = "conflict"
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
 class StoreUnavailable(GatewayError):
     """The store (MongoDB or SQLite) cannot be reached; the provider should retry.
 

@@ -9,6 +9,7 @@ the customer's language.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -96,6 +97,14 @@ def make_model(settings: Any, texts: Texts | None = None, tie: float = 0.02) -> 
     return ExtractiveChatModel(texts=texts or Texts(), tie=tie)
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What the bot says, and whether the person asked for a person (the team is told)."""
+
+    text: str
+    wants_person: bool = False
+
+
 class Bot:
     """Answers one message, given the conversation so far and the customer's language."""
 
@@ -115,23 +124,27 @@ class Bot:
 
     def answer(self, question: str, history: list[tuple[str, str]], language: str) -> str:
         """The reply to `question`; `history` is (role, content), oldest first."""
+        return self.respond(question, history, language).text
+
+    def respond(self, question: str, history: list[tuple[str, str]], language: str) -> Reply:
+        """`answer`, saying also whether the person asked for a person."""
         kind, example_language, social = self.smalltalk.classify(question)
         if kind is not None and not history and (
                 social >= SAME_AS_EXAMPLE or not self.detector.sure_of(question)):
             # "hello" alone: the example it matches knows its language better than a detector.
             language = example_language or language
         if kind == "handoff":
-            return self.texts.get("handoff", language)
+            return Reply(self.texts.get("handoff", language), wants_person=True)
         hits = self.relevant(question, history)
         if kind is not None and (not hits or social >= SOCIAL_OVER_QUESTION):
-            return self.texts.get(kind, language)
+            return Reply(self.texts.get(kind, language))
         if not hits:
-            return self.texts.get("no_answer", language)
-        return self.chain.invoke({
+            return Reply(self.texts.get("no_answer", language))
+        return Reply(self.chain.invoke({
             "context": format_context(self._in_language(hits, language)[:self.passages]),
             "history": _messages(history), "question": question, "language": language,
             "language_name": LANGUAGE_NAMES.get(language, language),
-            "no_answer": self.texts.get("no_answer", language)})
+            "no_answer": self.texts.get("no_answer", language)}))
 
     def relevant(self, question: str, history: list[tuple[str, str]]) -> list[Hit]:
         """The relevant passages for `question`, best first, read in its conversation."""

@@ -6,6 +6,8 @@ import logging
 import time
 from typing import Protocol
 
+from app import metrics
+from app.services.bot import Reply
 from app.services.language import LanguageDetector
 from app.services.store import Message, Store
 from app.services.texts import Texts
@@ -51,14 +53,21 @@ class ChatManager:
         language = self.detector.detect(text, _said_by_person(history))
         started = time.monotonic()
         try:
-            answer = self.bot.answer(text, history, language).strip()
+            reply = _reply(self.bot, text, history, language)
         except Exception as err:  # an LLM client can fail in many ways; the person still hears back
             log.exception("bot failed conversation=%s error=%s", conversation_id,
                           type(err).__name__)
-            answer = ""
+            reply = Reply("")
+        took = time.monotonic() - started
+        metrics.BOT_LATENCY.observe(took)
+        answer = reply.text.strip()
         log.info("answered conversation=%s bot_ms=%d history=%d language=%s chars=%d%s",
-                 conversation_id, (time.monotonic() - started) * 1000, len(history), language,
-                 len(answer), "" if answer else " (fallback)")
+                 conversation_id, took * 1000, len(history), language, len(answer),
+                 "" if answer else " (fallback)")
+        if reply.wants_person:
+            self.store.sessions.flag(conversation_id, "wants_person")
+            log.warning("person requested conversation=%s wa_id=%s: flagged for an operator",
+                        conversation_id, reply_to.wa_id)
         return self.store.messages.add_answer(reply_to, answer or self.texts.get("fallback",
                                                                                   language))
 
@@ -71,6 +80,13 @@ class ChatManager:
             self.detector.default)
         return self.store.messages.add_answer(inbound, self.texts.get(key, language),
                                               kind="notice")
+
+
+def _reply(bot: Answerer, text: str, history: list[tuple[str, str]], language: str) -> Reply:
+    """The bot's `Reply`; an answerer that only answers text never asks for a person."""
+    respond = getattr(bot, "respond", None)
+    return respond(text, history, language) if respond else Reply(bot.answer(text, history,
+                                                                             language))
 
 
 def _said_by_person(history: list[tuple[str, str]]) -> list[str]:

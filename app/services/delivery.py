@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+from app import metrics
 from app.services.formatter import format_text
 from app.services.store import Message, Store
 from app.services.store.base import SendError, utcnow
@@ -62,10 +63,11 @@ class Outbox:
             log.error("send interrupted dialect=%s to=%s answer=%s part=%d: the provider may "
                       "have it, so it is not sent again", inbound.dialect, inbound.wa_id,
                       answer.id, answer.parts_sent + 1)
+            error = SendError("transient", "send_interrupted",
+                              "a send was interrupted; delivery unknown")
             messages.update_send(answer.id, "failed", answer.parts_sent,
-                                 answer.provider_message_ids, SendError(
-                                     "transient", "send_interrupted",
-                                     "a send was interrupted; delivery unknown"))
+                                 answer.provider_message_ids, error)
+            self._failed(answer, error)
             return
         if answer.send_state != "pending":
             return
@@ -77,10 +79,11 @@ class Outbox:
 
     def _expire(self, inbound: Message, answer: Message) -> None:
         """Record that the answer will not be sent: the 24-hour window has closed."""
+        error = SendError("window_closed", "window_closed",
+                          "more than 24 hours since the person's last message")
         self.store.messages.update_send(answer.id, "failed", answer.parts_sent,
-                                        answer.provider_message_ids, SendError(
-                                            "window_closed", "window_closed",
-                                            "more than 24 hours since the person's last message"))
+                                        answer.provider_message_ids, error)
+        self._failed(answer, error)
         log.warning("not sent dialect=%s to=%s in_reply_to=%s kind=%s: 24-hour window closed",
                     inbound.dialect, inbound.wa_id, inbound.provider_message_id, answer.kind)
 
@@ -101,6 +104,14 @@ class Outbox:
             attempts, tries = attempts + 1, tries + 1
             result = self.clients[inbound.dialect].send_text(inbound.wa_id, parts[sent],
                                                              inbound.business_number)
+            retry = (not result.accepted and result.retryable
+                     and tries < self.policy.max_attempts)
+            self.store.messages.add_event(answer.id, {
+                "type": "attempt", "at": utcnow(), "part": sent + 1, "parts": len(parts),
+                "accepted": result.accepted, "http_status": result.http_status,
+                "provider_message_id": result.message_id, "error_kind": result.kind,
+                "error_code": result.error_code, "error_message": result.error_message,
+                "retry": retry})
             if result.accepted:
                 self._credentials_work(inbound.dialect)
                 sent, tries = sent + 1, 0
@@ -111,19 +122,35 @@ class Outbox:
             error = SendError(result.kind, result.error_code, result.error_message)
             if result.kind == "auth":
                 self.store.providers.record_auth_failure(inbound.dialect, error)
-            retry = result.retryable and tries < self.policy.max_attempts
             state = "pending" if retry else (
                 "not_sent" if result.kind == "not_configured" else "failed")
             self.store.messages.update_send(answer.id, state, sent, ids, error, attempts)
             self._log_failure(inbound, result, sent + 1, len(parts), tries, retry)
-            if not retry:
+            if retry:
+                metrics.RETRIES.labels(answer.dialect, result.kind or "").inc()
+            elif state == "not_sent":
+                metrics.ANSWERS.labels(answer.dialect, answer.kind, "not_sent",
+                                       result.kind or "").inc()
+                return
+            else:
+                self._failed(answer, error)
                 return
             self.sleep(retry_delay(tries, result.retry_after, self.policy.retry_base,
                                    self.policy.retry_cap))
+        latency = (utcnow() - inbound.created_at).total_seconds()
+        metrics.ANSWERS.labels(answer.dialect, answer.kind, "sent", "").inc()
+        if answer.kind == "answer":
+            metrics.ANSWER_LATENCY.labels(answer.dialect).observe(latency)
         log.info("reply dialect=%s to=%s in_reply_to=%s kind=%s parts=%d attempts=%d "
                  "latency_ms=%d ids=%s", inbound.dialect, inbound.wa_id,
                  inbound.provider_message_id, answer.kind, len(parts), attempts,
-                 (utcnow() - inbound.created_at).total_seconds() * 1000, ",".join(ids))
+                 latency * 1000, ",".join(ids))
+
+    def _failed(self, answer: Message, error: SendError) -> None:
+        """An answer that will not arrive: counted, and its conversation flagged for a
+        person."""
+        metrics.ANSWERS.labels(answer.dialect, answer.kind, "failed", error.kind or "").inc()
+        self.store.sessions.flag(answer.conversation_id, "failed_answer")
 
     def _credentials_work(self, dialect: str) -> None:
         if dialect in self.store.providers.auth_failures():

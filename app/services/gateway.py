@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from contextlib import nullcontext
+from datetime import timedelta
 
+from app import metrics
 from app.services.chat import ChatManager
 from app.services.delivery import Outbox
 from app.services.store import Message, Store
-from app.services.store.base import DELIVERY_RANK, SendError
+from app.services.store.base import DELIVERY_RANK, SendError, utcnow
 from dialects.base import Event, StatusUpdate
 
 log = logging.getLogger(__name__)
@@ -21,11 +23,13 @@ class MessageHandler:
     already stored is not asked of the bot again, and parts the provider accepted are not resent.
     """
 
-    def __init__(self, store: Store, chat: ChatManager, outbox: Outbox, notices: bool = True):
+    def __init__(self, store: Store, chat: ChatManager, outbox: Outbox, notices: bool = True,
+                 handoff_idle: timedelta = timedelta(minutes=60)):
         self.store = store
         self.chat = chat
         self.outbox = outbox
         self.notices = notices
+        self.handoff_idle = handoff_idle
 
     def record(self, event: Event) -> str | None:
         """Store one event; the conversation id when a newly stored message awaits an answer."""
@@ -33,16 +37,18 @@ class MessageHandler:
             self._record_status(event)
             return None
         conversation_id, seq = self.store.sessions.arrive(event.wa_id, event.business_number,
-                                                          event.sent_at)
+                                                          event.sent_at, event.profile_name)
         needs_reply = event.is_text or (event.wants_notice and self.notices)
         stored = self.store.messages.add_inbound(
             conversation_id, seq, event.text, kind=event.kind,
             status="queued" if needs_reply else "done", dialect=event.dialect, wa_id=event.wa_id,
             business_number=event.business_number, provider_message_id=event.message_id)
         if stored is None:
+            metrics.DUPLICATES.labels(event.dialect).inc()
             log.info("duplicate dialect=%s message_id=%s wa_id=%s: already stored, ignored",
                      event.dialect, event.message_id, event.wa_id)
             return None
+        metrics.INBOUND.labels(event.dialect, event.kind).inc()
         log.info("inbound dialect=%s message_id=%s wa_id=%s conversation=%s kind=%s chars=%d%s",
                  event.dialect, event.message_id, event.wa_id, conversation_id, event.kind,
                  len(event.text), "" if needs_reply else " (no reply needed)")
@@ -53,11 +59,21 @@ class MessageHandler:
             log.info("status dialect=%s message_id=%s status=%s error_code=%s: noted",
                      event.dialect, event.message_id, event.status, event.error_code)
             return
+        metrics.STATUSES.labels(event.dialect, event.status).inc()
         error = None
         if event.status == "failed":
             kind = self.outbox.clients[event.dialect].classify(None, event.error_code)
             error = SendError(kind, event.error_code, event.error_title)
         moved = self.store.messages.apply_status(event.message_id, event.status, error)
+        ours = self.store.messages.find_by_provider_id(event.message_id)
+        if ours is not None and ours.role == "assistant":  # its story keeps every status
+            self.store.messages.add_event(ours.id, {
+                "type": "status", "at": utcnow(), "status": event.status,
+                "provider_message_id": event.message_id, "error_kind": error and error.kind,
+                "error_code": event.error_code, "error_title": event.error_title,
+                "applied": moved})
+            if moved and event.status == "failed":
+                self.store.sessions.flag(ours.conversation_id, "failed_answer")
         log.info("status dialect=%s message_id=%s status=%s error_kind=%s error_code=%s: %s",
                  event.dialect, event.message_id, event.status, error and error.kind,
                  event.error_code, "recorded" if moved else "unknown id or not newer, ignored")
@@ -65,6 +81,8 @@ class MessageHandler:
     def process(self, inbound: Message) -> None:
         """Answer (or notice) a stored message, send it, and take it off the queue."""
         answer = self.store.messages.answer_for(inbound.id)
+        if answer is None and self._held(inbound):
+            return
         if answer is None and self.outbox.window_closed(inbound):
             # Nobody would read it: spare the bot (and the queue behind it, after an outage).
             answer = self.store.messages.add_answer(inbound, "", kind="skipped")
@@ -74,6 +92,26 @@ class MessageHandler:
         self.outbox.deliver(inbound, answer)
         self.store.messages.mark_done(inbound.id)
         self.store.sessions.touch(inbound.wa_id)
+
+    def _held(self, inbound: Message) -> bool:
+        """Whether an operator has the conversation: the message stays unanswered (`held`).
+        A handoff whose operator was silent for `handoff_idle` ends here, lazily."""
+        session = self.store.sessions.find_by_conversation_id(inbound.conversation_id)
+        if session is None or session.handoff_by is None:
+            return False
+        if not session.paused(self.handoff_idle):
+            self.store.sessions.hand_off(inbound.conversation_id, None)
+            log.info("handoff ended conversation=%s operator=%s: no operator message for %d "
+                     "min, the bot answers again", inbound.conversation_id, session.handoff_by,
+                     self.handoff_idle.total_seconds() // 60)
+            return False
+        self.store.messages.mark_done(inbound.id, "held")
+        self.store.sessions.touch(inbound.wa_id)
+        metrics.ANSWERS.labels(inbound.dialect, "answer", "held", "").inc()
+        log.info("held dialect=%s message_id=%s conversation=%s operator=%s: an operator has "
+                 "the conversation, the bot does not answer", inbound.dialect,
+                 inbound.provider_message_id, inbound.conversation_id, session.handoff_by)
+        return True
 
     def _compose(self, inbound: Message) -> Message:
         if inbound.kind == "text":

@@ -140,6 +140,7 @@ class MessageFilter:
 
     send_state: str | None = None
     error_kind: str | None = None
+    role: str | None = None
     newest_first: bool = False
 
 

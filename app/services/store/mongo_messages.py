@@ -225,6 +225,8 @@ def _query(conversation_id: str, where: MessageFilter) -> dict:
     if where.error_kind is not None:
         query["$or"] = [{"error_kind": where.error_kind},
                         {"delivery_error_kind": where.error_kind}]
+    if where.role is not None:
+        query["role"] = where.role
     return query
 
 

@@ -200,4 +200,7 @@ def _where(conversation_id: str, where: MessageFilter) -> tuple[str, tuple]:
     if where.error_kind is not None:
         clause += " AND (error_kind = ? OR delivery_error_kind = ?)"
         params += [where.error_kind, where.error_kind]
+    if where.role is not None:
+        clause += " AND role = ?"
+        params.append(where.role)
     return clause, tuple(params)
