@@ -6,13 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import click
 import jwt
-from flask import Flask, current_app, request
+import hmac
+
+from flask import Flask, current_app, g, request
 from flask.cli import with_appcontext
 
 from app.errors import Unauthorized
 from app.webhook import WEBHOOK_PATH
 
-PUBLIC_EXACT = frozenset({WEBHOOK_PATH, "/healthz", "/readyz"})
+PUBLIC_EXACT = frozenset({WEBHOOK_PATH, "/healthz", "/readyz", "/api/v1/openapi.json"})
+METRICS_PATH = "/metrics"
 ALGORITHM = "HS256"
 # No operator token lives longer than this, whatever its `exp` says.
 MAX_LIFETIME = timedelta(days=30)
@@ -47,7 +50,17 @@ def _require_token() -> None:
     # An unknown path is a 404 for everyone: a typo must not read as "missing bearer token".
     if request.path in PUBLIC_EXACT or request.url_rule is None:
         return
-    check_token(current_app.config["SETTINGS"].jwt_secret, request.headers.get("Authorization"))
+    settings, header = current_app.config["SETTINGS"], request.headers.get("Authorization")
+    if request.path == METRICS_PATH and settings.metrics_token and _is_bearer(
+            header, settings.metrics_token):
+        return  # a scraper's long-lived token, good for this one route only
+    g.operator = check_token(settings.jwt_secret, header).get("sub") or "operator"
+
+
+def _is_bearer(header: str | None, token: str) -> bool:
+    scheme, _, given = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
+                                                              token.encode())
 
 
 @click.command("issue-token")

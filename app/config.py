@@ -20,6 +20,7 @@ SIGNATURE_MODES = ("enforce", "report", "off")
 LLM_PROVIDERS = ("offline", "openai")
 EMBEDDINGS_PROVIDERS = ("offline", "openai")
 LANGUAGES = ("es", "en")
+LOG_FORMATS = ("text", "json")
 MIN_JWT_SECRET_BYTES = 32
 DEFAULT_KNOWLEDGE_DIR = os.path.join(os.path.dirname(__file__), "knowledge")
 
@@ -59,6 +60,10 @@ class Settings:
     min_relevance: float | None = None
     history_limit: int = 10
     log_level: str = "INFO"
+    log_format: str = "text"
+    metrics_token: str | None = field(default=None, repr=False)
+    handoff_idle_minutes: float = 60.0
+    health_check_seconds: float = 60.0
     gateway_db_timeout: float = 5.0
     lease_seconds: float = 120.0
     sweep_seconds: float = 10.0
@@ -134,6 +139,11 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         history_limit=check(_int, raw, "HISTORY_LIMIT", 10, 0, fallback=10),
         log_level=check(_choice, raw, "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"),
                         "INFO", fallback="INFO"),
+        log_format=check(_choice, raw, "LOG_FORMAT", LOG_FORMATS, "text", fallback="text"),
+        metrics_token=_text(raw, "METRICS_TOKEN"),
+        handoff_idle_minutes=check(_float, raw, "HANDOFF_IDLE_MINUTES", 60.0, fallback=60.0),
+        health_check_seconds=check(_float, raw, "PROVIDER_CHECK_SECONDS", 60.0, True,
+                                   fallback=60.0),
         gateway_db_timeout=check(_float, raw, "GATEWAY_DB_TIMEOUT", 5.0, fallback=5.0),
         lease_seconds=check(_float, raw, "WHATSAPP_LEASE_SECONDS", 120.0, fallback=120.0),
         sweep_seconds=check(_float, raw, "WHATSAPP_SWEEP_SECONDS", 10.0, True, fallback=10.0),
@@ -322,7 +332,7 @@ def _float(raw: Mapping[str, Any], name: str, default: float, allow_zero: bool =
     try:
         number = float(value)
     except ValueError:
-        raise ConfigError(f"{name}={value!r} is not a number of seconds") from None
+        raise ConfigError(f"{name}={value!r} is not a number") from None
     if number < 0 or (number == 0 and not allow_zero):
         raise ConfigError(f"{name}={number} must be {'zero or more' if allow_zero else 'positive'}")
     return number

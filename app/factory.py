@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, jsonify
@@ -18,8 +19,10 @@ from app.services.chat import ChatManager
 from app.services.delivery import DeliveryPolicy, Outbox
 from app.services.dispatcher import Dispatcher
 from app.services.gateway import MessageHandler
+from app.services.handoff import Operators
 from app.services.inbound import Receiver
 from app.services.language import LanguageDetector
+from app.services.readiness import ProviderHealth
 from app.services.store import SchemaGate, open_store
 from app.services.texts import Texts
 from dialects.client import ClientSettings
@@ -64,12 +67,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     chat = ChatManager(store, bot, settings.history_limit, texts,
                        LanguageDetector(settings.default_language))
     handler = MessageHandler(store, chat, outbox,
-                             notices=all(texts.table["unsupported"].values()))
+                             notices=all(texts.table["unsupported"].values()),
+                             handoff_idle=timedelta(minutes=settings.handoff_idle_minutes))
     dispatcher = Dispatcher(
         store, handler, schema, threads=settings.background_threads,
         backlog=settings.background_backlog, lease_seconds=settings.lease_seconds,
         sweep_seconds=settings.sweep_seconds)
+    names = [settings.whatsapp_provider] if settings.whatsapp_provider else list(clients)
     app.extensions.update(store=store, schema=schema, clients=clients,
+                          operators=Operators(store, outbox),
+                          health=ProviderHealth(store, clients, names,
+                                                settings.health_check_seconds),
                           receiver=Receiver(settings), handler=handler, dispatcher=dispatcher,
                           body_readers=BodyReaders(settings.body_readers, settings.body_seconds))
 

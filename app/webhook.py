@@ -6,10 +6,16 @@ import hmac
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from marshmallow import Schema, fields
 from werkzeug.exceptions import ClientDisconnected
 
+from app import metrics
+from app.api_docs import documented
 from app.errors import PayloadTooLarge, RequestTimeout, StoreUnavailable
 from dialects.base import WebhookRequest
+from dialects.cloud_api import Envelope
+from dialects.generic import Message as GenericMessage
+from dialects.twilio import Form
 
 WEBHOOK_PATH = "/api/v1/whatsapp/webhook"
 READY_PROBE_SECONDS = 0.9
@@ -18,7 +24,31 @@ BODY_STALL_SECONDS = 5
 bp = Blueprint("webhook", __name__)
 
 
+class HandshakeQuery(Schema):
+    """Meta's verification request."""
+
+    mode = fields.String(data_key="hub.mode", metadata={"example": "subscribe"})
+    verify_token = fields.String(data_key="hub.verify_token")
+    challenge = fields.String(data_key="hub.challenge")
+
+
+class ReadyOut(Schema):
+    """Readiness: the store and each provider (ok, not_configured, auth_failed, unreachable,
+    rejected)."""
+
+    status = fields.String(metadata={"example": "ready"})
+    store = fields.String(metadata={"example": "ok"})
+    providers = fields.Dict(keys=fields.String(), values=fields.String())
+    errors = fields.Dict()
+
+
+# The provider payloads the webhook reads, by the names the API description gives them.
+SCHEMAS = {"CloudApiEnvelope": Envelope, "GenericMessage": GenericMessage, "TwilioForm": Form}
+
+
 @bp.get(WEBHOOK_PATH)
+@documented("Meta's webhook verification", query=HandshakeQuery, public=True, tag="webhook",
+            responses={200: "hub.challenge, as text", 403: "wrong mode or verify token"})
 def handshake() -> Response:
     """Echo `hub.challenge` when Meta presents our verify token; 403 otherwise."""
     expected = current_app.config["SETTINGS"].whatsapp_verify_token
@@ -34,16 +64,18 @@ def handshake() -> Response:
 
 
 @bp.get("/healthz")
+@documented("Liveness", public=True, tag="meta")
 def healthz() -> Response:
     """200 while the process serves."""
     return jsonify(status="ok")
 
 
 @bp.get("/readyz")
+@documented("Readiness", public=True, tag="meta", responses={200: ReadyOut, 503: ReadyOut})
 def readyz() -> tuple[Response, int]:
-    """The store and each provider we may send through; 503 when the store is down or a
-    provider rejected our credentials (as seen by any worker)."""
-    extensions, settings = current_app.extensions, current_app.config["SETTINGS"]
+    """The store and each provider we may send through; 503 when the store is down, or a
+    provider rejected our credentials or could not be reached (as seen by any worker)."""
+    extensions = current_app.extensions
     failures, store = {}, "down"
     try:
         # Within a second: a store that takes longer is as good as down for a provider.
@@ -52,18 +84,38 @@ def readyz() -> tuple[Response, int]:
             failures, store = extensions["store"].providers.auth_failures(), "ok"
     except StoreUnavailable:
         pass
-    names = [settings.whatsapp_provider] if settings.whatsapp_provider else extensions["clients"]
-    providers = {name: "auth_failed" if name in failures else
-                 "not_configured" if extensions["clients"][name].missing else "ok"
-                 for name in names}
-    ready = store == "ok" and "auth_failed" not in providers.values()
+    health = extensions["health"]
+    # At most once a minute, in the background: this answer waits for it a second at most.
+    health.refresh(wait=READY_PROBE_SECONDS)
+    providers = health.states(failures)
+    ready = store == "ok" and set(providers.values()) <= {"ok", "not_configured"}
     body = {"status": "ready" if ready else "not_ready", "store": store, "providers": providers}
     if failures:  # the provider's code only: its words are in the log, not on a public route
         body["errors"] = {name: {"code": e.code} for name, e in failures.items()}
     return jsonify(body), 200 if ready else 503
 
 
+@bp.get("/metrics")
+@documented("Prometheus metrics of every worker", tag="meta",
+            responses={200: "Prometheus text format"})
+def prometheus() -> Response:
+    """Needs the operator token, or METRICS_TOKEN when set."""
+    extensions = current_app.extensions
+    collector = metrics.StoreCollector(
+        queued=extensions["store"].messages.count_queued,
+        providers=lambda: extensions["health"].states(
+            extensions["store"].providers.auth_failures()))
+    return Response(metrics.render(collector), 200,
+                    mimetype="text/plain; version=0.0.4; charset=utf-8")
+
+
 @bp.post(WEBHOOK_PATH)
+@documented("A provider's webhook: messages and delivery statuses", public=True, tag="webhook",
+            body={"application/json": [Envelope, GenericMessage],
+                  "application/x-www-form-urlencoded": [Form]},
+            responses={200: "acknowledged (Twilio: empty TwiML)", 400: "not a known payload",
+                       401: "signature missing", 403: "signature wrong",
+                       413: "body over 4 MiB", 503: "store unavailable or busy; retry"})
 def receive() -> Response:
     """Store the events of a provider's POST, acknowledge them, and answer in the background.
 

@@ -102,8 +102,25 @@ class ProviderClient:
         provider has them."""
         raise NotImplementedError
 
-    def _post(self, build: Callable[[], dict[str, Any]]) -> SendResult:
-        """POST the request `build` makes and read the provider's answer; never raises."""
+    def health_check(self) -> SendResult | None:
+        """One cheap authenticated read that proves our credentials work; None when this
+        provider has none, or sending is not configured. Never raises."""
+        if self.missing:
+            return None
+        try:
+            request = self.health_request()
+        except ValueError:
+            return None
+        if request is None:
+            return None
+        return self._post(lambda: request, method="GET")
+
+    def health_request(self) -> dict | None:
+        """Keyword arguments for the health check's GET, or None (the default: no check)."""
+        return None
+
+    def _post(self, build: Callable[[], dict[str, Any]], method: str = "POST") -> SendResult:
+        """Send the request `build` makes and read the provider's answer; never raises."""
         if self.missing:
             return SendResult(False, error_code="not_configured", kind="not_configured",
                               error_message=f"sending disabled: {', '.join(self.missing)} not set")
@@ -115,7 +132,7 @@ class ProviderClient:
             return SendResult(False, error_code="not_configured", kind="not_configured",
                               error_message=str(err))
         try:
-            response = self.session.post(timeout=self.settings.timeout, **request)
+            response = self.session.request(method, timeout=self.settings.timeout, **request)
         except requests.RequestException as err:
             return _network_failure(err)
         body = _json_or_empty(response)

@@ -186,6 +186,14 @@ class CloudApiClient(ProviderClient):
         return {"url": f"{self.base_url}/{sender}/messages", "json": payload,
                 "headers": {"Authorization": f"Bearer {self.settings.token}"}}
 
+    def health_request(self) -> dict | None:
+        """`GET /{phone number id}`: the number's own record, readable with a working token."""
+        if not self.settings.phone_number_id:
+            return None
+        sender = path_segment("phone_number_id", self.settings.phone_number_id)
+        return {"url": f"{self.base_url}/{sender}", "params": {"fields": "id"},
+                "headers": {"Authorization": f"Bearer {self.settings.token}"}}
+
     def mark_read(self, message_id: str, business_number: str | None,
                   typing: bool) -> SendResult:
         """One call marks the message read and (optionally) shows "typing..." for ~25 s."""

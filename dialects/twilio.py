@@ -156,6 +156,12 @@ class TwilioClient(ProviderClient):
             "data": {"From": f"whatsapp:+{sender}", "To": f"whatsapp:+{to_wa_id}", "Body": text},
         }
 
+    def health_request(self) -> dict | None:
+        """`GET /2010-04-01/Accounts/{sid}.json`: the account, readable with its auth token."""
+        account = path_segment("WHATSAPP_ACCOUNT_ID", self.settings.account_id or "")
+        return {"url": f"{self.base_url}/2010-04-01/Accounts/{account}.json",
+                "auth": (account, self.settings.token)}
+
     def message_id(self, body: dict[str, Any]) -> str | None:
         """The message's `sid` (`SM...`)."""
         return body.get("sid")

@@ -148,6 +148,16 @@ def runner(app):
 
 
 @pytest.fixture
+def requests_mock(requests_mock):
+    """requests-mock's fixture, the providers' health checks answered as a working account's
+    are (each test mocks the sends it needs)."""
+    requests_mock.get(f"{BASE_URL}/{PHONE_NUMBER_ID}", json={"id": PHONE_NUMBER_ID})
+    requests_mock.get(f"{BASE_URL}/2010-04-01/Accounts/{ACCOUNT_ID}.json",
+                      json={"sid": ACCOUNT_ID, "status": "active"})
+    return requests_mock
+
+
+@pytest.fixture
 def provider(requests_mock):
     """All three providers accept every send, each answering with a fresh message id."""
     ids = itertools.count(1)
