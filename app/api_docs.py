@@ -11,6 +11,7 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 from marshmallow import Schema
 
@@ -38,7 +39,7 @@ def documented(summary: str, *, query: type[Schema] | None = None,
 
 def build_spec(app: Flask, schemas: dict[str, type[Schema]]) -> dict[str, Any]:
     """The OpenAPI 3 document of every documented route of `app`."""
-    spec = APISpec(TITLE, VERSION, "3.0.3", plugins=[MarshmallowPlugin()], info={
+    spec = APISpec(TITLE, VERSION, "3.0.3", plugins=[MarshmallowPlugin(_schema_name)], info={
         "description": "Operator API (bearer JWT from `flask issue-token`), the public "
                        "webhook, health and metrics."})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
@@ -55,6 +56,19 @@ def build_spec(app: Flask, schemas: dict[str, type[Schema]]) -> dict[str, Any]:
                       for method in sorted(rule.methods - {"HEAD", "OPTIONS"})}
         spec.path(path=PATH_PARAMETER.sub(r"{\1}", rule.rule), operations=operations)
     return spec.to_dict()
+
+
+def _schema_name(schema) -> str | None:
+    """A nested schema's component name: its class name; one made by `Schema.from_dict`
+    has none worth giving, and is written inline."""
+    cls = resolve_schema_cls(schema)
+    cls = cls[0] if isinstance(cls, list) else cls
+    if cls.__name__ in ("GeneratedSchema", "Generated"):
+        return None
+    # A provider's schemas are named after it: Cloud API's `_Message` is not our `Message`.
+    module = cls.__module__
+    return (f"{module.rsplit('.', 1)[-1]}_{cls.__name__.lstrip('_')}"
+            if module.startswith("dialects.") else cls.__name__)
 
 
 def _operation(doc: dict, rule) -> dict:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime, timedelta
 
 import click
 import jwt
-import hmac
-
 from flask import Flask, current_app, g, request
 from flask.cli import with_appcontext
 

@@ -259,7 +259,6 @@ def story(provider_message_id: str) -> Response:
 def openapi() -> Response:
     """OpenAPI 3.0, built from the routes and their marshmallow schemas."""
     from app.api_docs import build_spec
-
     from app.webhook import SCHEMAS as WEBHOOK_SCHEMAS
 
     return jsonify(build_spec(current_app, {**SCHEMAS, **WEBHOOK_SCHEMAS}))

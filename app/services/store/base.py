@@ -144,6 +144,10 @@ class MessageFilter:
     newest_first: bool = False
 
 
+ALL_SESSIONS = SessionFilter()
+ALL_MESSAGES = MessageFilter()
+
+
 class WhatsappSessionRepository(ABC):
     """Maps a WhatsApp user (`wa_id`) to their conversation, atomically, and leases
     conversations to one worker at a time."""
@@ -178,11 +182,11 @@ class WhatsappSessionRepository(ABC):
 
     @abstractmethod
     def list_recent(self, limit: int, offset: int = 0,
-                    where: SessionFilter = SessionFilter()) -> list[Session]:
+                    where: SessionFilter = ALL_SESSIONS) -> list[Session]:
         """Sessions, most recently active first."""
 
     @abstractmethod
-    def count(self, where: SessionFilter = SessionFilter()) -> int:
+    def count(self, where: SessionFilter = ALL_SESSIONS) -> int:
         """How many sessions there are."""
 
     @abstractmethod
@@ -292,11 +296,11 @@ class MessageRepository(ABC):
 
     @abstractmethod
     def list(self, conversation_id: str, limit: int, offset: int = 0,
-             where: MessageFilter = MessageFilter()) -> list[Message]:
+             where: MessageFilter = ALL_MESSAGES) -> list[Message]:
         """A page of a conversation's messages, in conversation order (or newest first)."""
 
     @abstractmethod
-    def count(self, conversation_id: str, where: MessageFilter = MessageFilter()) -> int:
+    def count(self, conversation_id: str, where: MessageFilter = ALL_MESSAGES) -> int:
         """How many messages a conversation has."""
 
     @abstractmethod

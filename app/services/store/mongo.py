@@ -12,6 +12,7 @@ from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
 from app.errors import StoreUnavailable
 from app.services.store.base import (
+    ALL_SESSIONS,
     ProviderStatusRepository,
     SendError,
     Session,
@@ -174,14 +175,14 @@ class MongoSessions(WhatsappSessionRepository):
             return _session(self.collection.find_one({"conversation_id": conversation_id}))
 
     def list_recent(self, limit: int, offset: int = 0,
-                    where: SessionFilter = SessionFilter()) -> list[Session]:
+                    where: SessionFilter = ALL_SESSIONS) -> list[Session]:
         """Newest `updated_at` first."""
         with translated():
             cursor = self.collection.find(_query(where)).sort(
                 [("updated_at", DESCENDING), ("wa_id", ASCENDING)])
             return [_session(doc) for doc in cursor.skip(offset).limit(limit)]
 
-    def count(self, where: SessionFilter = SessionFilter()) -> int:
+    def count(self, where: SessionFilter = ALL_SESSIONS) -> int:
         """Number of sessions."""
         with translated():
             return self.collection.count_documents(_query(where))

@@ -10,6 +10,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from app.services.store.base import (
+    ALL_MESSAGES,
     DELIVERY_RANK,
     EVENTS_PER_MESSAGE,
     HISTORY_KINDS,
@@ -200,14 +201,14 @@ class MongoMessages(MessageRepository):
             return [_message(doc) for doc in cursor][::-1]
 
     def list(self, conversation_id: str, limit: int, offset: int = 0,
-             where: MessageFilter = MessageFilter()) -> list[Message]:
+             where: MessageFilter = ALL_MESSAGES) -> list[Message]:
         """A page, in conversation order or newest first."""
         with translated():
             cursor = self.collection.find(_query(conversation_id, where), {"events": 0}).sort(
                 "position", DESCENDING if where.newest_first else ASCENDING)
             return [_message(doc) for doc in cursor.skip(offset).limit(limit)]
 
-    def count(self, conversation_id: str, where: MessageFilter = MessageFilter()) -> int:
+    def count(self, conversation_id: str, where: MessageFilter = ALL_MESSAGES) -> int:
         """Messages in the conversation."""
         with translated():
             return self.collection.count_documents(_query(conversation_id, where))

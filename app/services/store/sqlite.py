@@ -12,6 +12,7 @@ from datetime import datetime
 
 from app.errors import ConfigError, StoreUnavailable
 from app.services.store.base import (
+    ALL_SESSIONS,
     ProviderStatusRepository,
     SendError,
     Session,
@@ -193,14 +194,14 @@ class SqliteSessions(WhatsappSessionRepository):
                                     f"WHERE {column} = ?", (value,)).fetchone())
 
     def list_recent(self, limit: int, offset: int = 0,
-                    where: SessionFilter = SessionFilter()) -> list[Session]:
+                    where: SessionFilter = ALL_SESSIONS) -> list[Session]:
         """Newest `updated_at` first."""
         clause, params = _where(where)
         rows = self._write(f"SELECT {SESSION_COLUMNS} FROM whatsapp_sessions{clause} ORDER BY "
                            "updated_at DESC, wa_id LIMIT ? OFFSET ?", (*params, limit, offset))
         return [_session(row) for row in rows]
 
-    def count(self, where: SessionFilter = SessionFilter()) -> int:
+    def count(self, where: SessionFilter = ALL_SESSIONS) -> int:
         """Number of sessions."""
         clause, params = _where(where)
         return self._write(f"SELECT count(*) FROM whatsapp_sessions{clause}",

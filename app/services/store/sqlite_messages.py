@@ -9,6 +9,7 @@ from dataclasses import fields
 from datetime import datetime
 
 from app.services.store.base import (
+    ALL_MESSAGES,
     DELIVERY_RANK,
     EVENTS_PER_MESSAGE,
     HISTORY_KINDS,
@@ -174,7 +175,7 @@ class SqliteMessages(MessageRepository):
         return [_message(row) for row in rows][::-1]
 
     def list(self, conversation_id: str, limit: int, offset: int = 0,
-             where: MessageFilter = MessageFilter()) -> list[Message]:
+             where: MessageFilter = ALL_MESSAGES) -> list[Message]:
         """A page, in conversation order or newest first."""
         clause, params = _where(conversation_id, where)
         order = "DESC" if where.newest_first else "ASC"
@@ -182,7 +183,7 @@ class SqliteMessages(MessageRepository):
                          (*params, limit, offset))
         return [_message(row) for row in rows]
 
-    def count(self, conversation_id: str, where: MessageFilter = MessageFilter()) -> int:
+    def count(self, conversation_id: str, where: MessageFilter = ALL_MESSAGES) -> int:
         """Messages in the conversation."""
         clause, params = _where(conversation_id, where)
         return self._run(f"SELECT count(*) FROM messages{clause}", params).fetchone()[0]
