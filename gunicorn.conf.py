@@ -1,9 +1,13 @@
 """gunicorn settings. Values come from `app.config` (HOST, PORT, WEB_CONCURRENCY, ...)."""
 
+import os
+import shutil
 import sys
+import tempfile
 
 from app.config import load_server_settings, load_settings
 from app.errors import ConfigError
+from app.logs import ACCESS_FORMAT
 
 
 def _settings():
@@ -23,6 +27,23 @@ def _settings():
 
 _server, _app_settings = _settings()
 
+
+def _metrics_dir() -> str:
+    """Where each worker writes its metrics for /metrics to sum (prometheus-client's
+    multiprocess mode): PROMETHEUS_MULTIPROC_DIR, emptied, or a fresh temporary folder. Set
+    before anything imports prometheus-client."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="gw-metrics-")
+    if os.path.isdir(path):  # counts of an earlier run would be added to this one's
+        for name in os.listdir(path):
+            if name.endswith(".db"):
+                os.remove(os.path.join(path, name))
+    os.makedirs(path, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+_metrics = _metrics_dir()
+
 bind = f"{_server.host}:{_server.port}"
 workers = _server.workers
 threads = _server.threads
@@ -36,15 +57,19 @@ accesslog = "-"
 errorlog = "-"
 # Every value in the access log escaped: a `%0A` in a path cannot forge a line.
 logger_class = "app.logs.GunicornLogger"
-# The path without its query string: Meta's handshake carries the verify token in it.
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+access_log_format = ACCESS_FORMAT
 
 
 def on_starting(server):
     """Load the bot's models and index in the master: the workers forked from it share their
     pages. Documents that cannot be used stop the master with the reason, not every worker."""
+    from app import logs
+    from app.factory import announce
     from app.services.models import preload
 
+    logs.configure(_app_settings.log_level, _app_settings.log_format)
+    announce(_app_settings)  # once, here: the workers forked from this process stay quiet
+    logs.announced = True
     try:
         preload(_app_settings)
     except ConfigError as err:
@@ -59,6 +84,19 @@ def post_worker_init(worker):
     if "dispatcher" in extensions:  # the benchmark's bare route has none
         extensions["dispatcher"].start()
         extensions["health"].refresh()  # know a rejected token before a customer writes
+
+
+def child_exit(server, worker):
+    """A worker's live gauges end with it (its counters still count)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """A folder we made for the metrics goes with the master."""
+    if os.path.basename(_metrics).startswith("gw-metrics-"):
+        shutil.rmtree(_metrics, ignore_errors=True)
 
 
 def worker_exit(server, worker):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -85,7 +86,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(operators.bp)
     auth.init_app(app)
     _register_error_handlers(app)
-    _warn_about(app, settings, clients)
+    if not logs.announced:  # under gunicorn, the master said it once for every worker
+        announce(settings, clients)
     # The dispatcher's sweep answers stored messages: only a serving process may start it
     # (gunicorn's `post_worker_init`), never `flask shell` or `flask issue-token`.
     return app
@@ -118,19 +120,24 @@ def _register_error_handlers(app: Flask) -> None:
 
 
 def _configure_logging(app: Flask, settings: Settings) -> None:
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
 
 
-def _warn_about(app: Flask, settings: Settings, clients: dict) -> None:
+def announce(settings: Settings, clients: dict | None = None) -> None:
+    """The startup summary: what is configured, and every warning about it."""
+    log = logging.getLogger(__name__)
+    clients = clients or _clients(settings)
+    if not settings.jwt_secret:
+        log.warning("JWT_SECRET is not set: the operator routes answer 401")
     if settings.whatsapp_signature_mode == "off":
-        app.logger.warning("WHATSAPP_SIGNATURE_MODE=off: webhooks are NOT authenticated; "
+        log.warning("WHATSAPP_SIGNATURE_MODE=off: webhooks are NOT authenticated; "
                            "set WHATSAPP_APP_SECRET (or WHATSAPP_TOKEN for Twilio)")
     names = [settings.whatsapp_provider] if settings.whatsapp_provider else list(clients)
     for name in names:
         if clients[name].missing:
-            app.logger.warning("%s sending disabled: %s not set; answers are stored as not_sent",
+            log.warning("%s sending disabled: %s not set; answers are stored as not_sent",
                                name, ", ".join(clients[name].missing))
-    app.logger.info("gateway ready store=%s provider=%s signature_mode=%s llm=%s",
-                    "mongodb" if settings.mongodb_uri else settings.gateway_db_path,
-                    settings.whatsapp_provider or "any", settings.whatsapp_signature_mode,
-                    settings.llm_provider)
+    log.info("gateway ready store=%s provider=%s signature_mode=%s llm=%s embeddings=%s "
+             "log_format=%s", "mongodb" if settings.mongodb_uri else settings.gateway_db_path,
+             settings.whatsapp_provider or "any", settings.whatsapp_signature_mode,
+             settings.llm_provider, settings.embeddings_provider, settings.log_format)

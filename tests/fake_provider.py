@@ -17,8 +17,11 @@ from urllib.parse import parse_qs
 class FakeProvider:
     """Serves Cloud API, Twilio and generic send endpoints; `sent` lists what arrived."""
 
-    def __init__(self, port: int = 0, llm_delay: float = 0.0):
+    def __init__(self, port: int = 0, llm_delay: float = 0.0, reject_credentials: bool = False):
         self.sent: list[dict] = []
+        # Health checks (GET) answer 401, as for a revoked token, when this is set.
+        self.reject_credentials = reject_credentials
+        self.health_checks: list[str] = []
         self.llm_requests: list[list[dict]] = []
         self.llm_delay = llm_delay
         self.refusals: list[tuple[int, dict, dict]] = []
@@ -37,6 +40,11 @@ class FakeProvider:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def drop_next(self) -> None:
+        """Close the connection of the next send without answering (a connection error)."""
+        with self._lock:
+            self.refusals.append((0, {}, {}))
 
     def refuse_next(self, status: int, body: dict, headers: dict | None = None) -> None:
         """Answer the next send (not a read receipt) with this error instead of accepting it."""
@@ -99,13 +107,33 @@ class FakeProvider:
             self.sent.append(entry)
         return 200, reply, {}
 
+    def _check(self, path: str) -> tuple[int, dict]:
+        with self._lock:
+            self.health_checks.append(path)
+        if self.reject_credentials:
+            return 401, {"error": {"message": "Error validating access token", "code": 190},
+                         "code": 20003, "message": "Authenticate"}
+        return 200, {"id": path.rsplit("/", 1)[-1].split("?")[0], "status": "active"}
+
     def _handler(self):
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                status, answer = provider._check(self.path)
+                reply = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
             def do_POST(self):  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status, answer, headers = provider._record(self.path, self.headers, body)
+                if status == 0:  # dropped: the client sees the connection end, no answer
+                    self.close_connection = True
+                    return
                 reply = json.dumps(answer).encode()
                 self.send_response(status)
                 for name, value in headers.items():
