@@ -49,6 +49,8 @@ def _require_token() -> None:
     # An unknown path is a 404 for everyone: a typo must not read as "missing bearer token".
     if request.path in PUBLIC_EXACT or request.url_rule is None:
         return
+    if request.blueprint == "console":
+        return  # the page takes the same token from its own cookie (app.console)
     settings, header = current_app.config["SETTINGS"], request.headers.get("Authorization")
     if request.path == METRICS_PATH and settings.metrics_token and _is_bearer(
             header, settings.metrics_token):

@@ -11,7 +11,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import auth, logs, operators, webhook
+from app import auth, console, logs, operators, webhook
 from app.config import Settings, load_settings
 from app.errors import GatewayError, StoreUnavailable
 from app.services.bodies import BodyReaders
@@ -84,6 +84,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(operators.bp)
+    console.init_app(app)
     auth.init_app(app)
     _register_error_handlers(app)
     if not logs.announced:  # under gunicorn, the master said it once for every worker
