@@ -131,8 +131,8 @@ def announce(settings: Settings, clients: dict | None = None) -> None:
     if not settings.jwt_secret:
         log.warning("JWT_SECRET is not set: the operator routes answer 401")
     if settings.whatsapp_signature_mode == "off":
-        log.warning("WHATSAPP_SIGNATURE_MODE=off: webhooks are NOT authenticated; "
-                           "set WHATSAPP_APP_SECRET (or WHATSAPP_TOKEN for Twilio)")
+        log.warning("webhooks are NOT authenticated (WHATSAPP_SIGNATURE_MODE=off): "
+                    "set WHATSAPP_APP_SECRET (or WHATSAPP_TOKEN for Twilio)")
     names = [settings.whatsapp_provider] if settings.whatsapp_provider else list(clients)
     for name in names:
         if clients[name].missing:

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from app import metrics
 from app.services.formatter import format_text
-from app.services.store import Message, Store
+from app.services.store import Message, Session, Store
 from app.services.store.base import SendError, utcnow
 from dialects.client import ProviderClient, SendResult
 
@@ -87,9 +87,10 @@ class Outbox:
         log.warning("not sent dialect=%s to=%s in_reply_to=%s kind=%s: 24-hour window closed",
                     inbound.dialect, inbound.wa_id, inbound.provider_message_id, answer.kind)
 
-    def window_closed(self, inbound: Message) -> bool:
-        """Whether more than 24 hours passed since the person last wrote (provider's time)."""
-        session = self.store.sessions.find_by_wa_id(inbound.wa_id)
+    def window_closed(self, inbound: Message, session: Session | None = None) -> bool:
+        """Whether more than 24 hours passed since the person last wrote (provider's time);
+        `session` is the person's, when the caller has just read it."""
+        session = session or self.store.sessions.find_by_wa_id(inbound.wa_id)
         last = session.last_inbound_at if session else None
         return last is not None and utcnow() - last > self.policy.window
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from app import metrics
 from app.services.chat import ChatManager
 from app.services.delivery import Outbox
-from app.services.store import Message, Store
+from app.services.store import Message, Session, Store
 from app.services.store.base import DELIVERY_RANK, SendError, utcnow
 from dialects.base import Event, StatusUpdate
 
@@ -81,9 +81,10 @@ class MessageHandler:
     def process(self, inbound: Message) -> None:
         """Answer (or notice) a stored message, send it, and take it off the queue."""
         answer = self.store.messages.answer_for(inbound.id)
-        if answer is None and self._held(inbound):
+        session = self.store.sessions.find_by_conversation_id(inbound.conversation_id)
+        if answer is None and self._held(inbound, session):
             return
-        if answer is None and self.outbox.window_closed(inbound):
+        if answer is None and self.outbox.window_closed(inbound, session):
             # Nobody would read it: spare the bot (and the queue behind it, after an outage).
             answer = self.store.messages.add_answer(inbound, "", kind="skipped")
         elif answer is None:
@@ -93,10 +94,9 @@ class MessageHandler:
         self.store.messages.mark_done(inbound.id)
         self.store.sessions.touch(inbound.wa_id)
 
-    def _held(self, inbound: Message) -> bool:
+    def _held(self, inbound: Message, session: Session | None) -> bool:
         """Whether an operator has the conversation: the message stays unanswered (`held`).
         A handoff whose operator was silent for `handoff_idle` ends here, lazily."""
-        session = self.store.sessions.find_by_conversation_id(inbound.conversation_id)
         if session is None or session.handoff_by is None:
             return False
         if not session.paused(self.handoff_idle):
