@@ -4,7 +4,10 @@ Measures, in one run, on 127.0.0.1 only:
 1. requests/s and p50/p99 for signed Cloud API text posts (each a new message from one of 50
    people), closed loop, against a bare Flask route answering 200 under the same config;
 2. p50/p99 at a fixed request rate with a bot that takes 5 s against an instant bot (the bot is
-   the gateway's OpenAI-compatible client talking to the fake provider's LLM endpoint).
+   the gateway's OpenAI-compatible client talking to the fake provider's LLM endpoint);
+3. a burst: `--burst` people (2,000) each writing once within 20 s to a bot taking 0.5 s: how
+   long the backlog takes to drain against the time the answering threads allow, and how long
+   people wait for their answer.
 
 Every load loop is bounded in time. Usage: `make bench`, or
 `python -m bench.webhook [--seconds 8] [--connections 8] [--rate 40]`.
@@ -28,6 +31,7 @@ from importlib.metadata import version
 import requests
 
 from app.config import load_server_settings
+from app.config import load_settings as gateway_settings
 from tests.fake_provider import FakeProvider
 from tests.server import Gunicorn
 
@@ -35,16 +39,16 @@ SECRET = "bench-app-secret"
 PATH = "/api/v1/whatsapp/webhook"
 
 
-def signed_post(n: int) -> tuple[bytes, dict]:
-    """A signed Cloud API text message, new each time."""
-    wa_id = f"3460000{n % 50:04d}"
+def signed_post(n: int, people: int = 50, text: str = "What can you do?") -> tuple[bytes, dict]:
+    """A signed Cloud API text message, new each time, from one of `people`."""
+    wa_id = f"346{n % people:08d}"
     body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
         "field": "messages", "value": {
             "messaging_product": "whatsapp", "metadata": {"phone_number_id": "106540352242922"},
             "contacts": [{"wa_id": wa_id, "profile": {"name": "Bench"}}],
             "messages": [{"from": wa_id, "id": f"wamid.bench{n}-{time.time_ns()}",
                           "timestamp": str(int(time.time())), "type": "text",
-                          "text": {"body": "What can you do?"}}]}}]}]}).encode()
+                          "text": {"body": text}}]}}]}]}).encode()
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     return body, {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
 
@@ -112,6 +116,43 @@ def fixed_rate(url: str, rate: float, seconds: float) -> dict:
     return recorder.summary(seconds)
 
 
+def burst(url: str, fake: FakeProvider, people: int, seconds: float, delay: float,
+          pool: int) -> dict:
+    """`people` each post one message, spread over `seconds`; wait (bounded) for every answer.
+    The drain runs from the first post to the last answer; a wait, from a post to its answer."""
+    posted: dict[str, float] = {}
+    failures: Counter = Counter()
+    session = requests.Session()
+    first = time.monotonic()
+    before = len(fake.sent)
+    with ThreadPoolExecutor(16) as senders:
+        def send(n: int) -> None:
+            # A question the documents answer: the LLM (0.5 s) writes every answer.
+            body, headers = signed_post(n, people, "¿Hacéis envíos a Portugal?")
+            posted[f"346{n:08d}"] = time.monotonic()
+            try:
+                status = session.post(url, data=body, headers=headers, timeout=30).status_code
+            except requests.RequestException as err:
+                status = type(err).__name__
+            if status != 200:
+                failures[status] += 1
+        for n in range(people):
+            time.sleep(max(0.0, first + n * seconds / people - time.monotonic()))
+            senders.submit(send, n)
+    allowed = people * delay / pool
+    deadline = time.monotonic() + 3 * allowed + 60
+    while len(fake.sent) - before < people and time.monotonic() < deadline:
+        time.sleep(0.2)
+    answers = Counter(entry["to"] for entry in fake.sent[before:])
+    last = {entry["to"]: entry["at"] for entry in fake.sent[before:]}
+    waits = sorted(last[wa_id] - at for wa_id, at in posted.items() if wa_id in last)
+    drained = max(last.values()) - first if last else float("nan")
+    return {"drain_s": drained, "allowed_s": allowed, "answered": len(last),
+            "doubled": sum(1 for count in answers.values() if count > 1),
+            "median_wait_s": waits[len(waits) // 2] if waits else float("nan"),
+            "worst_wait_s": waits[-1] if waits else float("nan"), "failed": dict(failures)}
+
+
 def gateway_env(fake: FakeProvider, db_dir: str) -> dict:
     return {"GATEWAY_DB_PATH": os.path.join(db_dir, "gateway.sqlite3"),
             "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_API_BASE_URL": fake.url,
@@ -141,6 +182,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rate", type=float, default=40)
+    parser.add_argument("--burst", type=int, default=2000, help="people in the burst (0: skip)")
+    parser.add_argument("--only", type=int, choices=(1, 2, 3), help="run one part")
     args = parser.parse_args()
     server = load_server_settings()
     print(f"machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python "
@@ -149,23 +192,57 @@ def main() -> None:
     closed = lambda url: closed_loop(url, args.connections, args.seconds)  # noqa: E731
     steady = lambda url: fixed_rate(url, args.rate, args.seconds)  # noqa: E731
     with FakeProvider() as fake, tempfile.TemporaryDirectory() as tmp:
-        print(f"\n1. throughput: closed loop, {args.connections} connections, {args.seconds:g} s")
-        bare = measure("bench.bare:app", {}, closed)
-        print(line("bare Flask route", bare))
-        fake.llm_delay = 0
-        gateway = measure("wsgi:app", gateway_env(fake, tmp + "/a"), closed)
-        print(line("gateway, signed Cloud API", gateway))
-        print(f"  ratio gateway/bare: {gateway['rps'] / bare['rps']:.2f} of the requests/s, "
-              f"p99 {gateway['p99_ms'] / bare['p99_ms']:.2f}x")
+        if args.only in (None, 1):
+            throughput(args, fake, tmp, closed)
+        if args.only in (None, 2):
+            slow_bot(args, fake, tmp, steady)
+        if args.burst and args.only in (None, 3):
+            drain(args, fake, tmp, server.workers)
 
-        print(f"\n2. latency with a slow bot: {args.rate:g} req/s for {args.seconds:g} s")
-        instant = measure("wsgi:app", gateway_env(fake, tmp + "/b"), steady)
-        print(line("instant bot", instant))
-        fake.llm_delay = 5
-        slow = measure("wsgi:app", gateway_env(fake, tmp + "/c"), steady)
-        print(line("5 s bot", slow))
-        print(f"  ratio p99 5 s bot / instant bot: {slow['p99_ms'] / instant['p99_ms']:.2f}x "
-              f"(p50 {slow['p50_ms'] / instant['p50_ms']:.2f}x)")
+
+def throughput(args, fake: FakeProvider, tmp: str, closed) -> None:
+    """Part 1: the gateway against a bare route, closed loop."""
+    print(f"\n1. throughput: closed loop, {args.connections} connections, {args.seconds:g} s")
+    bare = measure("bench.bare:app", {}, closed)
+    print(line("bare Flask route", bare))
+    fake.llm_delay = 0
+    gateway = measure("wsgi:app", gateway_env(fake, tmp + "/a"), closed)
+    print(line("gateway, signed Cloud API", gateway))
+    print(f"  ratio gateway/bare: {gateway['rps'] / bare['rps']:.2f} of the requests/s, "
+          f"p99 {gateway['p99_ms'] / bare['p99_ms']:.2f}x")
+
+
+def slow_bot(args, fake: FakeProvider, tmp: str, steady) -> None:
+    """Part 2: the webhook's latency does not depend on the bot's."""
+    print(f"\n2. latency with a slow bot: {args.rate:g} req/s for {args.seconds:g} s")
+    fake.llm_delay = 0
+    instant = measure("wsgi:app", gateway_env(fake, tmp + "/b"), steady)
+    print(line("instant bot", instant))
+    fake.llm_delay = 5
+    slow = measure("wsgi:app", gateway_env(fake, tmp + "/c"), steady)
+    print(line("5 s bot", slow))
+    print(f"  ratio p99 5 s bot / instant bot: {slow['p99_ms'] / instant['p99_ms']:.2f}x "
+          f"(p50 {slow['p50_ms'] / instant['p50_ms']:.2f}x)")
+
+
+def drain(args, fake: FakeProvider, tmp: str, workers: int) -> None:
+    """Part 3: a burst, drained by the answering threads."""
+    pool = workers * gateway_settings().background_threads
+    print(f"\n3. burst: {args.burst} people within 20 s, bot taking 0.5 s, {pool} answering "
+          "threads in all")
+    fake.llm_delay = 0.5
+    gunicorn = Gunicorn(gateway_env(fake, tmp + "/d")).start()
+    try:
+        result = burst(gunicorn.url + PATH, fake, args.burst, 20, 0.5, pool)
+    finally:
+        gunicorn.stop()
+    print(f"  answered {result['answered']}/{args.burst}, doubled {result['doubled']}, "
+          f"posts refused {result['failed'] or 0}")
+    ratio = result["drain_s"] / result["allowed_s"]
+    print(f"  drained in {result['drain_s']:.1f} s; the threads allow "
+          f"{result['allowed_s']:.1f} s: ratio {ratio:.2f}x")
+    print(f"  wait for an answer: median {result['median_wait_s']:.1f} s, worst "
+          f"{result['worst_wait_s']:.1f} s")
 
 
 if __name__ == "__main__":

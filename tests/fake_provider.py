@@ -102,7 +102,8 @@ class FakeProvider:
                      "id": f"wamid.fake{next(self._ids)}"}
             reply = {"messaging_product": "whatsapp", "messages": [{"id": entry["id"]}]}
         # The scheme only (Bearer, Basic): a credential never reaches a log, even a fake one.
-        entry.update(path=path, auth=(headers.get("Authorization") or "none").split(" ")[0])
+        entry.update(path=path, auth=(headers.get("Authorization") or "none").split(" ")[0],
+                     at=time.monotonic())
         with self._lock:
             self.sent.append(entry)
         return 200, reply, {}

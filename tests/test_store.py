@@ -111,6 +111,11 @@ def test_queue_order_and_conversation_order(store):
     other = inbound(store, wa_id="34600000002", message_id="w3", text="three")
     conversation = first.conversation_id
     assert store.messages.queued_conversations(10) == [conversation, other.conversation_id]
+    # A conversation leased now is being answered: the queue leaves it to its holder.
+    assert store.sessions.acquire(conversation, "w1", utcnow() + timedelta(seconds=60))
+    assert store.messages.queued_conversations(10) == [other.conversation_id]
+    assert store.messages.queued_conversations(1) == [other.conversation_id]
+    store.sessions.release(conversation, "w1")
     assert store.messages.next_queued(conversation).content == "one"
     store.messages.add_answer(first, "answer one")
     store.messages.mark_done(first.id)

@@ -1,9 +1,12 @@
 """Background answering: a bounded pool per process, conversation leases shared by all workers.
 
 A conversation is leased (in the store) to one worker at a time, which answers its queued
-messages in arrival order. A lease left by a dead worker expires after `lease_seconds`; the
-sweep, run at start and then periodically on every worker, hands such conversations (and any
-that a full pool could not take) to whichever worker leases them first. A message whose
+messages in arrival order. When the pool is full, a conversation stays stored, and the next
+answering thread that finishes while some were left so takes the oldest ones not leased at
+once (a burst drains at the pool's speed, not the sweep's). A lease left by a dead worker
+expires after `lease_seconds`; the sweep, run at start and then periodically on every worker,
+hands such conversations (and any left when the pool was full) to whichever worker leases
+them first. A message whose
 answering raised `max_attempts` times (the store being down aside) is set aside as `failed`,
 so one bad message never holds its conversation forever.
 """
@@ -39,7 +42,10 @@ class Dispatcher:
         self.sweep_seconds = sweep_seconds
         self.max_attempts = max_attempts
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.threads = threads
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="answer")
+        # Set when a conversation was left stored because the pool was full.
+        self._left: bool = False
         self._slots = threading.BoundedSemaphore(threads + backlog)
         self._active: set[str] = set()
         self._lock = threading.Lock()
@@ -55,8 +61,10 @@ class Dispatcher:
             if conversation_id in self._active:
                 return True  # the running drain picks the new message up
             if not self._slots.acquire(blocking=False):
-                log.warning("pool full conversation=%s: left stored for the sweep",
-                            conversation_id)
+                if not self._left:  # once per burst, not once per message
+                    log.warning("pool full conversation=%s: left stored; answered as threads "
+                                "free up", conversation_id)
+                self._left = True
                 return False
             self._active.add(conversation_id)
         self._pool.submit(self._run, conversation_id)
@@ -72,9 +80,28 @@ class Dispatcher:
             log.exception("answering failed conversation=%s: left for a retry", conversation_id)
         finally:
             with self._lock:
-                self._active.discard(conversation_id)
                 self._slots.release()
+                refill, self._left = self._left, False
+            if refill:  # before this one counts as done: `wait_idle` sees no gap
+                self._refill()
+            with self._lock:
+                self._active.discard(conversation_id)
                 self._idle.notify_all()
+
+    def _refill(self) -> None:
+        """Take the oldest conversations left stored, now that a thread is free."""
+        with self._lock:
+            active = set(self._active)  # waiting in our pool: queued, but not leased yet
+        try:
+            with self.schema.watch():
+                for conversation_id in self.store.messages.queued_conversations(
+                        len(active) + self.threads):
+                    if conversation_id not in active and not self.submit(conversation_id):
+                        return  # full again: `_left` is set, the next free thread goes on
+        except StoreUnavailable:
+            pass  # logged by the schema gate; the sweep takes over
+        except Exception:  # a bug here must not end the answering thread's loop
+            log.exception("taking more queued conversations failed; the sweep retries")
 
     def drain(self, conversation_id: str) -> int:
         """Lease the conversation and answer its queued messages in order; how many."""

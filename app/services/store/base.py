@@ -262,7 +262,8 @@ class MessageRepository(ABC):
 
     @abstractmethod
     def queued_conversations(self, limit: int) -> list[str]:
-        """Conversations that have `queued` messages, oldest first."""
+        """Conversations that have `queued` messages, oldest first, leaving out those leased
+        now (their holder answers what arrives while it holds them)."""
 
     @abstractmethod
     def mark_done(self, inbound_id: str, status: str = "done") -> None:

@@ -48,7 +48,7 @@ class MongoStore(Store):
         from app.services.store.mongo_messages import MongoMessages
 
         self.sessions = MongoSessions(self.db["whatsapp_sessions"])
-        self.messages = MongoMessages(self.db["messages"])
+        self.messages = MongoMessages(self.db["messages"], self.db["whatsapp_sessions"])
         self.providers = MongoProviderStatus(self.db["provider_status"])
 
     def ensure_schema(self) -> None:

@@ -44,8 +44,9 @@ class MongoMessages(MessageRepository):
     """Person's messages are unique by `inbound_key`, answers by `in_reply_to` (both sparse:
     a document without the field is not indexed, so it is left out, never stored as null)."""
 
-    def __init__(self, collection):
+    def __init__(self, collection, sessions=None):
         self.collection = collection
+        self.sessions = sessions  # `whatsapp_sessions`, whose leases the queue skips
 
     def _insert(self, doc: dict) -> bool:
         doc = {k: v for k, v in doc.items() if v is not None}
@@ -133,16 +134,33 @@ class MongoMessages(MessageRepository):
 
     def queued_conversations(self, limit: int) -> list[str]:
         """Conversations with queued messages, longest waiting first."""
+        seen: set[str] = set()
+        chunk: list[str] = []
         found: list[str] = []
         with translated():
             cursor = self.collection.find({"status": "queued"}, {"conversation_id": 1}).sort(
                 [("created_at", ASCENDING), ("_id", ASCENDING)])
             for doc in cursor:
-                if doc["conversation_id"] not in found:
-                    found.append(doc["conversation_id"])
-                if len(found) == limit:
-                    break
-        return found
+                if doc["conversation_id"] in seen:
+                    continue
+                seen.add(doc["conversation_id"])
+                chunk.append(doc["conversation_id"])
+                if len(chunk) == 2 * limit:
+                    found, chunk = found + self._not_leased(chunk), []
+                    if len(found) >= limit:
+                        break
+            if chunk:
+                found += self._not_leased(chunk)
+        return found[:limit]
+
+    def _not_leased(self, conversation_ids: list[str]) -> list[str]:
+        """`conversation_ids`, in order, without those whose lease is current."""
+        if self.sessions is None:
+            return conversation_ids
+        leased = {doc["conversation_id"] for doc in self.sessions.find(
+            {"conversation_id": {"$in": conversation_ids}, "lock_until": {"$gte": utcnow()}},
+            {"conversation_id": 1})}
+        return [c for c in conversation_ids if c not in leased]
 
     def mark_done(self, inbound_id: str, status: str = "done") -> None:
         """Take the message off the queue."""

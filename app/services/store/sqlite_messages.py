@@ -122,8 +122,11 @@ class SqliteMessages(MessageRepository):
 
     def queued_conversations(self, limit: int) -> list[str]:
         """Conversations with queued messages, longest waiting first."""
-        rows = self._run("SELECT conversation_id FROM messages WHERE status = 'queued' GROUP BY"
-                         " conversation_id ORDER BY min(created_at), min(rowid) LIMIT ?", (limit,))
+        rows = self._run(
+            "SELECT m.conversation_id FROM messages m LEFT JOIN whatsapp_sessions s"
+            " ON s.conversation_id = m.conversation_id WHERE m.status = 'queued'"
+            " AND (s.lock_until IS NULL OR s.lock_until < ?) GROUP BY m.conversation_id"
+            " ORDER BY min(m.created_at), min(m.rowid) LIMIT ?", (ts(utcnow()), limit))
         return [row[0] for row in rows]
 
     def mark_done(self, inbound_id: str, status: str = "done") -> None:
