@@ -21,12 +21,16 @@ import hmac
 import json
 import os
 import platform
+import shutil
+import statistics
+import subprocess
 import tempfile
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
+from pathlib import Path
 
 import requests
 
@@ -37,18 +41,22 @@ from tests.server import Gunicorn
 
 SECRET = "bench-app-secret"
 PATH = "/api/v1/whatsapp/webhook"
+WRK_SCRIPT = str(Path(__file__).with_name("wrk.lua"))
 
 
-def signed_post(n: int, people: int = 50, text: str = "What can you do?") -> tuple[bytes, dict]:
-    """A signed Cloud API text message, new each time, from one of `people`."""
+def signed_post(n: int, people: int = 50, text: str = "What can you do?",
+                kind: str = "text") -> tuple[bytes, dict]:
+    """A signed Cloud API message, new each time, from one of `people`: a text, or a
+    reaction (stored, and needing no answer)."""
     wa_id = f"346{n % people:08d}"
+    content = ({"type": "reaction", "reaction": {"message_id": "wamid.ours1", "emoji": "👍"}}
+               if kind == "reaction" else {"type": "text", "text": {"body": text}})
     body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
         "field": "messages", "value": {
             "messaging_product": "whatsapp", "metadata": {"phone_number_id": "106540352242922"},
             "contacts": [{"wa_id": wa_id, "profile": {"name": "Bench"}}],
             "messages": [{"from": wa_id, "id": f"wamid.bench{n}-{time.time_ns()}",
-                          "timestamp": str(int(time.time())), "type": "text",
-                          "text": {"body": text}}]}}]}]}).encode()
+                          "timestamp": str(int(time.time())), **content}]}}]}]}).encode()
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     return body, {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
 
@@ -153,6 +161,124 @@ def burst(url: str, fake: FakeProvider, people: int, seconds: float, delay: floa
             "worst_wait_s": waits[-1] if waits else float("nan"), "failed": dict(failures)}
 
 
+def body_file(path: str, count: int, kind: str, text: str = "") -> str:
+    """`count` signed posts, each with its own message id, as wrk.lua reads them."""
+    with open(path, "w", encoding="utf-8") as out:
+        for n in range(count):
+            body, headers = signed_post(n, 500, text, kind)
+            out.write(f"{headers['X-Hub-Signature-256']}\t{body.decode()}\n")
+    return path
+
+
+def run_wrk(url: str, bodies: str, offset: int, connections: int, seconds: float) -> dict:
+    """wrk (2 threads) posting `bodies` from line `offset` for `seconds`; its figures, and its
+    share of the machine's CPU (from its own rusage)."""
+    process = subprocess.Popen(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--timeout", "10s", "-s",
+         WRK_SCRIPT, url.rsplit(PATH, 1)[0], "--", bodies, "2", PATH, str(offset)],
+        stdout=subprocess.PIPE, text=True)
+    started = time.monotonic()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    output = process.stdout.read()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"wrk failed: {output}")
+    result = json.loads(output.strip().splitlines()[-1])
+    result["rps"] = result["requests"] / result["seconds"]
+    result["cpu_share"] = (usage.ru_utime + usage.ru_stime) / (wall * os.cpu_count())
+    return result
+
+
+def uss_mb(server: Gunicorn) -> list[float]:
+    """Each worker's private memory (USS), in MB."""
+    sizes = []
+    for pid in server.worker_pids():
+        fields = {}
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            name, value = line.split(":", 1)
+            fields[name] = int(value.split()[0]) / 1024
+        sizes.append(fields["Private_Clean"] + fields["Private_Dirty"])
+    return sizes
+
+
+def interleaved(args, fake: FakeProvider, tmp: str) -> None:
+    """Part 1: the bare route, pywa, the gateway's ack path and the gateway answering every
+    text, each under the same gunicorn config, side by side; wrk rotates over them, run after
+    run, and an answering run's backlog is drained before the next run starts."""
+    if shutil.which("wrk") is None:
+        print("\n1. skipped: wrk is not installed (`make bench` installs Debian's where it may)")
+        return
+    # Enough lines that no run posts an id an earlier run of the same app posted (at up to
+    # 4,000 req/s; the bare route, faster, ignores ids).
+    per_run = int(args.seconds * 4000)
+    count = (args.repeat + 1) * per_run
+    texts = body_file(f"{tmp}/texts.txt", count, "text", "¿Hacéis envíos a Portugal?")
+    reactions = body_file(f"{tmp}/reactions.txt", count, "reaction")
+    offline = {"LLM_PROVIDER": "offline", "WHATSAPP_API_BASE_URL": fake.url,
+               "WHATSAPP_TOKEN": "bench-token", "WHATSAPP_APP_SECRET": SECRET,
+               "LOG_LEVEL": "WARNING"}
+    apps = [("bare Flask route", "bench.bare:app", {}, reactions),
+            ("pywa 4.5 (stores nothing)", "bench.pywa_app:app", {}, reactions),
+            ("gateway, ack path", "wsgi:app",
+             {**offline, "GATEWAY_DB_PATH": f"{tmp}/ack.sqlite3"}, reactions),
+            ("gateway, answering all", "wsgi:app",
+             {**offline, "GATEWAY_DB_PATH": f"{tmp}/all.sqlite3"}, texts)]
+    try:
+        import pywa  # noqa: F401
+    except ImportError:
+        print("\n(pywa is not installed: `make bench` installs bench/requirements.txt)")
+        apps = [app for app in apps if "pywa" not in app[1]]
+    print(f"\n1. side by side: wrk, 2 threads, {args.connections} connections, {args.seconds:g} s "
+          f"a run, {args.repeat} runs each, interleaved; medians (offline bot)")
+    fake.llm_delay = 0
+    servers = {}
+    results: dict[str, list[dict]] = {name: [] for name, *_ in apps}
+    try:
+        for name, app, env, _ in apps:
+            servers[name] = Gunicorn(env, app=app).start(timeout=120)
+        for repeat in range(args.repeat + 1):  # the first round warms every app up
+            for name, _, _, bodies in apps:
+                before, started = len(fake.sent), time.monotonic()
+                result = run_wrk(servers[name].url + PATH, bodies, repeat * per_run,
+                                 args.connections, args.seconds if repeat else 2)
+                if name == "gateway, answering all":
+                    accepted = result["requests"] - result["errors"]
+                    deadline = time.monotonic() + 300
+                    while len(fake.sent) - before < accepted and time.monotonic() < deadline:
+                        time.sleep(0.1)
+                    answered = len(fake.sent) - before
+                    last = max((e["at"] for e in fake.sent[before:]), default=started)
+                    result["answered"] = answered
+                    result["answered_rps"] = answered / max(1e-9, last - started)
+                if repeat:
+                    results[name].append(result)
+        memory = {name: uss_mb(server) for name, server in servers.items()}
+    finally:
+        for server in servers.values():
+            server.stop()
+    bare = median(results["bare Flask route"], "rps")
+    for name, runs in results.items():
+        rps, p99 = median(runs, "rps"), median(runs, "p99_ms")
+        extra = ""
+        if "answered_rps" in runs[0]:
+            each = ", ".join(f"{r['answered_rps']:.0f}" for r in runs)
+            extra = f"; answered {median(runs, 'answered_rps'):.0f} messages/s ({each})"
+        print(f"  {name:<27} {rps:8.0f} req/s ({rps / bare:.2f})   p50 "
+              f"{median(runs, 'p50_ms'):6.1f} ms   p99 {p99:6.1f} ms   errors "
+              f"{sum(r['errors'] for r in runs)}   wrk CPU {median(runs, 'cpu_share'):.0%}{extra}")
+    if "pywa 4.5 (stores nothing)" in results:
+        pywa_runs, ack = results["pywa 4.5 (stores nothing)"], results["gateway, ack path"]
+        print(f"  ack path / pywa: {median(ack, 'rps') / median(pywa_runs, 'rps'):.2f} of the "
+              f"requests/s, p99 {median(ack, 'p99_ms') / median(pywa_runs, 'p99_ms'):.2f}x")
+    print("  worker USS (MB): " + "; ".join(
+        f"{name}: {', '.join(f'{m:.0f}' for m in sizes)}" for name, sizes in memory.items()))
+
+
+def median(runs: list[dict], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
 def gateway_env(fake: FakeProvider, db_dir: str) -> dict:
     return {"GATEWAY_DB_PATH": os.path.join(db_dir, "gateway.sqlite3"),
             "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_API_BASE_URL": fake.url,
@@ -183,7 +309,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rate", type=float, default=40)
     parser.add_argument("--burst", type=int, default=2000, help="people in the burst (0: skip)")
-    parser.add_argument("--only", type=int, choices=(1, 2, 3), help="run one part")
+    parser.add_argument("--only", type=int, choices=(1, 2, 3, 4), help="run one part")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each app in part 1")
     args = parser.parse_args()
     server = load_server_settings()
     print(f"machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, Python "
@@ -193,6 +320,8 @@ def main() -> None:
     steady = lambda url: fixed_rate(url, args.rate, args.seconds)  # noqa: E731
     with FakeProvider() as fake, tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, 1):
+            interleaved(args, fake, tmp)
+        if args.only == 4:  # the Python client of earlier measurements
             throughput(args, fake, tmp, closed)
         if args.only in (None, 2):
             slow_bot(args, fake, tmp, steady)
