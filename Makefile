@@ -43,7 +43,14 @@ lint: $(STAMP)
 fake-provider: $(STAMP)
 	$(BIN)/python -m tests.fake_provider 9000
 
+# Needs wrk (Debian's is installed where we may) and pywa, the baseline (bench/requirements.txt).
 bench: $(STAMP)
+	$(BIN)/$(PIP) install --quiet -r bench/requirements.txt -c constraints.txt
+	@command -v wrk >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && { apt-get install -y -q wrk >/dev/null 2>&1 \
+	            || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q wrk >/dev/null 2>&1; }; }; } \
+	  || echo "no wrk here, and no way to install it: the side-by-side part is skipped"
 	$(BIN)/python -m bench.webhook
 
 # Index time, search time and memory of the offline bot for 10,000 passages; memory per worker.

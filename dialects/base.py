@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
@@ -48,9 +49,15 @@ class WebhookRequest:
     url: str = ""
 
     def header(self, name: str) -> str | None:
-        """Look up a header by case-insensitive name."""
-        wanted = name.lower()
-        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+        """Look up a header by case-insensitive name (the first, if repeated)."""
+        return self._by_lower_name.get(name.lower())
+
+    @cached_property
+    def _by_lower_name(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for key, value in self.headers.items():
+            found.setdefault(key.lower(), value)
+        return found
 
     def json(self) -> object:
         """The body parsed as JSON, or `MalformedBody` (naming where, never quoting it)."""

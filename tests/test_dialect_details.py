@@ -184,3 +184,17 @@ def test_an_identifier_that_is_no_path_segment_is_never_sent(requests_mock):
     result = client.send_text("34600000001", "hola", business_number=None)
     assert (result.accepted, result.kind, requests_mock.request_history) == (
         False, "not_configured", [])
+
+
+def test_a_proxy_from_the_environment_is_still_used(monkeypatch):
+    """Clients read the proxy settings once, not on every send; they still honour them."""
+    from dialects.client import ClientSettings
+    from dialects.cloud_api import CloudApiClient
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    client = CloudApiClient(ClientSettings(base_url="https://graph.example", token="t"))
+    assert client.session.proxies.get("https") == "http://proxy.internal:3128"
+    monkeypatch.setenv("NO_PROXY", "graph.example")
+    client = CloudApiClient(ClientSettings(base_url="https://graph.example", token="t"))
+    assert "https" not in client.session.proxies
