@@ -384,3 +384,11 @@ def test_messages_newest_first_and_filtered_by_failure(store):
     by_kind = MessageFilter(error_kind="undeliverable")
     assert [m.id for m in store.messages.list(conversation, 10, where=by_kind)] == [ok.id]
     assert store.messages.count_queued() == 2
+
+
+def test_a_send_and_its_attempt_are_kept_together(store):
+    answer = store.messages.add_answer(inbound(store), "hi")
+    attempt = {"type": "attempt", "at": utcnow(), "part": 1, "accepted": True}
+    store.messages.update_send(answer.id, "sent", 1, ["wamid.P1"], event=attempt)
+    assert store.messages.get(answer.id).send_state == "sent"
+    assert [e["part"] for e in store.messages.events(answer.id)] == [1]

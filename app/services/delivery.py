@@ -53,6 +53,7 @@ class Outbox:
         self.limits = limits
         self.policy = policy
         self.sleep = sleep
+        self._checked: dict[str, float] = {}  # when each dialect's rejection was looked up
 
     def deliver(self, inbound: Message, answer: Message) -> None:
         """Send what is left of the answer. A part whose send was interrupted may have reached
@@ -107,25 +108,26 @@ class Outbox:
                                                              inbound.business_number)
             retry = (not result.accepted and result.retryable
                      and tries < self.policy.max_attempts)
-            self.store.messages.add_event(answer.id, {
-                "type": "attempt", "at": utcnow(), "part": sent + 1, "parts": len(parts),
-                "accepted": result.accepted, "http_status": result.http_status,
-                "provider_message_id": result.message_id, "error_kind": result.kind,
-                "error_code": result.error_code, "error_message": result.error_message,
-                "retry": retry})
+            attempt = {"type": "attempt", "at": utcnow(), "part": sent + 1, "parts": len(parts),
+                       "accepted": result.accepted, "http_status": result.http_status,
+                       "provider_message_id": result.message_id, "error_kind": result.kind,
+                       "error_code": result.error_code, "error_message": result.error_message,
+                       "retry": retry}
             if result.accepted:
                 self._credentials_work(inbound.dialect)
                 sent, tries = sent + 1, 0
                 ids += [result.message_id] if result.message_id else []
                 self.store.messages.update_send(answer.id, "sent" if sent == len(parts)
-                                                else "pending", sent, ids, attempts=attempts)
+                                                else "pending", sent, ids, attempts=attempts,
+                                                event=attempt)
                 continue
             error = SendError(result.kind, result.error_code, result.error_message)
             if result.kind == "auth":
                 self.store.providers.record_auth_failure(inbound.dialect, error)
             state = "pending" if retry else (
                 "not_sent" if result.kind == "not_configured" else "failed")
-            self.store.messages.update_send(answer.id, state, sent, ids, error, attempts)
+            self.store.messages.update_send(answer.id, state, sent, ids, error, attempts,
+                                            event=attempt)
             self._log_failure(inbound, result, sent + 1, len(parts), tries, retry)
             if retry:
                 metrics.RETRIES.labels(answer.dialect, result.kind or "").inc()
@@ -154,6 +156,12 @@ class Outbox:
         self.store.sessions.flag(answer.conversation_id, "failed_answer")
 
     def _credentials_work(self, dialect: str) -> None:
+        """A send went through: clear a rejection some worker recorded (looked up at most
+        once a second per dialect: sends are many, rejections rare)."""
+        now = time.monotonic()
+        if now - self._checked.get(dialect, -1.0) < 1.0:
+            return
+        self._checked[dialect] = now
         if dialect in self.store.providers.auth_failures():
             self.store.providers.clear_auth_failure(dialect)
             log.info("%s credentials accepted again", dialect)

@@ -8,6 +8,7 @@ Multilingual Plane takes two of the limit (Twilio counts emoji as more than one 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from itertools import takewhile
 
 from markdown_it import MarkdownIt
@@ -27,8 +28,14 @@ def units(text: str) -> int:
 
 def format_text(text: str, max_len: int) -> list[str]:
     """WhatsApp-ready parts of `text`, none longer than `max_len`; nothing is dropped."""
+    return list(_formatted(text, max_len))
+
+
+@lru_cache(maxsize=512)
+def _formatted(text: str, max_len: int) -> tuple[str, ...]:
+    # A bot over one business's documents gives the same answers again and again.
     text = to_whatsapp(text)
-    return split_text(text, max_len) if text else []
+    return tuple(split_text(text, max_len)) if text else ()
 
 
 def to_whatsapp(text: str) -> str:

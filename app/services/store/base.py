@@ -282,8 +282,9 @@ class MessageRepository(ABC):
     @abstractmethod
     def update_send(self, answer_id: str, state: str, parts_sent: int,
                     provider_message_ids: list[str], error: SendError | None = None,
-                    attempts: int | None = None) -> None:
-        """Record how sending an answer is going (`error` None clears the last one)."""
+                    attempts: int | None = None, event: dict | None = None) -> None:
+        """Record how sending an answer is going (`error` None clears the last one), and
+        keep `event` (the attempt that brought it here) with it, in the same write."""
 
     @abstractmethod
     def apply_status(self, provider_message_id: str, status: str,

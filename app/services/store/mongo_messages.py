@@ -186,7 +186,7 @@ class MongoMessages(MessageRepository):
         return result.modified_count == 1
 
     def update_send(self, answer_id, state, parts_sent, provider_message_ids, error=None,
-                    attempts=None) -> None:
+                    attempts=None, event=None) -> None:
         """Record the send state; the multikey index on the ids serves status callbacks."""
         error = error or SendError(kind=None)
         fields = {"send_state": state, "parts_sent": parts_sent,
@@ -194,8 +194,12 @@ class MongoMessages(MessageRepository):
                   "error_code": error.code, "error_message": error.message}
         if attempts is not None:
             fields["attempts"] = attempts
+        update: dict = {"$set": fields}
+        if event is not None:
+            update["$push"] = {"events": {"$each": [{**event, "at": event.get("at") or utcnow()}],
+                                          "$slice": -EVENTS_PER_MESSAGE}}
         with translated():
-            self.collection.update_one({"_id": _oid(answer_id)}, {"$set": fields})
+            self.collection.update_one({"_id": _oid(answer_id)}, update)
 
     def apply_status(self, provider_message_id, status, error=None) -> bool:
         """One conditional update: only a higher-ranked status is written."""

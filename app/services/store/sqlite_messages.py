@@ -96,14 +96,18 @@ class SqliteMessages(MessageRepository):
 
     def add_event(self, message_id: str, event: dict) -> None:
         """Append, then drop what is older than the last `EVENTS_PER_MESSAGE`."""
+        with self.store.transaction() as conn:
+            self._append_event(conn, message_id, event)
+
+    @staticmethod
+    def _append_event(conn: sqlite3.Connection, message_id: str, event: dict) -> None:
         event = {**event, "at": ts(event["at"]) if isinstance(event.get("at"), datetime)
                  else event.get("at") or ts(utcnow())}
-        with self.store.transaction() as conn:
-            conn.execute("INSERT INTO message_events (message_id, event) VALUES (?, ?)",
-                         (message_id, json.dumps(event)))
-            conn.execute("DELETE FROM message_events WHERE message_id = ? AND id <= (SELECT id "
-                         "FROM message_events WHERE message_id = ? ORDER BY id DESC LIMIT 1 "
-                         "OFFSET ?)", (message_id, message_id, EVENTS_PER_MESSAGE))
+        conn.execute("INSERT INTO message_events (message_id, event) VALUES (?, ?)",
+                     (message_id, json.dumps(event)))
+        conn.execute("DELETE FROM message_events WHERE message_id = ? AND id <= (SELECT id "
+                     "FROM message_events WHERE message_id = ? ORDER BY id DESC LIMIT 1 "
+                     "OFFSET ?)", (message_id, message_id, EVENTS_PER_MESSAGE))
 
     def events(self, message_id: str) -> list[dict]:
         """In insertion order, which is time order."""
@@ -148,10 +152,12 @@ class SqliteMessages(MessageRepository):
                          (answer_id, parts_sent)).rowcount == 1
 
     def update_send(self, answer_id, state, parts_sent, provider_message_ids, error=None,
-                    attempts=None) -> None:
+                    attempts=None, event=None) -> None:
         """Record the send state, and index every provider id for status callbacks."""
         error = error or SendError(kind=None)
         with self.store.transaction() as conn:
+            if event is not None:
+                self._append_event(conn, answer_id, event)
             conn.execute("UPDATE messages SET send_state = ?, parts_sent = ?, "
                          "provider_message_ids = ?, error_kind = ?, error_code = ?, "
                          "error_message = ?, attempts = coalesce(?, attempts) WHERE id = ?",
