@@ -120,6 +120,10 @@ class FakeProvider:
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as a real provider's API: a client reuses its connection.
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms stall
+
             def do_GET(self):  # noqa: N802 (http.server's name)
                 status, answer = provider._check(self.path)
                 reply = json.dumps(answer).encode()

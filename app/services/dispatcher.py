@@ -43,6 +43,7 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.threads = threads
+        self.capacity = threads + backlog
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="answer")
         # Set when a conversation was left stored because the pool was full.
         self._left: bool = False
@@ -81,7 +82,10 @@ class Dispatcher:
         finally:
             with self._lock:
                 self._slots.release()
-                refill, self._left = self._left, False
+                # Once those waiting here would no longer keep every thread busy: one look at
+                # the store per `threads` answers, not one per answer.
+                refill = self._left and len(self._active) - 1 <= self.threads
+                self._left = self._left and not refill
             if refill:  # before this one counts as done: `wait_idle` sees no gap
                 self._refill()
             with self._lock:
@@ -95,7 +99,7 @@ class Dispatcher:
         try:
             with self.schema.watch():
                 for conversation_id in self.store.messages.queued_conversations(
-                        len(active) + self.threads):
+                        len(active) + self.capacity):
                     if conversation_id not in active and not self.submit(conversation_id):
                         return  # full again: `_left` is set, the next free thread goes on
         except StoreUnavailable:
