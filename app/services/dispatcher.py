@@ -112,12 +112,14 @@ class Dispatcher:
         done = 0
         while not self._stopping.is_set() and self.store.sessions.acquire(
                 conversation_id, self.owner, utcnow() + self.lease):
+            fresh = True  # the lease was just taken: no need to renew it for the first one
             try:
                 while not self._stopping.is_set():
                     inbound = self.store.messages.next_queued(conversation_id)
-                    if inbound is None or not self.store.sessions.renew(
-                            conversation_id, self.owner, utcnow() + self.lease):
+                    if inbound is None or not (fresh or self.store.sessions.renew(
+                            conversation_id, self.owner, utcnow() + self.lease)):
                         break
+                    fresh = False
                     if inbound.attempts >= self.max_attempts:
                         self._give_up(inbound)
                         continue
