@@ -36,15 +36,13 @@ class MessageHandler:
         if isinstance(event, StatusUpdate):
             self._record_status(event)
             return None
+        conversation_id, seq = self.store.sessions.arrive(event.wa_id, event.business_number,
+                                                          event.sent_at, event.profile_name)
         needs_reply = event.is_text or (event.wants_notice and self.notices)
-        with self.store.batch():  # SQLite: one write, not two
-            conversation_id, seq = self.store.sessions.arrive(
-                event.wa_id, event.business_number, event.sent_at, event.profile_name)
-            stored = self.store.messages.add_inbound(
-                conversation_id, seq, event.text, kind=event.kind,
-                status="queued" if needs_reply else "done", dialect=event.dialect,
-                wa_id=event.wa_id, business_number=event.business_number,
-                provider_message_id=event.message_id)
+        stored = self.store.messages.add_inbound(
+            conversation_id, seq, event.text, kind=event.kind,
+            status="queued" if needs_reply else "done", dialect=event.dialect, wa_id=event.wa_id,
+            business_number=event.business_number, provider_message_id=event.message_id)
         if stored is None:
             metrics.DUPLICATES.labels(event.dialect).inc()
             log.info("duplicate dialect=%s message_id=%s wa_id=%s: already stored, ignored",
@@ -93,9 +91,8 @@ class MessageHandler:
             with self.outbox.presence(inbound) if inbound.kind == "text" else nullcontext():
                 answer = self._compose(inbound)
         self.outbox.deliver(inbound, answer)
-        with self.store.batch():
-            self.store.messages.mark_done(inbound.id)
-            self.store.sessions.touch(inbound.wa_id)
+        self.store.messages.mark_done(inbound.id)
+        self.store.sessions.touch(inbound.wa_id)
 
     def _held(self, inbound: Message, session: Session | None) -> bool:
         """Whether an operator has the conversation: the message stays unanswered (`held`).
@@ -108,9 +105,8 @@ class MessageHandler:
                      "min, the bot answers again", inbound.conversation_id, session.handoff_by,
                      self.handoff_idle.total_seconds() // 60)
             return False
-        with self.store.batch():
-            self.store.messages.mark_done(inbound.id, "held")
-            self.store.sessions.touch(inbound.wa_id)
+        self.store.messages.mark_done(inbound.id, "held")
+        self.store.sessions.touch(inbound.wa_id)
         metrics.ANSWERS.labels(inbound.dialect, "answer", "held", "").inc()
         log.info("held dialect=%s message_id=%s conversation=%s operator=%s: an operator has "
                  "the conversation, the bot does not answer", inbound.dialect,

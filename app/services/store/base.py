@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -333,12 +332,6 @@ class Store(ABC):
     sessions: WhatsappSessionRepository
     messages: MessageRepository
     providers: ProviderStatusRepository
-
-    def batch(self) -> AbstractContextManager[None]:
-        """Writes inside take effect together, where the store can make them (SQLite: one
-        transaction, one turn of the write lock); MongoDB writes each document atomically
-        on its own, which is all the gateway's writes need."""
-        return nullcontext()
 
     @abstractmethod
     def ensure_schema(self) -> None:

@@ -6,7 +6,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import fields
 from datetime import datetime
 
@@ -81,10 +81,6 @@ class SqliteStore(Store):
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
-
-    def batch(self) -> AbstractContextManager[None]:
-        """One transaction (statements inside must not open their own)."""
-        return self.transaction()
 
     def ensure_schema(self) -> None:
         """Create or migrate the tables, in one transaction concurrent workers queue behind."""
