@@ -100,15 +100,7 @@ def worker_memory() -> list[dict]:
         try:
             server.start(timeout=120)
             time.sleep(3)  # both workers booted and warmed their models
-            rows = []
-            for pid in server.worker_pids():
-                fields = {}
-                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
-                    name, value = line.split(":", 1)
-                    fields[name] = int(value.split()[0]) / 1024
-                rows.append({"pid": pid, "rss": fields["Rss"], "pss": fields["Pss"],
-                             "uss": fields["Private_Clean"] + fields["Private_Dirty"]})
-            return rows
+            return server.worker_memory()
         finally:
             server.stop()
 

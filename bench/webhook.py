@@ -190,18 +190,6 @@ def run_wrk(url: str, bodies: str, offset: int, connections: int, seconds: float
     return result
 
 
-def uss_mb(server: Gunicorn) -> list[float]:
-    """Each worker's private memory (USS), in MB."""
-    sizes = []
-    for pid in server.worker_pids():
-        fields = {}
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
-            name, value = line.split(":", 1)
-            fields[name] = int(value.split()[0]) / 1024
-        sizes.append(fields["Private_Clean"] + fields["Private_Dirty"])
-    return sizes
-
-
 def interleaved(args, fake: FakeProvider, tmp: str) -> None:
     """Part 1: the bare route, pywa, the gateway's ack path and the gateway answering every
     text, each under the same gunicorn config, side by side; wrk rotates over them, run after
@@ -253,7 +241,8 @@ def interleaved(args, fake: FakeProvider, tmp: str) -> None:
                     result["answered_rps"] = answered / max(1e-9, last - started)
                 if repeat:
                     results[name].append(result)
-        memory = {name: uss_mb(server) for name, server in servers.items()}
+        memory = {name: [row["uss"] for row in server.worker_memory()]
+                  for name, server in servers.items()}
     finally:
         for server in servers.values():
             server.stop()

@@ -84,6 +84,18 @@ class Gunicorn:
                     pids.append(int(entry.name))
         return pids
 
+    def worker_memory(self) -> list[dict]:
+        """Each worker's RSS, PSS and USS (its private pages), in MB, from smaps_rollup."""
+        rows = []
+        for pid in self.worker_pids():
+            fields = {}
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+                name, value = line.split(":", 1)
+                fields[name] = int(value.split()[0]) / 1024
+            rows.append({"pid": pid, "rss": fields["Rss"], "pss": fields["Pss"],
+                         "uss": fields["Private_Clean"] + fields["Private_Dirty"]})
+        return rows
+
     def output(self) -> str:
         """Everything gunicorn and the app logged so far."""
         self.log.flush()
