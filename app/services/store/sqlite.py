@@ -35,8 +35,31 @@ def ts(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+class Rows:
+    """A statement's rows, all read, and how many rows it changed."""
+
+    def __init__(self, cursor: sqlite3.Cursor):
+        self.rows = cursor.fetchall()  # a statement with RETURNING is done only once read
+        self.rowcount = cursor.rowcount
+
+    def fetchone(self) -> sqlite3.Row | None:
+        """The first row, if any."""
+        return self.rows[0] if self.rows else None
+
+    def __iter__(self) -> Iterator[sqlite3.Row]:
+        return iter(self.rows)
+
+
 class SqliteStore(Store):
-    """Connections are opened lazily, one per thread and process, after gunicorn forks."""
+    """Connections are opened lazily, one per thread and process, after gunicorn forks.
+
+    SQLite lets one writer at a time into the file; one that finds it taken sleeps and tries
+    again, in steps of milliseconds. The threads of one process take turns at a lock of their
+    own instead, without sleeping, so only the processes contend for the file.
+    """
 
     def __init__(self, path: str, timeout: float = 5.0):
         from app.services.store.sqlite_messages import SqliteMessages
@@ -44,6 +67,7 @@ class SqliteStore(Store):
         self.path = path
         self.timeout = timeout
         self._local = threading.local()
+        self._writing = threading.RLock()
         self.sessions = SqliteSessions(self)
         self.messages = SqliteMessages(self)
         self.providers = SqliteProviderStatus(self)
@@ -70,10 +94,18 @@ class SqliteStore(Store):
         except (sqlite3.OperationalError, OSError) as err:
             raise StoreUnavailable(f"SQLite store {self.path}: {err}") from err
 
+    def run(self, sql: str, params: tuple = ()) -> Rows:
+        """One statement, in its own transaction; a write waits for this process's turn."""
+        with self.cursor() as conn:
+            if sql.lstrip().startswith(WRITES):
+                with self._writing:
+                    return Rows(conn.execute(sql, params))
+            return Rows(conn.execute(sql, params))
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Several statements that take effect together or not at all."""
-        with self.cursor() as conn:
+        with self._writing, self.cursor() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -101,7 +133,7 @@ class SqliteStore(Store):
     def ping(self) -> None:
         """Take the write lock and let it go: a file another process holds write-locked
         cannot take a webhook, though it still answers reads."""
-        with self.cursor() as conn:
+        with self._writing, self.cursor() as conn:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("ROLLBACK")
 
@@ -138,9 +170,8 @@ class SqliteSessions(WhatsappSessionRepository):
     def __init__(self, store: SqliteStore):
         self.store = store
 
-    def _write(self, sql: str, params: tuple) -> sqlite3.Cursor:
-        with self.store.cursor() as conn:
-            return conn.execute(sql, params)
+    def _write(self, sql: str, params: tuple) -> Rows:
+        return self.store.run(sql, params)
 
     def get_or_create(self, wa_id: str, phone_number_id: str | None = None) -> str:
         """One upsert: the primary key decides the race, RETURNING gives the winner's id."""
@@ -257,19 +288,16 @@ class SqliteProviderStatus(ProviderStatusRepository):
 
     def record_auth_failure(self, dialect: str, error: SendError) -> None:
         """Upsert the provider's row."""
-        with self.store.cursor() as conn:
-            conn.execute("INSERT INTO provider_status VALUES (?, ?, ?, ?, ?) ON CONFLICT (dialect)"
-                         " DO UPDATE SET kind = excluded.kind, code = excluded.code,"
-                         " message = excluded.message",
-                         (dialect, error.kind, error.code, error.message, ts(utcnow())))
+        self.store.run("INSERT INTO provider_status VALUES (?, ?, ?, ?, ?) ON CONFLICT (dialect)"
+                       " DO UPDATE SET kind = excluded.kind, code = excluded.code,"
+                       " message = excluded.message",
+                       (dialect, error.kind, error.code, error.message, ts(utcnow())))
 
     def clear_auth_failure(self, dialect: str) -> None:
         """Delete the provider's row."""
-        with self.store.cursor() as conn:
-            conn.execute("DELETE FROM provider_status WHERE dialect = ?", (dialect,))
+        self.store.run("DELETE FROM provider_status WHERE dialect = ?", (dialect,))
 
     def auth_failures(self) -> dict[str, SendError]:
         """Every row."""
-        with self.store.cursor() as conn:
-            rows = conn.execute("SELECT dialect, kind, code, message FROM provider_status")
-            return {row[0]: SendError(row[1], row[2], row[3]) for row in rows}
+        rows = self.store.run("SELECT dialect, kind, code, message FROM provider_status")
+        return {row[0]: SendError(row[1], row[2], row[3]) for row in rows}

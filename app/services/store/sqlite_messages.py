@@ -19,7 +19,7 @@ from app.services.store.base import (
     SendError,
     utcnow,
 )
-from app.services.store.sqlite import SqliteStore, ts
+from app.services.store.sqlite import Rows, SqliteStore, ts
 
 COLUMNS = [f.name for f in fields(Message)]
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM messages"
@@ -40,9 +40,8 @@ class SqliteMessages(MessageRepository):
     def __init__(self, store: SqliteStore):
         self.store = store
 
-    def _run(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
-        with self.store.cursor() as conn:
-            return conn.execute(sql, params)
+    def _run(self, sql: str, params: tuple = ()) -> Rows:
+        return self.store.run(sql, params)
 
     def _insert(self, message: Message, **extra: object) -> bool:
         row = {**message.__dict__, "created_at": ts(message.created_at),
