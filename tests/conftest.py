@@ -147,6 +147,15 @@ def runner(app):
     return app.test_cli_runner()
 
 
+@pytest.fixture(scope="module")
+def fake():
+    """The fake provider on 127.0.0.1, one per test module (end-to-end tests)."""
+    from tests.fake_provider import FakeProvider
+
+    with FakeProvider() as provider:
+        yield provider
+
+
 @pytest.fixture
 def requests_mock(requests_mock):
     """requests-mock's fixture, the providers' health checks answered as a working account's

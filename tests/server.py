@@ -84,6 +84,16 @@ class Gunicorn:
                     pids.append(int(entry.name))
         return pids
 
+    def deliver(self, case, payload: dict, new_connection: bool = False) -> None:
+        """POST `payload` to the webhook signed as `case`'s provider signs it; it must be
+        acknowledged. `new_connection`: not kept alive, so posts spread over the workers."""
+        url = f"{self.url}/api/v1/whatsapp/webhook"
+        body = case.encode(payload)
+        headers = {**case.headers(body, url), **({"Connection": "close"} if new_connection
+                                                 else {})}
+        response = requests.post(url, data=body, headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+
     def worker_memory(self) -> list[dict]:
         """Each worker's RSS, PSS and USS (its private pages), in MB, from smaps_rollup."""
         rows = []

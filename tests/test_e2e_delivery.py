@@ -10,7 +10,6 @@ import requests
 
 from app.auth import issue_token
 from tests.cases import CASES, CloudApiCase
-from tests.fake_provider import FakeProvider
 from tests.server import Gunicorn, provider_env
 from tests.test_delivery import REFUSALS, graph_error
 
@@ -18,11 +17,6 @@ pytestmark = pytest.mark.e2e
 JWT_SECRET = "jwt-secret-for-tests-0123456789abcdef"
 HEADERS = {"Authorization": "Bearer " + issue_token(JWT_SECRET, "qa", timedelta(hours=1))}
 
-
-@pytest.fixture(scope="module")
-def fake():
-    with FakeProvider() as provider:
-        yield provider
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +27,6 @@ def gateway(fake, tmp_path_factory):
         WHATSAPP_RETRY_BASE_SECONDS="0.05", WHATSAPP_SEND_ATTEMPTS="2")).start()
     yield server
     print(server.stop())
-
-
-def deliver(gateway: Gunicorn, case, payload: dict) -> None:
-    url = f"{gateway.url}/api/v1/whatsapp/webhook"
-    body = case.encode(payload)
-    assert requests.post(url, data=body, headers=case.headers(body, url),
-                         timeout=10).status_code == 200
 
 
 def settled_answer(gateway: Gunicorn, wa_id: str) -> dict:
@@ -67,7 +54,7 @@ def test_each_refusal_is_stored_with_its_kind(gateway, fake, number, refusal):
     wa_id = f"3461{number:07d}"
     for _ in range(2 if retryable else 1):  # a retryable refusal is tried twice here
         fake.refuse_next(status, body)
-    deliver(gateway, case, case.text("hello", wa_id=wa_id, message_id=f"refusal-{number}"))
+    gateway.deliver(case, case.text("hello", wa_id=wa_id, message_id=f"refusal-{number}"))
     answer = settled_answer(gateway, wa_id)
     assert (answer["send_state"], answer["error_kind"], answer["error_code"],
             answer["attempts"]) == ("failed", kind, code, 2 if retryable else 1)
@@ -82,7 +69,7 @@ def test_a_throttled_answer_arrives_once_and_credentials_recover(gateway, fake, 
              "vonage": "34620000004"}
     fake.refuse_next(429, graph_error(130429, "(#130429) Rate limit hit"), {"Retry-After": "1"})
     started = time.monotonic()
-    deliver(gateway, case, case.text("hello", wa_id=wa_id[case.name], message_id=f"t-{case}"))
+    gateway.deliver(case, case.text("hello", wa_id=wa_id[case.name], message_id=f"t-{case}"))
     answer = settled_answer(gateway, wa_id[case.name])
     assert (answer["send_state"], answer["attempts"]) == ("sent", 2)
     assert time.monotonic() - started >= 1  # Retry-After was honoured
@@ -93,7 +80,7 @@ def test_a_throttled_answer_arrives_once_and_credentials_recover(gateway, fake, 
 
 def test_cloud_api_marks_the_message_read_with_typing(gateway, fake):
     case = CloudApiCase()
-    deliver(gateway, case, case.text("hello", wa_id="34630000001", message_id="wamid.typing"))
+    gateway.deliver(case, case.text("hello", wa_id="34630000001", message_id="wamid.typing"))
     settled_answer(gateway, "34630000001")
     assert {"messaging_product": "whatsapp", "status": "read", "message_id": "wamid.typing",
             "typing_indicator": {"type": "text"}} in fake.receipts

@@ -25,11 +25,6 @@ HEADERS = {"Authorization": "Bearer " + issue_token(JWT_SECRET, "laura", timedel
 cloud, twilio = CloudApiCase(), TwilioCase()
 
 
-@pytest.fixture(scope="module")
-def fake():
-    with FakeProvider() as provider:
-        yield provider
-
 
 @pytest.fixture(scope="module")
 def gateway(fake, tmp_path_factory):
@@ -40,15 +35,6 @@ def gateway(fake, tmp_path_factory):
         WHATSAPP_READ_RECEIPTS="false")).start()
     yield server
     print(server.stop())
-
-
-def deliver(gateway: Gunicorn, case, payload: dict) -> None:
-    url = f"{gateway.url}/api/v1/whatsapp/webhook"
-    body = case.encode(payload)
-    # A new connection each time: the posts spread over both workers.
-    assert requests.post(url, data=body, headers={**case.headers(body, url),
-                                                   "Connection": "close"},
-                         timeout=10).status_code == 200
 
 
 def story(gateway: Gunicorn, message_id: str, settled=lambda s: True) -> dict:
@@ -82,8 +68,8 @@ def test_metrics_add_up_every_worker(gateway, fake):
     count = 0
     while count < 4 or len(posted_by(gateway)) < 2:  # until both workers took some
         assert count < 60, "the posts all went to one worker"
-        deliver(gateway, cloud, cloud.text("¿a qué hora abrís?", wa_id=f"346200{count:05d}",
-                                           message_id=f"metrics-{count}"))
+        gateway.deliver(cloud, cloud.text("¿a qué hora abrís?", wa_id=f"346200{count:05d}",
+                                          message_id=f"metrics-{count}"), new_connection=True)
         count += 1
     for n in range(count):
         story(gateway, f"metrics-{n}", answered)
@@ -101,7 +87,7 @@ def posted_by(gateway: Gunicorn) -> set[int]:
 
 
 def test_every_line_is_json_with_the_messages_ids(gateway, fake):
-    deliver(gateway, cloud, cloud.text("hola", wa_id="34620000099", message_id="json-1"))
+    gateway.deliver(cloud, cloud.text("hola", wa_id="34620000099", message_id="json-1"))
     story(gateway, "json-1", answered)
     lines = [json.loads(line) for line in gateway.output().splitlines()]  # each one parses
     assert all({"ts", "level", "event"} <= line.keys() for line in lines)
@@ -134,7 +120,7 @@ def test_one_call_says_why_an_answer_did_not_arrive(gateway, fake, name, behave,
         payload = cloud.sent_at(payload, utcnow() - timedelta(hours=25))
     else:
         behave(fake)
-    deliver(gateway, cloud, payload)
+    gateway.deliver(cloud, payload)
     found = story(gateway, f"why-{name}", answered)
     assert found["reply"]["send_state"] == "failed"
     assert found["reply"]["error_kind"] == kind
@@ -148,13 +134,13 @@ def test_one_call_says_why_an_answer_did_not_arrive(gateway, fake, name, behave,
 
 
 def test_a_failed_delivery_callback_is_in_the_story(gateway, fake):
-    deliver(gateway, twilio, twilio.text("hola", wa_id="34620002000", message_id="SMwhy1"))
+    gateway.deliver(twilio, twilio.text("hola", wa_id="34620002000", message_id="SMwhy1"))
     found = story(gateway, "SMwhy1", answered)
     reply_id = found["reply"]["provider_message_ids"][0]
     callback = {**twilio.payload("status_failed"), "MessageSid": reply_id, "SmsSid": reply_id,
                 "ErrorCode": "63024", "ErrorMessage": "Invalid destination",
                 "To": "whatsapp:+34620002000"}
-    deliver(gateway, twilio, callback)
+    gateway.deliver(twilio, callback)
     found = story(gateway, reply_id, lambda s: any(e["type"] == "status"
                                                    for e in s["timeline"]))
     status = [e for e in found["timeline"] if e["type"] == "status"][-1]
@@ -165,14 +151,14 @@ def test_a_failed_delivery_callback_is_in_the_story(gateway, fake):
 
 def test_handoff_end_to_end(gateway, fake):
     wa_id = "34620003000"
-    deliver(gateway, cloud, cloud.text("hola", wa_id=wa_id, message_id="hand-1"))
+    gateway.deliver(cloud, cloud.text("hola", wa_id=wa_id, message_id="hand-1"))
     story(gateway, "hand-1", answered)
     conversation = requests.get(f"{gateway.url}/api/v1/whatsapp/sessions?wa_id={wa_id}",
                                 headers=HEADERS, timeout=5).json()["items"][0]
     base = f"{gateway.url}/api/v1/conversations/{conversation['conversation_id']}"
     assert requests.post(f"{base}/handoff", headers=HEADERS, timeout=5).json()["paused"]
 
-    deliver(gateway, cloud, cloud.text("¿hay alguien?", wa_id=wa_id, message_id="hand-2"))
+    gateway.deliver(cloud, cloud.text("¿hay alguien?", wa_id=wa_id, message_id="hand-2"))
     held = story(gateway, "hand-2", lambda s: s["inbound"]["status"] != "queued")
     assert (held["inbound"]["status"], held["reply"]) == ("held", None)
 
@@ -185,8 +171,8 @@ def test_handoff_end_to_end(gateway, fake):
 
     assert requests.delete(f"{base}/handoff", headers=HEADERS, timeout=5).json()[
         "paused"] is False
-    deliver(gateway, cloud, cloud.text("¿horario del sábado?", wa_id=wa_id,
-                                       message_id="hand-3"))
+    gateway.deliver(cloud, cloud.text("¿horario del sábado?", wa_id=wa_id,
+                                      message_id="hand-3"))
     assert story(gateway, "hand-3", answered)["reply"]["source"] == "whatsapp"
     assert len(fake.wait_for(before + 2, to=wa_id)) == before + 2
 
