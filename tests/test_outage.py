@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 
 from app.errors import StoreUnavailable
 from app.services.store import SchemaGate, _mongo_client
@@ -35,13 +36,17 @@ def test_once_known_down_requests_are_refused_at_once_until_a_ping_answers(caplo
     store = Flaky(delay=0.5)
     gate = SchemaGate(store, probe_seconds=0.3)
     store.down.set()
+    errors = REGISTRY.get_sample_value("whatsapp_store_errors_total") or 0
     with pytest.raises(StoreUnavailable):
         gate.ensure()  # the first request waits for the store's own timeout
+    assert REGISTRY.get_sample_value("whatsapp_store_errors_total") == errors + 1
     calls = store.calls
     for _ in range(20):
         with pytest.raises(StoreUnavailable):
             gate.ensure()  # refused without waiting on the store: it is not even called
     assert store.calls - calls <= 1  # the background probe may have pinged once meanwhile
+    # Refused without asking the store: not one more store error.
+    assert REGISTRY.get_sample_value("whatsapp_store_errors_total") == errors + 1
     store.down.clear()
     deadline = time.monotonic() + 5
     while gate.down_since is not None and time.monotonic() < deadline:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
+from app import metrics
 from app.config import Settings
 from app.errors import ConfigError, StoreUnavailable
 from app.services.store.base import Message, Session, Store
@@ -63,6 +64,7 @@ class SchemaGate:
         try:
             yield
         except StoreUnavailable as err:
+            metrics.STORE_ERRORS.inc()
             self._down(err.reason)
             raise
 
@@ -78,6 +80,7 @@ class SchemaGate:
         pinger.join(timeout)
         error = outcome[0] if outcome else StoreUnavailable(f"no answer within {timeout}s")
         if isinstance(error, StoreUnavailable):
+            metrics.STORE_ERRORS.inc()
             self._down(error.reason)
         return error is None
 
