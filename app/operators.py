@@ -47,7 +47,9 @@ class MessagesQuery(PageQuery):
 class OperatorMessageIn(Schema):
     """An operator's reply."""
 
-    text = fields.String(required=True, validate=validate.Length(1, MAX_OPERATOR_TEXT))
+    text = fields.String(required=True, validate=[
+        validate.Length(1, MAX_OPERATOR_TEXT),
+        validate.Predicate("strip", error="must not be blank")])
 
 
 class SessionOut(Schema):
@@ -217,8 +219,8 @@ def send(conversation_id: str) -> tuple[Response, int]:
     if not request.is_json:
         raise BadRequest("send a JSON body: {\"text\": \"...\"}")
     body = _load(OperatorMessageIn, request.get_json(silent=True))
-    message = current_app.extensions["operators"].send(conversation_id, body["text"].strip()
-                                                       or body["text"], g.operator)
+    message = current_app.extensions["operators"].send(conversation_id, body["text"].strip(),
+                                                       g.operator)
     return jsonify(message_json(message)), 201
 
 

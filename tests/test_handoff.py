@@ -164,7 +164,8 @@ def test_an_operator_cannot_write_after_the_24_hour_window(client, provider, aut
     assert response.json["error"]["code"] == "window_closed"
 
 
-@pytest.mark.parametrize("body", [{}, {"text": ""}, {"text": 3}, {"text": "x" * 5000}])
+@pytest.mark.parametrize("body", [{}, {"text": ""}, {"text": " \n "}, {"text": 3},
+                                  {"text": "x" * 5000}])
 def test_an_operator_message_needs_a_text(client, provider, auth, body):
     post(client, cloud, cloud.text("hola", message_id="in-1"))
     conversation = conversation_of(client, auth)["conversation_id"]
