@@ -142,8 +142,13 @@ def _handoff_in_the_browser(browser, server: Gunicorn, fake: FakeProvider) -> No
     page.click("#switch")  # pause
     assert "En pausa: laura" in page.locator("#state").inner_text()
     customer("¿sigue ahí alguien?", "web-2")
-    time.sleep(0.5)  # the bot would have answered by now
-    assert len(fake.wait_for(1, to=wa_id, timeout=0)) == 1
+    deadline = time.monotonic() + 15  # until the worker has taken it (held, or answered)
+    while time.monotonic() < deadline and requests.get(
+            f"{server.url}/api/v1/messages/web-2", timeout=5,
+            headers={"Authorization": f"Bearer {token()}"}).json()["inbound"]["status"] == (
+                "queued"):
+        time.sleep(0.05)
+    assert len(fake.wait_for(1, to=wa_id, timeout=0)) == 1  # the bot kept quiet
 
     page.fill("#text", "Hola, soy Laura. ¿En qué te ayudo?")
     page.click("#send")
