@@ -60,6 +60,20 @@ logger_class = "app.logs.GunicornLogger"
 access_log_format = ACCESS_FORMAT
 
 
+def _bounded_body_reads() -> None:
+    """gunicorn receives a body up to 1 MiB per recv(), into buffers it copies: a forged 4 MiB
+    body then leaves megabytes in each thread's malloc arena. Webhook bodies are small, and
+    the app reads them 64 KiB at a time (`app.services.bodies`): receive no more at once."""
+    from gunicorn.http.unreader import SocketUnreader
+
+    from app.services.bodies import READ_STEP
+
+    SocketUnreader.max_body_chunk = READ_STEP
+
+
+_bounded_body_reads()
+
+
 def on_starting(server):
     """Load the bot's models and index in the master: the workers forked from it share their
     pages. Documents that cannot be used stop the master with the reason, not every worker."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+import mmap
+from dataclasses import replace
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -12,6 +14,7 @@ from werkzeug.exceptions import ClientDisconnected
 from app import metrics
 from app.api_docs import documented
 from app.errors import PayloadTooLarge, RequestTimeout, StoreUnavailable
+from app.services.bodies import read_into
 from dialects.base import WebhookRequest
 from dialects.cloud_api import Envelope
 from dialects.generic import Message as GenericMessage
@@ -126,12 +129,17 @@ def receive() -> Response:
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     if (request.content_length or 0) > limit:
         raise PayloadTooLarge(f"the body is over {limit} bytes")
-    extensions["receiver"].precheck(request.headers)  # unsigned: refused before it is read
-    with extensions["body_readers"].slot(request.environ.get("gunicorn.socket")):
-        body = _body()
-    accepted = extensions["receiver"].accept(WebhookRequest(
-        body=body, content_type=request.mimetype, headers=request.headers, url=_called_url(),
-    ))
+    receiver = extensions["receiver"]
+    receiver.precheck(request.headers)  # unsigned: refused before it is read
+    with extensions["body_readers"].slot(request.environ.get("gunicorn.socket")) as buffer:
+        raw = _body(buffer)
+        inbound = WebhookRequest(body=raw, content_type=request.mimetype,
+                                 headers=request.headers, url=_called_url())
+        # Checked in the slot's buffer: only a body that passed is copied out to be parsed.
+        signer = receiver.authenticate(inbound)
+        inbound = replace(inbound, body=bytes(raw))
+        raw.release()
+    accepted = receiver.accept(inbound, signer)
     schema = extensions["schema"]
     schema.ensure()
     with schema.watch():
@@ -142,9 +150,9 @@ def receive() -> Response:
     return Response(body, 200, mimetype=mimetype)
 
 
-def _body() -> bytes:
-    """The raw body, refused with 413 past MAX_CONTENT_LENGTH, announced or chunked alike (a
-    chunked body has no Content-Length for Flask to check up front), and with 408 when the
+def _body(buffer: mmap.mmap) -> memoryview:
+    """The raw body, read into `buffer`; 413 past MAX_CONTENT_LENGTH, announced or chunked
+    alike (a chunked body has no Content-Length for Flask to check up front), and 408 when the
     client stops sending it for BODY_STALL_SECONDS, or has not sent it all when the body
     readers' deadline cuts it off: a slow sender must not hold one of the worker's threads."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
@@ -155,15 +163,13 @@ def _body() -> bytes:
     try:
         if sock is not None:
             sock.settimeout(BODY_STALL_SECONDS)
-        body = stream.read(limit + 1)
+        body = read_into(stream, buffer, limit)
     except (TimeoutError, OSError, ClientDisconnected) as err:  # Werkzeug wraps the timeout
         raise RequestTimeout(f"the body did not arrive (stalled {BODY_STALL_SECONDS} s, or "
                              "the client left)") from err
     finally:
         if sock is not None:
             sock.setblocking(True)
-    if len(body) > limit:
-        raise PayloadTooLarge(f"the body is over {limit} bytes")
     if len(body) < (request.content_length or 0):  # cut off by the deadline, or abandoned
         raise RequestTimeout(f"the body stopped at {len(body)} of {request.content_length} "
                              "bytes")

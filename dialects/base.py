@@ -43,7 +43,7 @@ def clean(value: Any) -> Any:
 class WebhookRequest:
     """A webhook POST as received, independent of the web framework."""
 
-    body: bytes
+    body: bytes | memoryview  # a view while its signature is checked, then bytes
     content_type: str = JSON
     headers: Mapping[str, str] = field(default_factory=dict)
     url: str = ""
@@ -74,7 +74,7 @@ class WebhookRequest:
     def form(self) -> dict[str, list[str]]:
         """The body parsed as form data (every value of every name), or `MalformedBody`."""
         try:
-            return clean(parse_qs(self.body.decode("utf-8"), keep_blank_values=True,
+            return clean(parse_qs(str(self.body, "utf-8"), keep_blank_values=True,
                                   strict_parsing=True, max_num_fields=MAX_FORM_FIELDS))
         except (UnicodeDecodeError, ValueError):
             # parse_qs's message quotes the offending field: a reply must not echo the body.

@@ -38,14 +38,15 @@ class Receiver:
         self.app_secrets = settings.whatsapp_app_secrets
         self.token = settings.whatsapp_token
 
-    def accept(self, request: WebhookRequest) -> Accepted:
+    def accept(self, request: WebhookRequest, signer: Dialect | None = None) -> Accepted:
         """The dialect and events of `request`, or a `WebhookError` saying why not.
 
         The signature is checked on the raw body before anything parses it: an unsigned or
-        forged request costs one HMAC, whatever it holds.
+        forged request costs one HMAC, whatever it holds. `signer`: the dialect that
+        `authenticate` already found, for a request checked before its body was copied.
         """
-        dialect = self._authenticate(request) or (BY_NAME[self.provider] if self.provider
-                                                  else None)
+        dialect = (signer or self.authenticate(request)
+                   or (BY_NAME[self.provider] if self.provider else None))
         if dialect is not None:
             events = parse_as(dialect, request)
         else:
@@ -65,7 +66,7 @@ class Receiver:
                         dialect.name, item["at"], item["errors"])
         return Accepted(dialect, [e for e in events if not isinstance(e, Rejected)], rejected)
 
-    def _authenticate(self, request: WebhookRequest) -> Dialect | None:
+    def authenticate(self, request: WebhookRequest) -> Dialect | None:
         """The dialect whose signature the request carries and passes; `None` when
         signatures are off, or failed in report mode (the body then says its dialect)."""
         if self.mode == "off":
