@@ -14,9 +14,11 @@ Each ranks differently wrong; their weighted sum ranks better than either (see R
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -43,11 +45,12 @@ class MatrixEmbeddings(Embeddings):
     def matrix(self, texts: list[str], query: bool) -> np.ndarray:
         """A unit vector per text, as rows; `query` selects a question's encoding.
 
-        Questions are cached: a follow-up is searched with the message before it, which was
-        encoded when it arrived.
+        Questions are cached, and those not yet seen are encoded in one batch: a follow-up is
+        searched with the message before it, which was encoded when it arrived, and the small
+        talk check, the retriever and the lexicon read the same message.
         """
         if query and texts:
-            return np.vstack([_cached_query(self, text) for text in texts])
+            return _QUESTIONS.vectors(self, texts)
         return self.encode(texts, query)
 
     def encode(self, texts: list[str], query: bool) -> np.ndarray:
@@ -63,9 +66,45 @@ class MatrixEmbeddings(Embeddings):
         return self.matrix([text], query=True)[0].tolist()
 
 
-@lru_cache(maxsize=4096)
-def _cached_query(model: MatrixEmbeddings, text: str) -> np.ndarray:
-    return model.encode([text], query=True)[0]
+class _QuestionCache:
+    """Recent questions' vectors, per model (every instance of a model class encodes with the
+    same process-wide model, so they share them); safe across the answering threads."""
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vectors(self, model: MatrixEmbeddings, texts: list[str]) -> np.ndarray:
+        """The question vectors of `texts` by `model`, encoding the missing ones at once."""
+        model_key = (type(model), model.model_id)
+        with self._lock:
+            found = {text: self._items.get((model_key, text)) for text in texts}
+            for text, vector in found.items():
+                if vector is not None:
+                    self._items.move_to_end((model_key, text))
+        missing = [text for text, vector in found.items() if vector is None]
+        if missing:
+            for text, vector in zip(missing, model.encode(missing, query=True), strict=True):
+                found[text] = vector
+            with self._lock:
+                self._items.update(((model_key, text), found[text]) for text in missing)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return np.vstack([found[text] for text in texts])
+
+    def clear(self) -> None:
+        """Forget every question."""
+        with self._lock:
+            self._items.clear()
+
+
+_QUESTIONS = _QuestionCache()
+
+
+def clear_question_cache() -> None:
+    """Forget every cached question vector (benchmarks measure questions never seen)."""
+    _QUESTIONS.clear()
 
 
 @cache
