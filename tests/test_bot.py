@@ -10,6 +10,7 @@ from app.config import load_settings
 from app.services.bot import make_bot, make_model
 from app.services.extractive import ExtractiveChatModel
 from app.services.texts import Texts
+from tests.server import ROOT
 
 TEXTS = Texts()
 
@@ -113,3 +114,15 @@ def test_a_short_question_on_a_new_topic_is_not_read_as_a_follow_up(bot):
     history = [("user", "kiero borrar mis datos"), ("assistant", "Puedes pedir que borremos...")]
     assert bot.relevant("do you sell gift cards?", history)[0].passage.title == (
         "Tarjetas regalo")
+
+
+def test_english_questions_over_spanish_only_documents_are_answered_not_refused(tmp_path):
+    """Their words are read as the documents' closest words (book, appointment -> cita):
+    before, "how do I book an appointment" fell under the threshold and got "no answer"."""
+    settings = load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/clinica"),
+                              "INDEX_CACHE_DIR": str(tmp_path)})
+    clinic = make_bot(settings, TEXTS)
+    for question, fact in [("how do I book an appointment", "983 20 40 60"),
+                           ("i have a terrible toothache and you are closed", "guardia")]:
+        reply = clinic.answer(question, [], "en")
+        assert reply.startswith(TEXTS.get("other_language", "en")) and fact in reply, reply

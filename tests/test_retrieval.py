@@ -23,6 +23,7 @@ from app.services.retrieval.embeddings import (
     WeightedEmbeddings,
 )
 from app.services.retrieval.index import load_index
+from app.services.retrieval.lexicon import Lexicon
 from app.services.retrieval.retriever import HybridRetriever
 from app.services.retrieval.splitter import split_document
 from tests.server import ROOT
@@ -91,8 +92,11 @@ def test_the_index_is_cached_by_content_and_rebuilt_when_a_document_changes(tmp_
     (kb / "hours.md").write_text("## Hours\nWe open at nine.", encoding="utf-8")
     embeddings = UniversalSentenceEmbeddings()
     first = load_index(kb, embeddings, cache)
-    assert load_index(kb, embeddings, cache).key == first.key
-    assert len(list(cache.glob("*.npy"))) == 1
+    again = load_index(kb, embeddings, cache)
+    assert again.key == first.key
+    assert again.lexicon.words == first.lexicon.words == ["hours", "nine", "open"]
+    assert isinstance(again.lexicon.vectors, np.memmap)  # read from the cache, shared
+    assert len(list(cache.glob("*.json"))) == 1
     (kb / "hours.md").write_text("## Hours\nWe open at ten.", encoding="utf-8")
     changed = load_index(kb, embeddings, cache)
     assert changed.key != first.key and "ten" in changed.passages[0].text
@@ -108,6 +112,28 @@ def test_a_question_in_english_finds_the_passage_only_in_spanish(tmp_path):
     retriever = HybridRetriever(load_index(kb, embeddings, None), embeddings)
     assert retriever.search("do you sell gift cards?", 1)[0].passage.title == "Tarjetas regalo"
     assert retriever.search("when are you open", 1)[0].passage.language == "es"
+
+
+SPANISH = ["El blanqueamiento en clínica cuesta 250 €.", "Abrimos de lunes a viernes.",
+           "Atendemos a niños desde los 3 años."]
+
+
+def test_a_word_no_document_uses_stands_for_the_documents_words_closest_in_meaning():
+    lexicon = Lexicon.build(SPANISH, UniversalSentenceEmbeddings())
+    found = lexicon.stand_ins(["whitening", "kids", "president"])
+    assert found["whitening"][0][0] == "blanqueamiento"
+    assert found["kids"][0][0] == "ninos"
+    assert found["president"] == []  # nothing like it: the question is about something else
+
+
+def test_an_english_question_covers_the_spanish_passage_through_its_stand_ins():
+    bm25 = BM25(SPANISH)
+    bridge = Lexicon.build(SPANISH, UniversalSentenceEmbeddings()).stand_ins
+    assert not bm25.coverage("teeth whitening price").any()
+    covered = bm25.coverage("teeth whitening price", bridge)
+    assert covered.argmax() == 0 and covered[0] > 0 and covered[1] == covered[2] == 0
+    # A word the documents use is matched as it is, never replaced.
+    assert bm25.coverage("niños", bridge).tolist() == bm25.coverage("niños").tolist()
 
 
 @pytest.mark.parametrize("text, earlier, language", [

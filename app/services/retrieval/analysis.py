@@ -32,6 +32,12 @@ def stems(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(stemmer.stemWord(word) for stemmer in _STEMMERS))
 
 
+def words(text: str) -> list[tuple[str, str]]:
+    """`(as written, folded)` for every word of `text` that is not a stopword, lower-cased."""
+    found = WORD.findall(unicodedata.normalize("NFC", text.lower()))
+    return [(word, folded) for word in found if (folded := fold(word)) not in STOPWORDS]
+
+
 def terms(text: str) -> list[str]:
     """Index terms of `text`: every stem of every word that is not a stopword.
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from app.services.retrieval.analysis import terms
+from app.services.retrieval.analysis import stems, terms, words
+
+# For words no passage uses: each one's stand-ins among the passages' words, with a weight.
+Bridge = Callable[[list[str]], Mapping[str, list[tuple[str, float]]]]
 
 
 class BM25:
@@ -43,14 +47,46 @@ class BM25:
                 total[docs] += weights
         return total
 
-    def coverage(self, query: str) -> np.ndarray:
+    def coverage(self, query: str, bridge: Bridge | None = None) -> np.ndarray:
         """Each passage's share of the query's information (its terms' idf): 1 when it has
         every term, near 0 when it shares only common words. Unlike a BM25 score, it means the
-        same on any knowledge base, so the retriever adds it to a cosine."""
+        same on any knowledge base, so the retriever adds it to a cosine.
+
+        With a `bridge`, a query word that no passage uses counts as its stand-ins: a passage
+        holding one covers the word at the stand-in's weight times its idf.
+        """
         covered = np.zeros(self.size, dtype=np.float32)
-        query_terms = set(terms(query))
-        for term in query_terms:
+        known: set[str] = set()
+        unknown: dict[str, tuple[str, ...]] = {}
+        for written, folded in words(query):
+            word_stems = stems(folded)
+            if bridge is None or any(stem in self.index for stem in word_stems):
+                known.update(word_stems)
+            else:
+                unknown.setdefault(written, word_stems)
+        information = 0.0
+        for term in known:
             if term in self.index:
                 covered[self.index[term][0]] += self.idf[term]
-        information = sum(self.idf.get(t, self.unseen_idf) for t in query_terms)
+            information += self.idf.get(term, self.unseen_idf)
+        for written, stand_ins in (bridge(list(unknown)) if unknown else {}).items():
+            if not stand_ins:  # nothing like it in the documents: as informative as it gets
+                information += self.unseen_idf * len(unknown[written])
+                continue
+            information += self._cover_by_stand_ins(stand_ins, covered)
         return covered / (information or 1.0)
+
+    def _cover_by_stand_ins(self, stand_ins: list[tuple[str, float]],
+                            covered: np.ndarray) -> float:
+        """Add to `covered` what the best stand-in each passage holds is worth; the
+        information of the word they stand for (that of its most informative stand-in)."""
+        best = np.zeros(self.size, dtype=np.float32)
+        information = 0.0
+        for word, weight in stand_ins:
+            for term in stems(word):
+                if term in self.index:
+                    docs = self.index[term][0]
+                    best[docs] = np.maximum(best[docs], weight * self.idf[term])
+                    information = max(information, self.idf[term])
+        covered += best
+        return information

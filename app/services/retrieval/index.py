@@ -24,15 +24,17 @@ from app.services.language import LanguageDetector
 from app.services.retrieval.bm25 import BM25
 from app.services.retrieval.documents import LOADERS, read_folder
 from app.services.retrieval.embeddings import (
+    UniversalSentenceEmbeddings,
     WeightedEmbeddings,
     as_matrix,
     embeddings_id,
     widths_of,
 )
+from app.services.retrieval.lexicon import Lexicon
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 3  # bump when what is embedded of a passage changes
+FORMAT_VERSION = 4  # bump when what is embedded of a passage, or of its words, changes
 
 
 # A sentence ends at . ! ? ; or : before a space, or at a blank line or a list item; a
@@ -62,10 +64,11 @@ def views(passage: Passage) -> list[tuple[str, str]]:
 
 class KnowledgeIndex:
     """Passages, unit vectors of their views (rows `starts[i]` up to `starts[i + 1]` belong to
-    passage `i`), and a BM25 index."""
+    passage `i`), a BM25 index, and the passages' words (`Lexicon`, always embedded offline
+    by USE: it needs no server, whatever model ranks the passages)."""
 
     def __init__(self, passages: list[Passage], vectors: np.ndarray, starts: np.ndarray,
-                 key: str = "", widths: tuple[int, ...] = ()):
+                 key: str = "", widths: tuple[int, ...] = (), lexicon: Lexicon | None = None):
         kinds = [kind for p in passages for kind, _ in views(p)]
         if len(starts) != len(passages) or len(kinds) != len(vectors):
             raise ValueError("the vectors are not those of these passages' views")
@@ -74,6 +77,8 @@ class KnowledgeIndex:
         self.starts = starts
         self.weights = np.array([VIEW_WEIGHTS[kind] for kind in kinds], dtype=np.float32)
         self.bm25 = BM25([p.searchable for p in passages])
+        self.lexicon = lexicon or Lexicon.build([p.searchable for p in passages],
+                                                UniversalSentenceEmbeddings())
         self.key = key
         # Column ranges of each model in a joined vector: each finds its closest view alone.
         bounds = np.cumsum([0, *(widths or (vectors.shape[1] if vectors.ndim == 2 else 0,))])
@@ -107,7 +112,8 @@ class KnowledgeIndex:
 def folder_key(directory: str | Path, embeddings: Embeddings) -> str:
     """The content hash that names an index: files, splitter settings and model."""
     digest = hashlib.sha256(json.dumps(
-        [FORMAT_VERSION, CHUNK_CHARS, OVERLAP_CHARS, embeddings_id(embeddings)]).encode())
+        [FORMAT_VERSION, CHUNK_CHARS, OVERLAP_CHARS, embeddings_id(embeddings),
+         UniversalSentenceEmbeddings.model_id]).encode())
     root = Path(directory)
     if root.is_dir():
         for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in LOADERS):
@@ -149,20 +155,29 @@ def _read(path: Path, key: str, widths: tuple[int, ...]) -> KnowledgeIndex:
                 for d in meta["passages"]]
     # Mapped, not read: every worker on the machine shares the same pages.
     vectors = np.load(path, mmap_mode="r", allow_pickle=False)
+    lexicon = Lexicon(meta["words"], np.load(_words_path(path), mmap_mode="r",
+                                             allow_pickle=False), UniversalSentenceEmbeddings())
     return KnowledgeIndex(passages, vectors, np.asarray(meta["starts"], dtype=np.int64), key,
-                          widths)
+                          widths, lexicon)
 
 
 def _write(path: Path, index: KnowledgeIndex) -> None:
     """Write atomically (vectors last, as they mark the cache complete): several workers may
     build the same index at once."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"passages": [asdict(p) for p in index.passages], "starts": index.starts.tolist()}
+    meta = {"passages": [asdict(p) for p in index.passages], "starts": index.starts.tolist(),
+            "words": index.lexicon.words}
     try:
         _replace(path.with_suffix(".json"), json.dumps(meta, ensure_ascii=False).encode())
+        _replace(_words_path(path),
+                 lambda out: np.save(out, np.asarray(index.lexicon.vectors), allow_pickle=False))
         _replace(path, lambda out: np.save(out, index.vectors, allow_pickle=False))
     except OSError as err:
         log.warning("index cache not written to %s: %s", path.parent, err)
+
+
+def _words_path(path: Path) -> Path:
+    return path.with_name(path.stem + ".words.npy")
 
 
 def _replace(path: Path, content) -> None:
