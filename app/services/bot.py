@@ -135,8 +135,10 @@ class Bot:
             language = example_language or language
         if kind == "handoff":
             return Reply(self.texts.get("handoff", language), wants_person=True)
+        if kind is not None and social >= SOCIAL_OVER_QUESTION:
+            return Reply(self.texts.get(kind, language))  # whatever a search would find
         hits = self.relevant(question, history)
-        if kind is not None and (not hits or social >= SOCIAL_OVER_QUESTION):
+        if kind is not None and not hits:
             return Reply(self.texts.get(kind, language))
         if not hits:
             return Reply(self.texts.get("no_answer", language))
