@@ -118,6 +118,13 @@ def test_handoff_through_the_page_in_a_real_browser(browser, tmp_path):
             print(server.stop())
 
 
+def submit(page, selector: str) -> None:
+    """Click a form's button and wait for the page it leads to: reading or reloading the page
+    while it is still navigating reads the old one, or fails."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def _handoff_in_the_browser(browser, server: Gunicorn, fake: FakeProvider) -> None:
     wa_id = "34630000001"
 
@@ -133,13 +140,14 @@ def _handoff_in_the_browser(browser, server: Gunicorn, fake: FakeProvider) -> No
     page = browser.new_page()
     page.goto(f"{server.url}/console")
     page.fill("#token", token())
-    page.click("button[type=submit]")
+    submit(page, "button[type=submit]")
     waiting = page.locator("#waiting")
     assert "Pide hablar con una persona" in waiting.inner_text()
-    waiting.get_by_role("link").first.click()
+    with page.expect_navigation():
+        waiting.get_by_role("link").first.click()
     assert "El bot responde" in page.locator("#state").inner_text()
 
-    page.click("#switch")  # pause
+    submit(page, "#switch")  # pause
     assert "En pausa: laura" in page.locator("#state").inner_text()
     customer("¿sigue ahí alguien?", "web-2")
     deadline = time.monotonic() + 15  # until the worker has taken it (held, or answered)
@@ -151,7 +159,7 @@ def _handoff_in_the_browser(browser, server: Gunicorn, fake: FakeProvider) -> No
     assert len(fake.wait_for(1, to=wa_id, timeout=0)) == 1  # the bot kept quiet
 
     page.fill("#text", "Hola, soy Laura. ¿En qué te ayudo?")
-    page.click("#send")
+    submit(page, "#send")
     sent = fake.wait_for(2, to=wa_id)
     assert [s["text"] for s in sent] [1:] == ["Hola, soy Laura. ¿En qué te ayudo?"]
     page.reload()
@@ -159,7 +167,7 @@ def _handoff_in_the_browser(browser, server: Gunicorn, fake: FakeProvider) -> No
     assert "Hola, soy Laura" in operator.inner_text() and "✓" in operator.inner_text()
     assert "retenido" in page.locator("li.user").last.inner_text()
 
-    page.click("#switch")  # resume
+    submit(page, "#switch")  # resume
     assert "El bot responde" in page.locator("#state").inner_text()
     customer("¿hacéis envíos a Portugal?", "web-3")
     assert len(fake.wait_for(3, to=wa_id)) == 3
