@@ -155,6 +155,17 @@ class GunicornLogger(Logger):
                 handler.setFormatter(chosen)
 
     def atoms(self, resp, req, environ, request_time):
-        """gunicorn's atoms, each string escaped."""
+        """The atoms of the access line, each string escaped: only those of ACCESS_FORMAT
+        when it is the format (gunicorn's own builds some sixty, every header and environ
+        variable, for each request); all of them for any other format."""
+        if self.cfg.access_log_format != ACCESS_FORMAT:
+            atoms = super().atoms(resp, req, environ, request_time)
+        else:
+            status = resp.status
+            atoms = {"h": environ.get("REMOTE_ADDR", "-"), "m": environ.get("REQUEST_METHOD"),
+                     "U": environ.get("PATH_INFO"), "H": environ.get("SERVER_PROTOCOL"),
+                     "s": status.split(None, 1)[0] if isinstance(status, str) else status,
+                     "b": str(resp.sent) if getattr(resp, "sent", None) is not None else "-",
+                     "M": request_time.seconds * 1000 + request_time.microseconds // 1000}
         return {key: escaped(value) if isinstance(value, str) else value
-                for key, value in super().atoms(resp, req, environ, request_time).items()}
+                for key, value in atoms.items()}

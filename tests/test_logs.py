@@ -68,18 +68,23 @@ def test_a_forged_wa_id_stays_inside_its_field(make_app, provider, caplog):
     assert written and not any("\n" in w for w in written if not w.startswith("Traceback"))
 
 
-def test_the_access_log_escapes_a_decoded_path():
+@pytest.mark.parametrize("access_format", ["ours", "gunicorn's default"])
+def test_the_access_log_escapes_a_decoded_path(access_format):
     from datetime import timedelta
     from types import SimpleNamespace
 
     from gunicorn.config import Config
 
-    from app.logs import GunicornLogger
+    from app.logs import ACCESS_FORMAT, GunicornLogger
 
     environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/healthz%0D%0Ax",
                "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
                "PATH_INFO": '/healthz\r\n10.0.0.9 "POST /x HTTP/1.1" 200'}
     response = SimpleNamespace(status="404 NOT FOUND", sent=10, headers=[])
-    atoms = GunicornLogger(Config()).atoms(response, SimpleNamespace(headers=[]), environ,
-                                           timedelta(milliseconds=3))
+    config = Config()
+    if access_format == "ours":
+        config.set("access_log_format", ACCESS_FORMAT)
+    atoms = GunicornLogger(config).atoms(response, SimpleNamespace(headers=[]), environ,
+                                         timedelta(milliseconds=3))
+    assert (atoms["s"], atoms["b"], atoms["M"]) == ("404", "10", 3)
     assert "\r" not in atoms["U"] and "\n" not in atoms["U"] and "\\r\\n10.0.0.9" in atoms["U"]
