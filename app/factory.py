@@ -80,7 +80,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                           health=ProviderHealth(store, clients, names,
                                                 settings.health_check_seconds),
                           receiver=Receiver(settings), handler=handler, dispatcher=dispatcher,
-                          body_readers=BodyReaders(settings.body_readers, settings.body_seconds))
+                          body_readers=BodyReaders(settings.body_readers, settings.body_seconds,
+                                                   MAX_BODY_BYTES))
 
     app.register_blueprint(webhook.bp)
     app.register_blueprint(operators.bp)

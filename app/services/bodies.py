@@ -33,9 +33,10 @@ KEEP_BYTES = 256 * 1024
 
 
 class BodyReaders:
-    """`with readers.slot(sock) as buffer:` around reading one body into `buffer`."""
+    """`with readers.slot(sock) as buffer:` around reading one body of at most `limit` bytes
+    into `buffer`."""
 
-    def __init__(self, slots: int, seconds: float, limit: int = 4 * 1024 * 1024):
+    def __init__(self, slots: int, seconds: float, limit: int):
         self.seconds = seconds
         self.limit = limit
         self._slots = threading.BoundedSemaphore(max(1, slots))
@@ -55,12 +56,12 @@ class BodyReaders:
             buffer = self._buffers.pop() if self._buffers else None
         try:
             if buffer is None:  # pages are only touched as far as bodies reach
-                buffer = mmap.mmap(-1, KEEP_BYTES + self.limit + READ_STEP)
+                buffer = mmap.mmap(-1, max(self.limit, KEEP_BYTES))
             if sock is not None:
                 self._watch(sock)
             yield buffer
         finally:
-            if buffer is not None:
+            if buffer is not None and len(buffer) > KEEP_BYTES:
                 # Only attackers send megabytes: their pages go back to the system at once.
                 buffer.madvise(mmap.MADV_DONTNEED, KEEP_BYTES, len(buffer) - KEEP_BYTES)
             with self._lock:
