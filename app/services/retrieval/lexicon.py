@@ -58,7 +58,9 @@ class Lexicon:
         found = {}
         for column, word in enumerate(written):
             scores = similarity[:, column]
-            best = np.argsort(-scores)[:STAND_INS]
+            # The few best of tens of thousands of words, without sorting them all.
+            best = np.argpartition(-scores, min(STAND_INS, len(scores)) - 1)[:STAND_INS]
+            best = best[np.argsort(-scores[best], kind="stable")]
             found[word] = [(self.words[i], float(scores[i])) for i in best
                            if scores[i] >= SAME_WORD]
         return found
