@@ -26,8 +26,9 @@ class PageQuery(Schema):
 class SessionsQuery(PageQuery):
     """Filters of the sessions list."""
 
-    wa_id = fields.String(validate=validate.Length(1, 64),
-                          metadata={"description": "One person's WhatsApp id (digits)."})
+    wa_id = fields.String(validate=validate.Length(1, 140), metadata={
+        "description": "One person's WhatsApp id: digits, or a business-scoped user id "
+                       "(`ES.1349...`) for a person with a username."})
     needs_attention = fields.Boolean(load_default=False, metadata={
         "description": "Only conversations with a failed answer or waiting for a person."})
 

@@ -53,8 +53,10 @@ def signed_post(n: int, people: int = 50, text: str = "What can you do?",
                if kind == "reaction" else {"type": "text", "text": {"body": text}})
     body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
         "field": "messages", "value": {
-            "messaging_product": "whatsapp", "metadata": {"phone_number_id": "106540352242922"},
-            "contacts": [{"wa_id": wa_id, "profile": {"name": "Bench"}}],
+            "messaging_product": "whatsapp", "metadata": {
+                "display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [{"wa_id": wa_id, "user_id": f"ES.{n % people}",
+                          "profile": {"name": "Bench"}}],
             "messages": [{"from": wa_id, "id": f"wamid.bench{n}-{time.time_ns()}",
                           "timestamp": str(int(time.time())), **content}]}}]}]}).encode()
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import fields, post_load, validate
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from dialects.base import (
     BaseSchema,
@@ -21,6 +21,10 @@ from dialects.client import ProviderClient, SendResult, path_segment
 
 NAME = "cloud_api"
 PHONE_NUMBER_ID = re.compile(r"[0-9]{1,32}")
+# A business-scoped user id: a person with a WhatsApp username may come with no phone number,
+# only this (`US.13491208655302741918`; a parent one, shared by a business's portfolios,
+# `US.ENT.11815799212886844830`). It is sent to as `recipient`, a phone number as `to`.
+BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
 
 
 class _Title(BaseSchema):
@@ -35,7 +39,8 @@ class _Interactive(BaseSchema):
 
 class _Message(BaseSchema):
     id = fields.String(required=True)
-    sender = fields.String(data_key="from", required=True)
+    sender = fields.String(data_key="from")  # absent for a person with a username
+    sender_user_id = fields.String(data_key="from_user_id")
     timestamp = fields.String()
     type = fields.String(required=True)
     text = fields.Nested(BaseSchema.from_dict({"body": fields.String()}))
@@ -58,9 +63,16 @@ class _Message(BaseSchema):
             kind, text = text_kind(text)
         return {**data, "kind": kind, "text": text or ""}
 
+    @validates_schema
+    def has_a_sender(self, data: dict, **_: Any) -> None:
+        """A phone number (`from`) or a business-scoped user id (`from_user_id`)."""
+        if not data.get("sender") and not data.get("sender_user_id"):
+            raise ValidationError("Missing data for required field.", "from")
+
 
 class _Contact(BaseSchema):
     wa_id = fields.String()
+    user_id = fields.String()
     profile = fields.Nested(BaseSchema.from_dict({"name": fields.String()}))
 
 
@@ -88,7 +100,8 @@ class _Value(BaseSchema):
     def events(self, data: dict, **_: Any) -> list:
         """Turn one `value` into its messages and statuses (a refused one stays `Rejected`)."""
         ours = data.get("metadata", {}).get("phone_number_id")
-        contacts = {c["wa_id"]: c for c in data.get("contacts", []) if c.get("wa_id")}
+        contacts = {key: c for c in data.get("contacts", [])
+                    for key in (c.get("wa_id"), c.get("user_id")) if key}
         events: list = [m if isinstance(m, Rejected) else self._message(m, contacts, ours)
                         for m in data.get("messages", [])]
         events += [s if isinstance(s, Rejected) else _status(s)
@@ -99,10 +112,14 @@ class _Value(BaseSchema):
 
     @staticmethod
     def _message(message: dict, contacts: dict, ours: str | None) -> InboundMessage:
-        sender = message["sender"]
-        contact = contacts.get(sender) or _only(contacts)
+        """The person is known by their phone number while Meta shares it (so conversations
+        that began before usernames stay theirs), else by their business-scoped user id."""
+        contact = (contacts.get(message.get("sender"))
+                   or contacts.get(message.get("sender_user_id")) or _only(contacts))
         return InboundMessage(
-            dialect=NAME, message_id=message["id"], wa_id=contact.get("wa_id") or sender,
+            dialect=NAME, message_id=message["id"],
+            wa_id=contact.get("wa_id") or message.get("sender") or contact.get("user_id")
+            or message["sender_user_id"],
             kind=message["kind"], text=message["text"], business_number=ours,
             profile_name=contact.get("profile", {}).get("name"),
             sent_at=unix_time(message.get("timestamp")),
@@ -111,7 +128,8 @@ class _Value(BaseSchema):
 
 def _only(contacts: dict) -> dict:
     """The value's sole contact: its `wa_id` may differ from `from` (Brazil's ninth digit)."""
-    return next(iter(contacts.values())) if len(contacts) == 1 else {}
+    distinct = {id(contact): contact for contact in contacts.values()}
+    return next(iter(distinct.values())) if len(distinct) == 1 else {}
 
 
 def _status(status: dict) -> StatusUpdate:
@@ -170,9 +188,11 @@ class CloudApiClient(ProviderClient):
     }
 
     def build_request(self, to_wa_id: str, text: str, business_number: str | None) -> dict:
-        """A Graph API text message, sent from the number that received the inbound message."""
+        """A Graph API text message, sent from the number that received the inbound message,
+        to a phone number (`to`) or a business-scoped user id (`recipient`)."""
+        to = "recipient" if BSUID.fullmatch(to_wa_id) else "to"
         return self._messages_request(business_number, {
-            "messaging_product": "whatsapp", "recipient_type": "individual", "to": to_wa_id,
+            "messaging_product": "whatsapp", "recipient_type": "individual", to: to_wa_id,
             "type": "text", "text": {"body": text, "preview_url": False}})
 
     def _messages_request(self, business_number: str | None, payload: dict) -> dict:

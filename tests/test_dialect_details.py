@@ -107,6 +107,36 @@ def test_cloud_api_without_contacts_uses_from():
     assert event.wa_id == "34600000009"
 
 
+def test_cloud_api_a_person_with_a_username_is_known_by_their_business_scoped_id():
+    _, [event] = detect(as_request(cloud, cloud.payload("username")))
+    assert (event.wa_id, event.profile_name, event.text) == (
+        "ES.13491208655302741918", "Lucía", "hola, ¿hacéis envíos a Canarias?")
+
+
+def test_cloud_api_a_shared_phone_number_keeps_the_conversation_it_had():
+    payload = cloud.text(wa_id="34600000009")
+    value = payload["entry"][0]["changes"][0]["value"]
+    value["contacts"][0]["user_id"] = "ES.8812"
+    value["messages"][0]["from_user_id"] = "ES.8812"
+    _, [event] = detect(as_request(cloud, payload))
+    assert event.wa_id == "34600000009"
+
+
+def test_cloud_api_a_message_from_nobody_is_rejected():
+    payload = cloud.payload("username")
+    del payload["entry"][0]["changes"][0]["value"]["messages"][0]["from_user_id"]
+    [rejected] = BY_NAME["cloud_api"].parse(as_request(cloud, payload))
+    assert rejected.errors == {"from": ["Missing data for required field."]}
+
+
+@pytest.mark.parametrize("bsuid", ["US.13491208655302741918", "US.ENT.11815799212886844830"])
+def test_cloud_api_sends_to_a_business_scoped_id_as_recipient(provider, bsuid):
+    client_for(cloud).send_text(bsuid, "Hola", "106540352242922")
+    assert provider.last_request.json() == {
+        "messaging_product": "whatsapp", "recipient_type": "individual", "recipient": bsuid,
+        "type": "text", "text": {"body": "Hola", "preview_url": False}}
+
+
 def test_cloud_api_other_webhook_fields_carry_no_events():
     payload = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
         {"field": "message_template_status_update",

@@ -211,6 +211,18 @@ def test_several_messages_in_one_post_each_get_one_answer(app, client, provider)
         "34600000001", "34600000002", "551187654321"]
 
 
+def test_a_person_with_a_username_and_no_phone_number_gets_their_answer(app, client,
+                                                                        provider):
+    """Meta withholds the phone number of a person who took a username: `from` and `wa_id`
+    are gone, and the business-scoped user id is who we answer."""
+    case = CloudApiCase()
+    assert post(client, case, case.payload("username")).status_code == 200
+    [sent] = sends(provider)
+    assert sent.json()["recipient"] == "ES.13491208655302741918" and "to" not in sent.json()
+    [user, answer] = conversation(app, "ES.13491208655302741918")
+    assert (user.content, answer.send_state) == ("hola, ¿hacéis envíos a Canarias?", "sent")
+
+
 def test_a_generic_array_carries_several_messages(client, provider):
     case = GenericCase()
     batch = [case.text("first", wa_id="34600000001", message_id="u-1"),
