@@ -23,6 +23,8 @@ FORM = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 1000
 # A lone surrogate ("\ud83d" in JSON) is valid JSON but no character: no store can keep it.
 SURROGATE = re.compile("[\ud800-\udfff]")
+# UTF-8 cannot carry one, so only a JSON escape can: a body without any needs no cleaning.
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 # Kinds that are acknowledged and logged but get no "text only" notice.
 SILENT_KINDS = frozenset({"reaction", "edit", "revoke", "system", "request_welcome"})
@@ -62,7 +64,8 @@ class WebhookRequest:
     def json(self) -> object:
         """The body parsed as JSON, or `MalformedBody` (naming where, never quoting it)."""
         try:
-            return clean(json.loads(self.body))
+            data = json.loads(self.body)
+            return clean(data) if SURROGATE_ESCAPE.search(self.body) else data
         except json.JSONDecodeError as err:
             raise MalformedBody(f"body is not valid JSON: {err.msg} at character {err.pos}"
                                 ) from None

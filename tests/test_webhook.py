@@ -223,6 +223,19 @@ def test_a_person_with_a_username_and_no_phone_number_gets_their_answer(app, cli
     assert (user.content, answer.send_state) == ("hola, ¿hacéis envíos a Canarias?", "sent")
 
 
+@pytest.mark.parametrize("escaped, stored", [
+    ("hola \\ud83d", "hola \ufffd"),                  # a lone surrogate: no character
+    ("hola \\ud83e\\udd16", "hola \U0001f916"),      # an escaped pair: one emoji
+])
+def test_json_escapes_are_stored_as_characters(app, client, provider, escaped, stored):
+    case = CloudApiCase()
+    body = case.encode(case.text("PLACEHOLDER")).replace(b"PLACEHOLDER", escaped.encode())
+    response = client.post(PATH, data=body, headers=case.headers(body, WEBHOOK_URL, None))
+    client.application.extensions["dispatcher"].wait_idle()
+    assert response.status_code == 200
+    assert conversation(app)[0].content == stored
+
+
 def test_a_generic_array_carries_several_messages(client, provider):
     case = GenericCase()
     batch = [case.text("first", wa_id="34600000001", message_id="u-1"),
