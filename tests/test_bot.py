@@ -126,3 +126,16 @@ def test_english_questions_over_spanish_only_documents_are_answered_not_refused(
                            ("i have a terrible toothache and you are closed", "guardia")]:
         reply = clinic.answer(question, [], "en")
         assert reply.startswith(TEXTS.get("other_language", "en")) and fact in reply, reply
+
+
+def test_a_foreign_passage_is_let_off_the_language_gap_only_when_a_word_reaches_it(bot,
+                                                                                   tmp_path):
+    """The gym's lost property is written only in Spanish, and an English question about it
+    scores just under the threshold: "locker room" reaches its words (vestuarios). "tell me a
+    joke" reaches none, and its closest Spanish passage scores as close: it stays refused."""
+    settings = load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/gimnasio"),
+                              "INDEX_CACHE_DIR": str(tmp_path)})
+    gym = make_bot(settings, TEXTS)
+    reply = gym.answer("I lost my headphones in the locker room", [], "en")
+    assert reply.startswith(TEXTS.get("other_language", "en")) and "Objetos perdidos" in reply
+    assert bot.answer("tell me a joke", [], "en") == TEXTS.get("no_answer", "en")

@@ -137,7 +137,7 @@ class Bot:
             return Reply(self.texts.get("handoff", language), wants_person=True)
         if kind is not None and social >= SOCIAL_OVER_QUESTION:
             return Reply(self.texts.get(kind, language))  # whatever a search would find
-        hits = self.relevant(question, history)
+        hits = self.relevant(question, history, language)
         if kind is not None and not hits:
             return Reply(self.texts.get(kind, language))
         if not hits:
@@ -148,12 +148,25 @@ class Bot:
             "language_name": LANGUAGE_NAMES.get(language, language),
             "no_answer": self.texts.get("no_answer", language)}))
 
-    def relevant(self, question: str, history: list[tuple[str, str]]) -> list[Hit]:
-        """The relevant passages for `question`, best first, read in its conversation."""
+    def relevant(self, question: str, history: list[tuple[str, str]],
+                 language: str | None = None) -> list[Hit]:
+        """The relevant passages for `question`, best first, read in its conversation.
+
+        A passage in another language than the customer's (`language`) scores lower for the
+        same meaning; it is let off the model's language gap when a word of the question
+        reaches it (itself, or through the lexicon's stand-ins): without one, a question about
+        something else entirely finds a foreign passage as close as the right one would be.
+        """
+        gap = self.calibration.language_gap
+
+        def relevant(hit: Hit) -> bool:
+            foreign = language is not None and hit.passage.language not in (language, "")
+            return hit.score >= self.min_score - (gap if foreign and hit.coverage > 0 else 0.0)
+
         def search(query: str, context: str = "") -> list[Hit]:
             # Twice the passages the answer uses: a translation of the best one may be further.
-            return [h for h in self.retriever.search(query, 2 * self.passages, context=context)
-                    if h.score >= self.min_score]
+            return list(filter(relevant, self.retriever.search(query, 2 * self.passages,
+                                                               context=context)))
 
         earlier = self._earlier_question(history)
         if earlier is not None and self.condense is not None:

@@ -27,12 +27,14 @@ from langchain_core.embeddings import Embeddings
 @dataclass(frozen=True)
 class Calibration:
     """What a model's similarities mean: the fused score from which a passage is relevant,
-    the cosine from which two passages say the same thing (a translation), and how close two
-    scores must be to count as a tie."""
+    the cosine from which two passages say the same thing (a translation), how close two
+    scores must be to count as a tie, and how much lower a passage in another language than
+    the question scores for the same meaning (the model's language gap)."""
 
     min_relevance: float
     same_content: float
     close: float
+    language_gap: float = 0.0
 
 
 class MatrixEmbeddings(Embeddings):
@@ -195,7 +197,8 @@ def offline_embeddings() -> WeightedEmbeddings:
     """The default: USE at 0.2 and e5 at 0.8 (e5's cosines vary over a narrower range, so
     it needs the larger weight to count as much). Calibrated with `make eval` (README)."""
     return WeightedEmbeddings([(UniversalSentenceEmbeddings(), 0.2), (E5SmallEmbeddings(), 0.8)],
-                              Calibration(min_relevance=0.72, same_content=0.85, close=0.02),
+                              Calibration(min_relevance=0.72, same_content=0.85, close=0.02,
+                                          language_gap=0.02),
                               # e5 is 10x slower to encode, and its sentence views changed
                               # no answer of bench/eval: it reads whole passages and headings.
                               skip={1: frozenset({"sentence"})})
