@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import statistics
 import sys
 import tempfile
@@ -157,6 +158,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sweep", action="store_true",
                         help="calibrate: the outcomes at each relevance threshold")
     args = parser.parse_args(argv)
+    # The sets ask for a person on purpose: the team's warning for each is not news here.
+    logging.getLogger("app.services.chat").setLevel(logging.ERROR)
     for path in args.sets:
         own = path.with_suffix("")
         knowledge = args.knowledge or (str(own) if own.is_dir() else DEFAULT_KNOWLEDGE_DIR)
