@@ -55,6 +55,7 @@ class Settings:
     embeddings_provider: str = "offline"
     embeddings_model: str = "text-embedding-3-small"
     embeddings_base_url: str | None = None
+    e5_threads: int = 2
     knowledge_dir: str = DEFAULT_KNOWLEDGE_DIR
     index_cache_dir: str = "var/index"
     min_relevance: float | None = None
@@ -133,6 +134,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
                                   "offline", fallback="offline"),
         embeddings_model=_text(raw, "EMBEDDINGS_MODEL") or Settings.embeddings_model,
         embeddings_base_url=check(_url, raw, "EMBEDDINGS_BASE_URL"),
+        e5_threads=check(_int, raw, "E5_THREADS", 2, 1, fallback=2),
         knowledge_dir=_text(raw, "KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR,
         index_cache_dir=_text(raw, "INDEX_CACHE_DIR") or Settings.index_cache_dir,
         min_relevance=check(_fraction, raw, "MIN_RELEVANCE"),

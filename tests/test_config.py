@@ -142,7 +142,7 @@ def test_every_bad_setting_is_reported_at_once_in_a_few_lines():
     bad = {"TRUSTED_PROXY_HOPS": "two", "LOG_LEVEL": "loud", "WHATSAPP_PROVIDER": "telegram",
            "WHATSAPP_READ_TIMEOUT": "-1", "HISTORY_LIMIT": "many", "LLM_PROVIDER": "claude",
            "WHATSAPP_API_BASE_URL": "ftp://x", "JWT_SECRET": "short",
-           "WHATSAPP_SEND_ATTEMPTS": "0", "BACKGROUND_THREADS": "0"}
+           "WHATSAPP_SEND_ATTEMPTS": "0", "BACKGROUND_THREADS": "0", "E5_THREADS": "none"}
     with pytest.raises(ConfigError) as refused:
         load_settings(bad)
     lines = refused.value.message.splitlines()

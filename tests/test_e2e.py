@@ -30,10 +30,12 @@ JWT_SECRET = "jwt-secret-e2e-0123456789abcdef-4c1d"
 @pytest.fixture(scope="module")
 def server(fake_provider, tmp_path_factory):
     """gunicorn with two workers on the embedded store, sending to the fake provider."""
-    db_path = str(tmp_path_factory.mktemp("e2e") / "gateway.sqlite3")
-    server = Gunicorn(provider_env(fake_provider.url, db_path, WEB_CONCURRENCY="2",
-                                   WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN,
-                                   JWT_SECRET=JWT_SECRET)).start()
+    folder = tmp_path_factory.mktemp("e2e")
+    # A fresh index cache: the master embeds the documents before it forks the workers.
+    server = Gunicorn(provider_env(fake_provider.url, str(folder / "gateway.sqlite3"),
+                                   WEB_CONCURRENCY="2", WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN,
+                                   JWT_SECRET=JWT_SECRET,
+                                   INDEX_CACHE_DIR=str(folder / "index"))).start()
     yield server
     print(server.stop())  # shown by pytest when a test failed
 
@@ -57,6 +59,20 @@ def test_a_post_gets_an_answer_through_the_provider(gateway, fake_provider, case
     sent = fake_provider.wait_for(1, to=wa_id[case.name])
     assert [s["dialect"] for s in sent] == [case.name]
     assert "virtual assistant" in sent[0]["text"]
+
+
+def test_a_question_is_answered_from_the_documents_by_a_forked_worker(gateway, fake_provider):
+    """The master loads the models and forks; each worker's retrieval then runs e5 on
+    threads of its own (OpenMP's, started after the fork, which they would not survive)."""
+    case = CloudApiCase()
+    payload = case.text("hola, ¿hacéis envíos a Portugal?", wa_id="34655555555",
+                        message_id="e2e-question")
+    body = case.encode(payload)
+    url = f"{gateway}/api/v1/whatsapp/webhook"
+    assert requests.post(url, data=body, headers=case.headers(body, url),
+                         timeout=10).status_code == 200
+    [sent] = fake_provider.wait_for(1, to="34655555555")
+    assert "Portugal" in sent["text"]
 
 
 def test_an_unsigned_post_is_refused_by_the_running_gateway(gateway):

@@ -29,6 +29,7 @@ from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
     calibration_of,
     make_embeddings,
+    use_e5_threads,
 )
 from app.services.retrieval.index import load_index
 from app.services.retrieval.retriever import Hit, HybridRetriever
@@ -211,7 +212,9 @@ def _messages(history: list[tuple[str, str]]) -> list[BaseMessage]:
 
 def make_bot(settings: Any, texts: Texts) -> Bot:
     """The bot the settings describe: its model, its index (built or read from the cache),
-    and, with an LLM, the chain that makes follow-ups standalone."""
+    and, with an LLM, the chain that makes follow-ups standalone. Built in the process that
+    answers (a gunicorn worker, never its master, which forks): e5 may use its threads."""
+    use_e5_threads(settings.e5_threads)
     embeddings = make_embeddings(settings)
     index = load_index(settings.knowledge_dir, embeddings, settings.index_cache_dir)
     model = make_model(settings, texts, calibration_of(embeddings).close)

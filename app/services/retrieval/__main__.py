@@ -12,7 +12,7 @@ import time
 
 from app.config import load_settings
 from app.errors import ConfigError
-from app.services.retrieval.embeddings import make_embeddings
+from app.services.retrieval.embeddings import make_embeddings, use_e5_threads
 from app.services.retrieval.index import load_index
 
 
@@ -20,6 +20,7 @@ def main() -> int:
     """Rebuild, and say what was indexed."""
     try:
         settings = load_settings()
+        use_e5_threads(settings.e5_threads)  # this process does not fork
         started = time.monotonic()
         index = load_index(settings.knowledge_dir, make_embeddings(settings),
                            settings.index_cache_dir, rebuild=True)
