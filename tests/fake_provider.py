@@ -98,7 +98,9 @@ class FakeProvider:
             reply = {"message_uuid": entry["id"]}
         else:
             data = json.loads(body)
-            entry = {"dialect": "cloud_api", "to": data["to"], "text": data["text"]["body"],
+            # A person known only by a business-scoped user id is sent to as `recipient`.
+            entry = {"dialect": "cloud_api", "to": data.get("to") or data["recipient"],
+                     "text": data["text"]["body"],
                      "id": f"wamid.fake{next(self._ids)}"}
             reply = {"messaging_product": "whatsapp", "messages": [{"id": entry["id"]}]}
         # The scheme only (Bearer, Basic): a credential never reaches a log, even a fake one.

@@ -75,6 +75,16 @@ def test_a_question_is_answered_from_the_documents_by_a_forked_worker(gateway, f
     assert "Portugal" in sent["text"]
 
 
+def test_a_person_with_only_a_username_is_answered_at_their_user_id(gateway, fake_provider):
+    case = CloudApiCase()
+    body = case.encode(case.payload("username"))
+    url = f"{gateway}/api/v1/whatsapp/webhook"
+    assert requests.post(url, data=body, headers=case.headers(body, url),
+                         timeout=10).status_code == 200
+    [sent] = fake_provider.wait_for(1, to="ES.13491208655302741918")
+    assert "Canarias" in sent["text"]
+
+
 def test_an_unsigned_post_is_refused_by_the_running_gateway(gateway):
     case = CloudApiCase()
     response = requests.post(f"{gateway}/api/v1/whatsapp/webhook", json=case.text(), timeout=10)
