@@ -26,6 +26,11 @@ SURROGATE = re.compile("[\ud800-\udfff]")
 # UTF-8 cannot carry one, so only a JSON escape can: a body without any needs no cleaning.
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
+# A business-scoped user id: a person with a WhatsApp username may come with no phone number,
+# only this (`US.13491208655302741918`; a parent one, shared by a business's portfolios,
+# `US.ENT.11815799212886844830`). It is their `wa_id` then, and what answers are sent to.
+BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
+
 # Kinds that are acknowledged and logged but get no "text only" notice.
 SILENT_KINDS = frozenset({"reaction", "edit", "revoke", "system", "request_welcome"})
 

@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from dialects.base import (
+    BSUID,
     BaseSchema,
     Dialect,
     InboundMessage,
@@ -21,10 +22,6 @@ from dialects.client import ProviderClient, SendResult, path_segment
 
 NAME = "cloud_api"
 PHONE_NUMBER_ID = re.compile(r"[0-9]{1,32}")
-# A business-scoped user id: a person with a WhatsApp username may come with no phone number,
-# only this (`US.13491208655302741918`; a parent one, shared by a business's portfolios,
-# `US.ENT.11815799212886844830`). It is sent to as `recipient`, a phone number as `to`.
-BSUID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
 
 
 class _Title(BaseSchema):

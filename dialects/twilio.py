@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from marshmallow import fields, post_load, pre_load
 
 from dialects.base import (
+    BSUID,
     FORM,
     BaseSchema,
     Dialect,
@@ -33,8 +34,14 @@ TEXT_TYPES = ("text", "interactive", "button")
 
 
 def strip_address(value: str | None) -> str | None:
-    """`whatsapp:+34600000000` -> `34600000000`."""
+    """`whatsapp:+34600000000` -> `34600000000`; `whatsapp:US.1349...` (a person with a
+    username) -> `US.1349...`."""
     return value.removeprefix("whatsapp:").lstrip("+") if value else value
+
+
+def address(wa_id: str) -> str:
+    """Twilio's WhatsApp address of a person: `whatsapp:+<number>`, or `whatsapp:<user id>`."""
+    return f"whatsapp:{wa_id}" if BSUID.fullmatch(wa_id) else f"whatsapp:+{wa_id}"
 
 
 class Form(BaseSchema):
@@ -153,7 +160,7 @@ class TwilioClient(ProviderClient):
         return {
             "url": f"{self.base_url}/2010-04-01/Accounts/{account}/Messages.json",
             "auth": (account, self.settings.token),
-            "data": {"From": f"whatsapp:+{sender}", "To": f"whatsapp:+{to_wa_id}", "Body": text},
+            "data": {"From": f"whatsapp:+{sender}", "To": address(to_wa_id), "Body": text},
         }
 
     def health_request(self) -> dict | None:

@@ -156,6 +156,24 @@ def test_twilio_wa_id_falls_back_to_from():
     assert event.wa_id == "34600000001"
 
 
+def test_twilio_a_person_with_a_username_is_addressed_by_their_user_id(provider):
+    payload = twilio.text()
+    del payload["WaId"]
+    payload["From"] = "whatsapp:ES.13491208655302741918"
+    _, [event] = detect(as_request(twilio, payload))
+    assert event.wa_id == "ES.13491208655302741918"
+    client_for(twilio, phone_number_id="14155238886").send_text(event.wa_id, "Hola", None)
+    assert parse_qs(provider.last_request.text)["To"] == ["whatsapp:ES.13491208655302741918"]
+
+
+def test_generic_a_person_with_a_username_is_addressed_by_their_user_id(provider):
+    payload = generic.text()
+    payload["from"] = "ES.13491208655302741918"
+    _, [event] = detect(as_request(generic, payload))
+    client_for(generic).send_text(event.wa_id, "Hola", None)
+    assert provider.last_request.json()["to"] == "ES.13491208655302741918"
+
+
 @pytest.mark.parametrize("signed_url, called_url", [
     ("https://gw.example.com/api/v1/whatsapp/webhook",
      "https://gw.example.com:443/api/v1/whatsapp/webhook"),
