@@ -131,6 +131,13 @@ def load_e5():
 _e5_threads = 1
 
 
+@cache
+def _omp_threads():
+    """OpenMP's `omp_set_num_threads` of the engine's own libgomp; `None` if the engine
+    does not expose it (e5 then stays on one thread)."""
+    return getattr(getattr(load_e5(), "_lib", None), "omp_set_num_threads", None)
+
+
 def use_e5_threads(count: int) -> None:
     """Let each e5 encoding of this process use `count` threads (a question takes about 9 ms
     on two instead of 14 on one). Only in a process that will not fork: the bot's own."""
@@ -163,8 +170,8 @@ class E5SmallEmbeddings(MatrixEmbeddings):
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         model = load_e5()
-        if _e5_threads > 1:  # OpenMP keeps this per calling thread
-            model._lib.omp_set_num_threads(_e5_threads)
+        if _e5_threads > 1 and _omp_threads() is not None:  # OpenMP keeps it per thread
+            _omp_threads()(_e5_threads)
         vectors = model.query(texts) if query else model.passage(texts)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
