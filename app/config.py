@@ -23,6 +23,8 @@ LANGUAGES = ("es", "en")
 LOG_FORMATS = ("text", "json")
 MIN_JWT_SECRET_BYTES = 32
 DEFAULT_KNOWLEDGE_DIR = os.path.join(os.path.dirname(__file__), "knowledge")
+# Threads of each offline e5 encoding: two where there are two cores to share.
+E5_THREADS = min(2, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class Settings:
     embeddings_provider: str = "offline"
     embeddings_model: str = "text-embedding-3-small"
     embeddings_base_url: str | None = None
-    e5_threads: int = 2
+    e5_threads: int = E5_THREADS
     knowledge_dir: str = DEFAULT_KNOWLEDGE_DIR
     index_cache_dir: str = "var/index"
     min_relevance: float | None = None
@@ -134,7 +136,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
                                   "offline", fallback="offline"),
         embeddings_model=_text(raw, "EMBEDDINGS_MODEL") or Settings.embeddings_model,
         embeddings_base_url=check(_url, raw, "EMBEDDINGS_BASE_URL"),
-        e5_threads=check(_int, raw, "E5_THREADS", 2, 1, fallback=2),
+        e5_threads=check(_int, raw, "E5_THREADS", E5_THREADS, 1, fallback=E5_THREADS),
         knowledge_dir=_text(raw, "KNOWLEDGE_DIR") or DEFAULT_KNOWLEDGE_DIR,
         index_cache_dir=_text(raw, "INDEX_CACHE_DIR") or Settings.index_cache_dir,
         min_relevance=check(_fraction, raw, "MIN_RELEVANCE"),
