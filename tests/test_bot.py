@@ -139,3 +139,15 @@ def test_a_foreign_passage_is_let_off_the_language_gap_only_when_a_word_reaches_
     reply = gym.answer("I lost my headphones in the locker room", [], "en")
     assert reply.startswith(TEXTS.get("other_language", "en")) and "Objetos perdidos" in reply
     assert bot.answer("tell me a joke", [], "en") == TEXTS.get("no_answer", "en")
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("bye!", "goodbye"), ("Vale!", "thanks"), ("GRACIAS!!", "thanks"), ("👍", "thanks"),
+    ("🙏🙏", "thanks"), ("?", "no_answer"), ("...", "no_answer"),
+])
+def test_a_short_reply_after_an_answer_gets_no_passage(bot, message, kind):
+    """Read with the question before it, "bye!", "Vale!" or "👍" found that question's
+    passage and sent it again; the encoder reads "bye!" far from "bye", and every emoji alike.
+    An emoji acknowledges the answer; a lone "?" asks to rephrase."""
+    history = [("user", "hacéis envíos a portugal?"), ("assistant", "Sí, enviamos a Portugal.")]
+    assert bot.answer(message, history, "es") == TEXTS.get(kind, "es")

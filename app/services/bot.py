@@ -9,6 +9,7 @@ the customer's language.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,6 +139,8 @@ class Bot:
             return Reply(self.texts.get("handoff", language), wants_person=True)
         if kind is not None and social >= SOCIAL_OVER_QUESTION:
             return Reply(self.texts.get(kind, language))  # whatever a search would find
+        if not re.search(r"\w", question):  # "?", "...": nothing to search for
+            return Reply(self.texts.get("no_answer", language))
         hits = self.relevant(question, history, language)
         if kind is not None and not hits:
             return Reply(self.texts.get(kind, language))
