@@ -122,6 +122,19 @@ def test_cloud_api_a_shared_phone_number_keeps_the_conversation_it_had():
     assert event.wa_id == "34600000009"
 
 
+def test_cloud_api_a_status_of_an_answer_sent_to_a_user_id_is_read():
+    """Sent to a business-scoped user id, a status names the person by `recipient_user_id`
+    (and `contacts[].user_id`), with no `recipient_id` when Meta withholds the number."""
+    payload = cloud.payload("status_delivered")
+    value = payload["entry"][0]["changes"][0]["value"]
+    status = value["statuses"][0]
+    del status["recipient_id"]
+    status["recipient_user_id"] = "ES.13491208655302741918"
+    value["contacts"] = [{"user_id": "ES.13491208655302741918", "profile": {"name": "Lucía"}}]
+    _, [event] = detect(as_request(cloud, payload))
+    assert (event.message_id, event.status) == ("wamid.ours1", "delivered")
+
+
 def test_cloud_api_a_message_from_nobody_is_rejected():
     payload = cloud.payload("username")
     del payload["entry"][0]["changes"][0]["value"]["messages"][0]["from_user_id"]
