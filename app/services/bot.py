@@ -169,8 +169,13 @@ class Bot:
 
         def search(query: str, context: str = "") -> list[Hit]:
             # Twice the passages the answer uses: a translation of the best one may be further.
-            return list(filter(relevant, self.retriever.search(query, 2 * self.passages,
-                                                               context=context)))
+            found = self.retriever.search(query, 2 * self.passages, context=context)
+            kept = list(filter(relevant, found))
+            # The best passage kept in the other language brings its translation along when
+            # the documents have one: it says the same, though it had to clear the higher bar
+            # of the customer's own language.
+            translation = self._translation(kept[0], found, language) if kept else None
+            return kept + [translation] if translation and translation not in kept else kept
 
         earlier = self._earlier_question(history)
         if earlier is not None and self.condense is not None:
@@ -193,15 +198,20 @@ class Bot:
 
     def _in_language(self, hits: list[Hit], language: str) -> list[Hit]:
         """`hits` with the best one in `language` first, when it says what the best one says."""
-        if not hits or hits[0].passage.language == language:
-            return hits
+        translation = self._translation(hits[0], hits, language) if hits else None
+        return [translation, *(h for h in hits if h is not translation)] if translation else hits
+
+    def _translation(self, best: Hit, candidates: list[Hit], language: str | None) -> Hit | None:
+        """The candidate in `language` that says what `best`, in the other language, says."""
+        if language is None or best.passage.language in (language, ""):
+            return None
         index = self.retriever.index
-        for hit in hits[1:]:
+        for hit in candidates:
             if hit.passage.language == language and float(
-                    index.vector(hit.position) @ index.vector(hits[0].position),
+                    index.vector(hit.position) @ index.vector(best.position),
             ) >= self.calibration.same_content:
-                return [hit, *(h for h in hits if h is not hit)]
-        return hits
+                return hit
+        return None
 
 
 
