@@ -97,8 +97,7 @@ class _Value(BaseSchema):
     def events(self, data: dict, **_: Any) -> list:
         """Turn one `value` into its messages and statuses (a refused one stays `Rejected`)."""
         ours = data.get("metadata", {}).get("phone_number_id")
-        contacts = {key: c for c in data.get("contacts", [])
-                    for key in (c.get("wa_id"), c.get("user_id")) if key}
+        contacts = [c for c in data.get("contacts", []) if c.get("wa_id") or c.get("user_id")]
         events: list = [m if isinstance(m, Rejected) else self._message(m, contacts, ours)
                         for m in data.get("messages", [])]
         events += [s if isinstance(s, Rejected) else _status(s)
@@ -108,11 +107,14 @@ class _Value(BaseSchema):
         return events
 
     @staticmethod
-    def _message(message: dict, contacts: dict, ours: str | None) -> InboundMessage:
+    def _message(message: dict, contacts: list[dict], ours: str | None) -> InboundMessage:
         """The person is known by their phone number while Meta shares it (so conversations
-        that began before usernames stay theirs), else by their business-scoped user id."""
-        contact = (contacts.get(message.get("sender"))
-                   or contacts.get(message.get("sender_user_id")) or _only(contacts))
+        that began before usernames stay theirs), else by their business-scoped user id.
+        Their contact names either id; else it is the value's sole contact, whose `wa_id` may
+        differ from `from` (Brazil's ninth digit)."""
+        ids = {i for i in (message.get("sender"), message.get("sender_user_id")) if i}
+        contact = next((c for c in contacts if ids & {c.get("wa_id"), c.get("user_id")}),
+                       contacts[0] if len(contacts) == 1 else {})
         return InboundMessage(
             dialect=NAME, message_id=message["id"],
             wa_id=contact.get("wa_id") or message.get("sender") or contact.get("user_id")
@@ -121,12 +123,6 @@ class _Value(BaseSchema):
             profile_name=contact.get("profile", {}).get("name"),
             sent_at=unix_time(message.get("timestamp")),
         )
-
-
-def _only(contacts: dict) -> dict:
-    """The value's sole contact: its `wa_id` may differ from `from` (Brazil's ninth digit)."""
-    distinct = {id(contact): contact for contact in contacts.values()}
-    return next(iter(distinct.values())) if len(distinct) == 1 else {}
 
 
 def _status(status: dict) -> StatusUpdate:
