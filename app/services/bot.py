@@ -147,35 +147,38 @@ class Bot:
         if not hits:
             return Reply(self.texts.get("no_answer", language))
         return Reply(self.chain.invoke({
-            "context": format_context(self._in_language(hits, language)[:self.passages]),
+            "context": format_context(hits[:self.passages]),
             "history": _messages(history), "question": question, "language": language,
             "language_name": LANGUAGE_NAMES.get(language, language),
             "no_answer": self.texts.get("no_answer", language)}))
 
     def relevant(self, question: str, history: list[tuple[str, str]],
                  language: str | None = None) -> list[Hit]:
-        """The relevant passages for `question`, best first, read in its conversation.
+        """The relevant passages for `question`, best first, read in its conversation; when
+        the best is in the other language and the documents say the same in the customer's
+        (`language`), that translation comes first.
 
-        A passage in another language than the customer's (`language`) scores lower for the
-        same meaning; it is let off the model's language gap when a word of the question
-        reaches it (itself, or through the lexicon's stand-ins): without one, a question about
-        something else entirely finds a foreign passage as close as the right one would be.
+        A passage in another language than the customer's scores lower for the same meaning;
+        it is let off the model's language gap when a word of the question reaches it
+        (itself, or through the lexicon's stand-ins): without one, a question about something
+        else entirely finds a foreign passage as close as the right one would be.
         """
         gap = self.calibration.language_gap
 
-        def relevant(hit: Hit) -> bool:
-            foreign = language is not None and hit.passage.language not in (language, "")
-            return hit.score >= self.min_score - (gap if foreign and hit.coverage > 0 else 0.0)
+        def passes(hit: Hit) -> bool:
+            allowance = gap if _foreign(hit, language) and hit.coverage > 0 else 0.0
+            return hit.score >= self.min_score - allowance
 
         def search(query: str, context: str = "") -> list[Hit]:
             # Twice the passages the answer uses: a translation of the best one may be further.
             found = self.retriever.search(query, 2 * self.passages, context=context)
-            kept = list(filter(relevant, found))
-            # The best passage kept in the other language brings its translation along when
-            # the documents have one: it says the same, though it had to clear the higher bar
-            # of the customer's own language.
+            kept = list(filter(passes, found))
+            # The translation is taken though it scored under the bar of the customer's own
+            # language, higher than the one its original cleared: it says the same.
             translation = self._translation(kept[0], found, language) if kept else None
-            return kept + [translation] if translation and translation not in kept else kept
+            if translation is None:
+                return kept
+            return [translation, *(h for h in kept if h is not translation)]
 
         earlier = self._earlier_question(history)
         if earlier is not None and self.condense is not None:
@@ -196,14 +199,9 @@ class Bot:
                 return content
         return None
 
-    def _in_language(self, hits: list[Hit], language: str) -> list[Hit]:
-        """`hits` with the best one in `language` first, when it says what the best one says."""
-        translation = self._translation(hits[0], hits, language) if hits else None
-        return [translation, *(h for h in hits if h is not translation)] if translation else hits
-
     def _translation(self, best: Hit, candidates: list[Hit], language: str | None) -> Hit | None:
         """The candidate in `language` that says what `best`, in the other language, says."""
-        if language is None or best.passage.language in (language, ""):
+        if not _foreign(best, language):
             return None
         index = self.retriever.index
         for hit in candidates:
@@ -215,6 +213,11 @@ class Bot:
 
 
 
+
+
+def _foreign(hit: Hit, language: str | None) -> bool:
+    """Whether the passage of `hit` is in another language than `language` (both known)."""
+    return language is not None and hit.passage.language not in (language, "")
 
 
 def _messages(history: list[tuple[str, str]]) -> list[BaseMessage]:
