@@ -170,8 +170,8 @@ class E5SmallEmbeddings(MatrixEmbeddings):
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         model = load_e5()
-        if _omp_threads() is not None:  # OpenMP keeps it per calling thread
-            _omp_threads()(_e5_threads)
+        if (set_threads := _omp_threads()) is not None:  # OpenMP keeps it per calling thread
+            set_threads(_e5_threads)
         vectors = model.query(texts) if query else model.passage(texts)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
