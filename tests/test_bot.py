@@ -13,6 +13,8 @@ from app.services.texts import Texts
 from tests.server import ROOT
 
 TEXTS = Texts()
+# A conversation that has just been answered about shipping to Portugal.
+AFTER_PORTUGAL = [("user", "hacéis envíos a portugal?"), ("assistant", "Sí, enviamos a Portugal.")]
 
 
 class RecordingModel(FakeListChatModel):
@@ -149,15 +151,13 @@ def test_a_short_reply_after_an_answer_gets_no_passage(bot, message, kind):
     """Read with the question before it, "bye!", "Vale!" or "👍" found that question's
     passage and sent it again; the encoder reads "bye!" far from "bye", and every emoji alike.
     An emoji acknowledges the answer; a lone "?" asks to rephrase."""
-    history = [("user", "hacéis envíos a portugal?"), ("assistant", "Sí, enviamos a Portugal.")]
-    assert bot.answer(message, history, "es") == TEXTS.get(kind, "es")
+    assert bot.answer(message, AFTER_PORTUGAL, "es") == TEXTS.get(kind, "es")
 
 
 def test_a_passage_let_in_in_the_other_language_brings_its_translation(bot):
     """"y a Francia?" after a question about Portugal reaches the English shipping costs
     (let off the language gap) before the Spanish ones (held to the higher bar of the
     customer's own language): the answer is the Spanish page, which says the same."""
-    history = [("user", "hacéis envíos a portugal?"), ("assistant", "Sí, enviamos a Portugal.")]
-    answer = bot.answer("y a francia?", history, "es")
+    answer = bot.answer("y a francia?", AFTER_PORTUGAL, "es")
     assert "Unión Europea" in answer
     assert not answer.startswith(TEXTS.get("other_language", "es"))
