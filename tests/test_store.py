@@ -250,6 +250,53 @@ def test_a_locked_sqlite_file_is_store_unavailable(tmp_path):
     assert store.sessions.get_or_create("34600000001")
 
 
+def _write_from_child(store: SqliteStore, results) -> None:
+    try:
+        store.sessions.get_or_create("34600000002")
+        results.put("written")
+    except StoreUnavailable as err:
+        results.put(err.reason)
+
+
+def test_a_forked_worker_takes_turns_with_its_parent(tmp_path):
+    """gunicorn forks its workers: each must wait for the others' writes, not share them."""
+    import multiprocessing
+
+    path = str(tmp_path / "gateway.sqlite3")
+    store = SqliteStore(path, timeout=0.3)
+    store.ensure_schema()  # the parent has its own descriptor of the turn before the fork
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+    with store.transaction():
+        child = fork.Process(target=_write_from_child, args=(store, results))
+        child.start()
+        refused = results.get(timeout=10)
+        child.join(10)
+    assert "locked by another writer" in refused
+    child = fork.Process(target=_write_from_child, args=(store, results))
+    child.start()
+    assert results.get(timeout=10) == "written"
+    child.join(10)
+
+
+def test_a_writer_waits_for_the_turn_instead_of_failing(tmp_path):
+    path = str(tmp_path / "gateway.sqlite3")
+    store, holder = SqliteStore(path, timeout=5), SqliteStore(path)
+    store.ensure_schema()
+    holding = threading.Event()
+
+    def hold():
+        with holder.transaction():
+            holding.set()
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    holding.wait(5)
+    assert store.sessions.get_or_create("34600000001")  # waited, was not refused
+    thread.join()
+
+
 def test_only_one_worker_may_send_a_part(store):
     answer = store.messages.add_answer(inbound(store), "hola!")
     claims = race(6, lambda: store.messages.claim_send(answer.id, 0))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import fields
@@ -53,12 +56,81 @@ class Rows:
         return iter(self.rows)
 
 
+class WriteTurn:
+    """One writer at a time among the threads and processes that share the file: a thread
+    lock, then an exclusive `flock` on `<file>-lock`, for the outermost holder.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10... ms between tries, so a writer that finds
+    the file taken for a tenth of a millisecond waits milliseconds: under load, the webhook's
+    p99 was made of those sleeps. A turn is tried again within half a millisecond. Waiting is
+    bounded by `timeout`, then the store is busy (503: the provider retries).
+    """
+
+    def __init__(self, path: str, timeout: float):
+        self.path = f"{path}-lock"
+        self.timeout = timeout
+        self._thread = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        _TURNS.add(self)
+
+    def _forget(self) -> None:
+        """In a forked child: the parent's holder is not here, and a descriptor shared with
+        the parent would share its lock, excluding nobody."""
+        if self._fd is not None:
+            os.close(self._fd)  # the parent's lock stays: it has its own copy
+        self._thread, self._depth, self._fd = threading.RLock(), 0, None
+
+    def __enter__(self) -> None:
+        if not self._thread.acquire(timeout=self.timeout):
+            raise StoreUnavailable(f"SQLite store {self.path}: locked by another writer of "
+                                   f"this process for {self.timeout} s")
+        try:
+            if self._depth == 0:
+                self._take(self._file())
+        except BaseException:
+            self._thread.release()
+            raise
+        self._depth += 1
+
+    def __exit__(self, *_: object) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread.release()
+
+    def _take(self, fd: int) -> None:
+        deadline, pause = time.monotonic() + self.timeout, 0.00005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StoreUnavailable(f"SQLite store {self.path}: locked by another "
+                                           f"writer for {self.timeout} s") from None
+                time.sleep(pause)
+                pause = min(2 * pause, 0.0005)
+
+    def _file(self) -> int:
+        if self._fd is None:
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as err:
+                raise StoreUnavailable(f"SQLite store {self.path}: {err}") from err
+        return self._fd
+
+
+_TURNS: weakref.WeakSet[WriteTurn] = weakref.WeakSet()
+# Right after a fork only the forking thread runs in the child: nothing else holds a turn.
+os.register_at_fork(after_in_child=lambda: [turn._forget() for turn in list(_TURNS)])
+
+
 class SqliteStore(Store):
     """Connections are opened lazily, one per thread and process, after gunicorn forks.
 
-    SQLite lets one writer at a time into the file; one that finds it taken sleeps and tries
-    again, in steps of milliseconds. The threads of one process take turns at a lock of their
-    own instead, without sleeping, so only the processes contend for the file.
+    SQLite lets one writer at a time into the file. Writers take turns at a `WriteTurn`
+    first, so SQLite's own lock is never found taken by one of ours.
     """
 
     def __init__(self, path: str, timeout: float = 5.0):
@@ -67,7 +139,7 @@ class SqliteStore(Store):
         self.path = path
         self.timeout = timeout
         self._local = threading.local()
-        self._writing = threading.RLock()
+        self._writing = WriteTurn(path, timeout)
         self.sessions = SqliteSessions(self)
         self.messages = SqliteMessages(self)
         self.providers = SqliteProviderStatus(self)
@@ -95,7 +167,7 @@ class SqliteStore(Store):
             raise StoreUnavailable(f"SQLite store {self.path}: {err}") from err
 
     def run(self, sql: str, params: tuple = ()) -> Rows:
-        """One statement, in its own transaction; a write waits for this process's turn."""
+        """One statement, in its own transaction; a write waits for its turn."""
         with self.cursor() as conn:
             if sql.lstrip().startswith(WRITES):
                 with self._writing:
@@ -105,7 +177,7 @@ class SqliteStore(Store):
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Several statements that take effect together or not at all."""
-        with self._writing, self.cursor() as conn:
+        with self.cursor() as conn, self._writing:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -133,7 +205,7 @@ class SqliteStore(Store):
     def ping(self) -> None:
         """Take the write lock and let it go: a file another process holds write-locked
         cannot take a webhook, though it still answers reads."""
-        with self._writing, self.cursor() as conn:
+        with self.cursor() as conn, self._writing:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("ROLLBACK")
 
