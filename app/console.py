@@ -25,6 +25,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 
 from app.auth import check_token
 from app.errors import Conflict, NotFound, Unauthorized
@@ -163,6 +164,17 @@ def handoff(conversation_id: str) -> Response:
     return redirect(url_for("console.conversation", conversation_id=conversation_id))
 
 
+class ConsoleSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, opened only for the console: the webhook and the API
+    never use one, and would otherwise build a signer on every request."""
+
+    def open_session(self, app, request):
+        """The console's session; `None` (Flask's null session) anywhere else."""
+        if not request.path.startswith(bp.url_prefix + "/"):
+            return None
+        return super().open_session(app, request)
+
+
 def init_app(app) -> None:
     """Register the page; its flashed notes ride in a cookie signed with a key derived from
     JWT_SECRET (without one, nobody can sign in anyway)."""
@@ -170,4 +182,5 @@ def init_app(app) -> None:
     app.secret_key = (hmac.new(secret.encode(), b"console-session", hashlib.sha256).digest()
                       if secret else os.urandom(32))
     app.config.update(SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True)
+    app.session_interface = ConsoleSessions()
     app.register_blueprint(bp)
