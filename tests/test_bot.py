@@ -112,6 +112,15 @@ def test_the_offline_model_is_the_default_and_openai_is_one_setting_away():
         "ChatOpenAI", "gpt-test", 300)
 
 
+def test_only_the_offline_bot_answers_in_an_instant(bot, tmp_path):
+    """An instant bot's read receipt is sent before it answers; an LLM's, beside it."""
+    assert bot.instant
+    llm = make_bot(load_settings({"LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-test",
+                                  "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+                                  "INDEX_CACHE_DIR": str(tmp_path)}), TEXTS)
+    assert not llm.instant
+
+
 def test_a_short_question_on_a_new_topic_is_not_read_as_a_follow_up(bot):
     history = [("user", "kiero borrar mis datos"), ("assistant", "Puedes pedir que borremos...")]
     assert bot.relevant("do you sell gift cards?", history)[0].passage.title == (

@@ -266,8 +266,10 @@ def test_read_receipts_without_typing(make_app, provider):
                            "message_id": "wamid.in"}
 
 
-def test_a_slow_read_receipt_is_not_overtaken_by_the_answer(make_app, requests_mock):
-    """A receipt landing after the answer would show the person a bot still typing."""
+@pytest.mark.parametrize("instant", [True, False], ids=["offline bot", "bot taking time"])
+def test_a_slow_read_receipt_is_not_overtaken_by_the_answer(make_app, requests_mock, instant):
+    """A receipt landing after the answer would show the person a bot still typing. The
+    offline bot's receipt goes first from the answering thread, an LLM's beside it."""
     done = []
 
     def slow_mark(message_id, business_number, typing):
@@ -282,6 +284,7 @@ def test_a_slow_read_receipt_is_not_overtaken_by_the_answer(make_app, requests_m
     requests_mock.post(cloud.send_url, json=respond)
     app = make_app()
     app.extensions["handler"].outbox.clients["cloud_api"].mark_read = slow_mark
+    app.extensions["handler"].chat.bot.instant = instant
     post(app.test_client(), cloud, cloud.text("hello", message_id="wamid.in"))
     assert [what for what, _ in done] == ["read", "answer"]
 

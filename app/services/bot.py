@@ -123,6 +123,8 @@ class Bot:
         self.calibration = calibration_of(retriever.embeddings)
         self.min_score = self.calibration.min_relevance if min_score is None else min_score
         self.detector = detector or LanguageDetector()
+        # In process and in milliseconds: the offline model over offline embeddings.
+        self.instant = False
 
     def answer(self, question: str, history: list[tuple[str, str]], language: str) -> str:
         """The reply to `question`; `history` is (role, content), oldest first."""
@@ -234,8 +236,8 @@ def make_bot(settings: Any, texts: Texts) -> Bot:
     embeddings = make_embeddings(settings)
     index = load_index(settings.knowledge_dir, embeddings, settings.index_cache_dir)
     model = make_model(settings, texts, calibration_of(embeddings).close)
-    condense = (build_condense_chain(model)
-                if not isinstance(model, ExtractiveChatModel) else None)
+    offline = isinstance(model, ExtractiveChatModel)
+    condense = None if offline else build_condense_chain(model)
     # Small talk is told apart offline whatever the retrieval model: it needs no server.
     bot = Bot(build_chain(model), HybridRetriever(index, embeddings),
               SmallTalk(UniversalSentenceEmbeddings()), texts, condense=condense,
@@ -243,4 +245,5 @@ def make_bot(settings: Any, texts: Texts) -> Bot:
               detector=LanguageDetector(settings.default_language))
     if settings.embeddings_provider == "offline":
         bot.relevant("hola", [])  # load the models now, not when the first customer writes
+        bot.instant = offline
     return bot

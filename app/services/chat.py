@@ -33,6 +33,11 @@ class ChatManager:
         self.texts = texts or Texts()
         self.detector = detector or LanguageDetector()
 
+    @property
+    def instant(self) -> bool:
+        """Whether the bot answers in process within milliseconds (no LLM, no server)."""
+        return getattr(self.bot, "instant", False)
+
     def generate_response(self, text: str, conversation_id: str, source: str = "whatsapp",
                           reply_to: Message | None = None) -> Message:
         """The stored answer (send state `pending`) to `text`.

@@ -178,10 +178,16 @@ class Outbox:
                 " (will retry)" if retry else "")
 
     @contextmanager
-    def presence(self, inbound: Message) -> Iterator[None]:
+    def presence(self, inbound: Message, instant: bool = False) -> Iterator[None]:
         """While the bot answers: mark the message read and show "typing...", refreshed before
         it expires. Best-effort: a failed receipt never stops the answer, and none is sent
-        after it."""
+        after it.
+
+        The receipt goes out beside the bot, from a thread of its own, so that it costs an LLM
+        answer no time. An `instant` bot (in process, milliseconds) is done long before the
+        receipt's round trip: the receipt is sent first, from the answering thread, and a
+        thread per answer is not worth starting.
+        """
         policy, client = self.policy, self.clients[inbound.dialect]
         if (not (policy.read_receipts or policy.typing) or not client.read_receipts
                 or not inbound.provider_message_id):
@@ -203,6 +209,10 @@ class Outbox:
             while policy.typing and not stop.wait(policy.typing_refresh):
                 mark()
 
+        if instant:
+            mark()
+            yield
+            return
         thread = threading.Thread(target=keep_typing, name="typing", daemon=True)
         thread.start()  # the bot starts at once; the receipt goes out beside it
         try:

@@ -88,7 +88,8 @@ class MessageHandler:
             # Nobody would read it: spare the bot (and the queue behind it, after an outage).
             answer = self.store.messages.add_answer(inbound, "", kind="skipped")
         elif answer is None:
-            with self.outbox.presence(inbound) if inbound.kind == "text" else nullcontext():
+            with (self.outbox.presence(inbound, instant=self.chat.instant)
+                  if inbound.kind == "text" else nullcontext()):
                 answer = self._compose(inbound)
         self.outbox.deliver(inbound, answer)
         self.store.messages.mark_done(inbound.id)
