@@ -243,6 +243,7 @@ def make_bot(settings: Any, texts: Texts) -> Bot:
               SmallTalk(UniversalSentenceEmbeddings()), texts, condense=condense,
               min_score=settings.min_relevance,
               detector=LanguageDetector(settings.default_language))
+    bot.detector.load()
     if settings.embeddings_provider == "offline":
         bot.relevant("hola", [])  # load the models now, not when the first customer writes
         bot.instant = offline

@@ -24,7 +24,7 @@ def preload(settings: Settings) -> None:
     """Load what the bot of `settings` will use: the language detector, the sentence
     encoder, the e5 engine and the index, when retrieval is offline (a remote model would be
     called before the fork: the workers do that themselves)."""
-    LanguageDetector().guess("hola, ¿qué tal? hello, how are you?")
+    LanguageDetector().load()
     UniversalSentenceEmbeddings().encode(["hola"], query=True)
     if settings.embeddings_provider == "offline":
         load_e5()
