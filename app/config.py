@@ -23,8 +23,9 @@ LANGUAGES = ("es", "en")
 LOG_FORMATS = ("text", "json")
 MIN_JWT_SECRET_BYTES = 32
 DEFAULT_KNOWLEDGE_DIR = os.path.join(os.path.dirname(__file__), "knowledge")
-# Threads of each offline e5 encoding: two where there are two cores to share.
-E5_THREADS = min(2, os.cpu_count() or 1)
+# Threads of each offline e5 encoding. One: gunicorn's workers already share the cores, and a
+# second thread, woken for every question, made answers slower end to end (README).
+E5_THREADS = 1
 
 
 @dataclass(frozen=True)

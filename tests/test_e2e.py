@@ -31,9 +31,11 @@ JWT_SECRET = "jwt-secret-e2e-0123456789abcdef-4c1d"
 def server(fake_provider, tmp_path_factory):
     """gunicorn with two workers on the embedded store, sending to the fake provider."""
     folder = tmp_path_factory.mktemp("e2e")
-    # A fresh index cache: the master embeds the documents before it forks the workers.
+    # A fresh index cache: the master embeds the documents before it forks the workers,
+    # which then run e5 on two threads (the master stays on one, whatever E5_THREADS says).
     server = Gunicorn(provider_env(fake_provider.url, str(folder / "gateway.sqlite3"),
-                                   WEB_CONCURRENCY="2", WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN,
+                                   WEB_CONCURRENCY="2", E5_THREADS="2",
+                                   WHATSAPP_VERIFY_TOKEN=VERIFY_TOKEN,
                                    JWT_SECRET=JWT_SECRET,
                                    INDEX_CACHE_DIR=str(folder / "index"))).start()
     yield server
@@ -67,7 +69,8 @@ def test_a_post_gets_an_answer_through_the_provider(gateway, fake_provider, case
 
 def test_a_question_is_answered_from_the_documents_by_a_forked_worker(gateway, fake_provider):
     """The master loads the models and forks; each worker's retrieval then runs e5 on
-    threads of its own (OpenMP's, started after the fork, which they would not survive)."""
+    threads of its own when E5_THREADS asks for more than one (OpenMP's, started after the
+    fork, which they would not survive)."""
     case = CloudApiCase()
     payload = case.text("hola, ¿hacéis envíos a Portugal?", wa_id="34655555555",
                         message_id="e2e-question")

@@ -139,8 +139,9 @@ def _omp_threads():
 
 
 def use_e5_threads(count: int) -> None:
-    """Let each e5 encoding of this process use `count` threads (a question takes about 9 ms
-    on two instead of 14 on one). Only in a process that will not fork: the bot's own."""
+    """Let each e5 encoding of this process use `count` threads (E5_THREADS: faster back to
+    back, slower between questions on a virtual machine; README). Only in a process that will
+    not fork: the bot's own."""
     global _e5_threads
     _e5_threads = max(1, count)
 
