@@ -28,9 +28,14 @@ class RecordingModel(FakeListChatModel):
 
 
 @pytest.fixture(scope="module")
-def bot(tmp_path_factory):
-    settings = load_settings({"INDEX_CACHE_DIR": str(tmp_path_factory.mktemp("index"))})
-    return make_bot(settings, TEXTS)
+def index_cache(tmp_path_factory):
+    """One index cache for the module: each knowledge base is embedded once."""
+    return str(tmp_path_factory.mktemp("index"))
+
+
+@pytest.fixture(scope="module")
+def bot(index_cache):
+    return make_bot(load_settings({"INDEX_CACHE_DIR": index_cache}), TEXTS)
 
 
 @pytest.mark.parametrize("question, language, fact", [
@@ -77,9 +82,9 @@ def test_a_follow_up_is_read_with_the_question_before_it(bot):
     assert bot.relevant("y en que tamaños", history)[0].passage.title == "Formatos y precios"
 
 
-def test_the_model_gets_language_sources_history_and_question(tmp_path):
+def test_the_model_gets_language_sources_history_and_question(index_cache):
     model = RecordingModel(responses=["De 10:00 a 14:00."], prompts=[])
-    settings = load_settings({"INDEX_CACHE_DIR": str(tmp_path)})
+    settings = load_settings({"INDEX_CACHE_DIR": index_cache})
     bot = make_bot(settings, TEXTS)
     bot.chain = bot.chain.first | model | bot.chain.last
     bot.condense = None
@@ -92,8 +97,8 @@ def test_the_model_gets_language_sources_history_and_question(tmp_path):
     assert [m.content for m in messages[1:]] == ["hola", "¡Hola!", "a q hora abren el sabado"]
 
 
-def test_with_an_llm_a_follow_up_is_made_standalone_before_retrieval(tmp_path):
-    settings = load_settings({"INDEX_CACHE_DIR": str(tmp_path)})
+def test_with_an_llm_a_follow_up_is_made_standalone_before_retrieval(index_cache):
+    settings = load_settings({"INDEX_CACHE_DIR": index_cache})
     bot = make_bot(settings, TEXTS)
     condense = RecordingModel(responses=["¿Cuánto cuesta el envío a Canarias?"], prompts=[])
     bot.condense = bot.chain.first.__class__.from_messages([("human", "{question}")]) | (
@@ -112,12 +117,12 @@ def test_the_offline_model_is_the_default_and_openai_is_one_setting_away():
         "ChatOpenAI", "gpt-test", 300)
 
 
-def test_only_the_offline_bot_answers_in_an_instant(bot, tmp_path):
+def test_only_the_offline_bot_answers_in_an_instant(bot, index_cache):
     """An instant bot's read receipt is sent before it answers; an LLM's, beside it."""
     assert bot.instant
     llm = make_bot(load_settings({"LLM_PROVIDER": "openai", "OPENAI_API_KEY": "sk-test",
                                   "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
-                                  "INDEX_CACHE_DIR": str(tmp_path)}), TEXTS)
+                                  "INDEX_CACHE_DIR": index_cache}), TEXTS)
     assert not llm.instant
 
 
