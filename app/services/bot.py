@@ -214,9 +214,6 @@ class Bot:
         return None
 
 
-
-
-
 def _foreign(hit: Hit, language: str | None) -> bool:
     """Whether the passage of `hit` is in another language than `language` (both known)."""
     return language is not None and hit.passage.language not in (language, "")

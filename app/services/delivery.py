@@ -193,7 +193,6 @@ class Outbox:
                 or not inbound.provider_message_id):
             yield
             return
-        stop = threading.Event()
 
         def mark() -> None:
             result = client.mark_read(inbound.provider_message_id, inbound.business_number,
@@ -204,15 +203,17 @@ class Outbox:
                             inbound.provider_message_id, result.kind, result.error_code,
                             result.http_status, result.error_message)
 
+        if instant:
+            mark()
+            yield
+            return
+        stop = threading.Event()
+
         def keep_typing() -> None:
             mark()
             while policy.typing and not stop.wait(policy.typing_refresh):
                 mark()
 
-        if instant:
-            mark()
-            yield
-            return
         thread = threading.Thread(target=keep_typing, name="typing", daemon=True)
         thread.start()  # the bot starts at once; the receipt goes out beside it
         try:
