@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import version
 from pathlib import Path
@@ -165,11 +166,12 @@ def burst(url: str, fake: FakeProvider, people: int, seconds: float, delay: floa
             "worst_wait_s": waits[-1] if waits else float("nan"), "failed": dict(failures)}
 
 
-def body_file(path: str, count: int, kind: str, text: str = "") -> str:
-    """`count` signed posts, each with its own message id, as wrk.lua reads them."""
+def body_file(path: str, count: int, kind: str, text: str | Callable[[int], str] = "") -> str:
+    """`count` signed posts, each with its own message id, as wrk.lua reads them; `text` may
+    be a function of the post's number."""
     with open(path, "w", encoding="utf-8") as out:
         for n in range(count):
-            body, headers = signed_post(n, 500, text, kind)
+            body, headers = signed_post(n, 500, text(n) if callable(text) else text, kind)
             out.write(f"{headers['X-Hub-Signature-256']}\t{body.decode()}\n")
     return path
 
@@ -180,11 +182,7 @@ def distinct_file(path: str, count: int) -> str:
     turns = [turn["text"] for name in sorted(EVAL.glob("*.jsonl"))
              for line in name.read_text(encoding="utf-8").splitlines() if line.strip()
              for turn in json.loads(line)["turns"]]
-    with open(path, "w", encoding="utf-8") as out:
-        for n in range(count):
-            body, headers = signed_post(n, 500, f"{turns[n % len(turns)]} {n}")
-            out.write(f"{headers['X-Hub-Signature-256']}\t{body.decode()}\n")
-    return path
+    return body_file(path, count, "text", lambda n: f"{turns[n % len(turns)]} {n}")
 
 
 def drained(fake: FakeProvider, before: int, accepted: int, started: float) -> tuple[int, float]:
