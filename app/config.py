@@ -71,7 +71,7 @@ class Settings:
     gateway_db_timeout: float = 5.0
     lease_seconds: float = 120.0
     sweep_seconds: float = 10.0
-    background_threads: int = 4
+    background_threads: int = 8
     background_backlog: int = 64
     send_attempts: int = 4
     retry_base_seconds: float = 1.0
@@ -152,7 +152,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
         gateway_db_timeout=check(_float, raw, "GATEWAY_DB_TIMEOUT", 5.0, fallback=5.0),
         lease_seconds=check(_float, raw, "WHATSAPP_LEASE_SECONDS", 120.0, fallback=120.0),
         sweep_seconds=check(_float, raw, "WHATSAPP_SWEEP_SECONDS", 10.0, True, fallback=10.0),
-        background_threads=check(_int, raw, "BACKGROUND_THREADS", 4, 1, fallback=4),
+        background_threads=check(_int, raw, "BACKGROUND_THREADS", 8, 1, fallback=8),
         background_backlog=check(_int, raw, "BACKGROUND_BACKLOG", 64, 0, fallback=64),
         send_attempts=check(_int, raw, "WHATSAPP_SEND_ATTEMPTS", 4, 1, fallback=4),
         retry_base_seconds=check(_float, raw, "WHATSAPP_RETRY_BASE_SECONDS", 1.0, True,
