@@ -45,14 +45,52 @@ def test_every_shipped_format_is_read_with_its_headings():
     (lambda root: (root.mkdir(), (root / "notes.jpg").write_bytes(b"x")), "has no document"),
     (lambda root: (root.mkdir(), (root / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")),
      "broken.pdf"),
-    (lambda root: (root.mkdir(), (root / "latin1.md").write_bytes("ñ".encode("latin-1"))),
-     "latin1.md"),
+    (lambda root: (root.mkdir(), (root / "notes.txt").write_bytes(b"PK\x03\x04\x00\x00")),
+     "notes.txt: not a text file"),
 ])
 def test_a_knowledge_folder_that_cannot_be_used_is_a_clear_error(tmp_path, setup, message):
     root = tmp_path / "kb"
     setup(root)
     with pytest.raises(KnowledgeError, match=message):
         read_folder(root)
+
+
+def test_documents_saved_by_windows_editors_are_read_with_their_accents(tmp_path, caplog):
+    """Windows-1252 text, UTF-16 with its mark, an HTML page declaring its charset."""
+    (tmp_path / "tienda.txt").write_bytes(
+        "Envíos\n\nEnviamos a toda España en 48 horas.\n".encode("cp1252"))
+    (tmp_path / "notas.txt").write_bytes("Señas\n\nCalle Mayor, 3.\n".encode("utf-16"))
+    (tmp_path / "web.html").write_bytes(
+        '<meta charset="windows-1252"><h2>Contacto</h2><p>Llámanos, señor.</p>'.encode("cp1252"))
+    documents = dict(read_folder(tmp_path))
+    assert "## Envíos" in documents["tienda.txt"] and "España" in documents["tienda.txt"]
+    assert "## Señas" in documents["notas.txt"]
+    assert documents["web.html"] == "## Contacto\n\nLlámanos, señor."
+    # Only the guess is logged: the file declared nothing.
+    assert [r.getMessage().split(":")[0] for r in caplog.records if r.levelname == "WARNING"] == [
+        "knowledge file tienda.txt is not UTF-8"]
+
+
+def test_a_pdf_without_text_is_left_out_and_named_in_the_log(tmp_path, caplog):
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)  # what a scan without OCR reads as
+    writer.write(tmp_path / "escaneado.pdf")
+    (tmp_path / "faq.md").write_text("## Horario\n\nDe 9 a 14.\n", encoding="utf-8")
+    assert [name for name, _ in read_folder(tmp_path)] == ["faq.md"]
+    assert any("escaneado.pdf has no text" in r.getMessage() for r in caplog.records)
+
+
+def test_underlined_markdown_headings_head_their_sections(tmp_path):
+    (tmp_path / "faq.md").write_text(
+        "Devoluciones\n============\n\nTienes 30 días.\n\nPagos con\ntarjeta\n-------\n\n"
+        "Aceptamos Bizum.\n\n---\n\nTras una regla.\n", encoding="utf-8")
+    passages = split_document(dict(read_folder(tmp_path))["faq.md"], "faq.md")
+    assert [(p.headings, p.text.split("\n")[0]) for p in passages] == [
+        (("Devoluciones",), "Tienes 30 días."),
+        (("Devoluciones", "Pagos con tarjeta"), "Aceptamos Bizum.  ")]
+    assert "====" not in passages[0].text and "Tras una regla." in passages[1].text
 
 
 def test_plain_text_gets_headings_from_its_layout():

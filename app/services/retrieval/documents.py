@@ -1,31 +1,73 @@
 """Loaders: each file type of the knowledge folder becomes markdown with `#` headings.
 
-Markdown is read as it is; HTML keeps its headings, paragraphs and list items and drops
-scripts, styles and page chrome; plain text and PDF get headings back from their layout
-(a short line with no closing punctuation, standing before a paragraph).
+Markdown is read as it is, its underlined headings written with `#`; HTML keeps its
+headings, paragraphs and list items and drops scripts, styles and page chrome; plain text and
+PDF get headings back from their layout (a short line with no closing punctuation, standing
+before a paragraph).
+
+Text files are UTF-8 (with or without a byte order mark), UTF-16 with its mark, or what
+Windows editors save Spanish and English in, Windows-1252: a file that is not UTF-8 is read
+as that, and the log says so. An HTML page's declared charset is honoured.
 """
 
 from __future__ import annotations
 
+import codecs
+import logging
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
+from markdown_it import MarkdownIt
+
 from app.errors import KnowledgeError
+
+log = logging.getLogger(__name__)
 
 SENTENCE_END = (".", ",", ";", ":", "!", "?", "…", ")", "]", "»", '"')
 MAX_HEADING_CHARS = 70
 
 
+BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"))
+# Bytes no text file holds (NUL, and C0 controls other than tab, newlines and form feed).
+NOT_TEXT = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+HTML_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
+
+
+def read_text(path: Path, declared: str | None = None) -> str:
+    """A text file's content: UTF-8 or UTF-16 by their byte order marks, else `declared`
+    (an HTML page's charset), else UTF-8, else Windows-1252."""
+    data = path.read_bytes()
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            return data.decode(encoding)
+    if NOT_TEXT.search(data):
+        raise KnowledgeError(f"{path.name}: not a text file (it holds binary bytes; UTF-16 "
+                             "needs its byte order mark)")
+    for encoding in filter(None, (declared, "utf-8")):
+        try:
+            return data.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    # Windows-1252 leaves five bytes undefined: a file holding one is read as Latin-1.
+    encoding, name = (("latin-1", "Latin-1") if CP1252_UNDEFINED.search(data)
+                      else ("cp1252", "Windows-1252"))
+    log.warning("knowledge file %s is not UTF-8: read as %s (save it as UTF-8 if its accents "
+                "look wrong in answers)", path.name, name)
+    return data.decode(encoding)
+
+
 def load_markdown(path: Path) -> str:
-    """A markdown file, as it is."""
-    return path.read_text(encoding="utf-8-sig")
+    """A markdown file, its underlined (setext) headings written with `#`."""
+    return atx_headings(read_text(path))
 
 
 def load_text(path: Path) -> str:
     """A plain-text file, its title-like lines turned into headings."""
-    return mark_headings(path.read_text(encoding="utf-8-sig"))
+    return mark_headings(read_text(path))
 
 
 def load_pdf(path: Path) -> str:
@@ -43,8 +85,9 @@ def load_pdf(path: Path) -> str:
 
 def load_html(path: Path) -> str:
     """An HTML page's readable content, as markdown."""
+    declared = HTML_CHARSET.search(path.read_bytes()[:4096])
     parser = _HtmlToMarkdown()
-    parser.feed(path.read_text(encoding="utf-8-sig", errors="replace"))
+    parser.feed(read_text(path, declared and declared.group(1).decode("ascii")))
     parser.close()
     return parser.markdown()
 
@@ -77,10 +120,28 @@ def read_folder(directory: str | Path) -> list[tuple[str, str]]:
             raise KnowledgeError(f"{name}: cannot be read ({type(err).__name__}: {err})") from err
         if text.strip():
             documents.append((name, text))
+        else:  # a scanned PDF, say: its pages are images
+            log.warning("knowledge file %s has no text, left out (a scanned PDF needs OCR "
+                        "first)", name)
     if not documents:
         raise KnowledgeError(f"KNOWLEDGE_DIR={str(directory)!r} has no document with text "
                              f"(looked for {', '.join(sorted(LOADERS))})")
     return documents
+
+
+_MARKDOWN = MarkdownIt("commonmark")
+
+
+def atx_headings(markdown: str) -> str:
+    """Markdown whose headings all start with `#`: a heading underlined with `===` or `---`
+    (setext, found by markdown-it, so a `---` rule is left alone) becomes `#` or `##`."""
+    lines = markdown.replace("\r\n", "\n").split("\n")
+    for token in reversed(_MARKDOWN.parse(markdown.replace("\r\n", "\n"))):
+        if token.type == "heading_open" and token.markup in ("=", "-") and token.map:
+            start, end = token.map
+            title = " ".join(line.strip() for line in lines[start:end - 1])
+            lines[start:end] = [f"{'#' * int(token.tag[1])} {title}"]
+    return "\n".join(lines)
 
 
 def mark_headings(text: str) -> str:
