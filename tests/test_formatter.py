@@ -39,6 +39,13 @@ LABEL = re.compile(r" \(\d+/\d+\)$")
     ("> a quote", "> a quote"),
     ("2 * 3 = 6 and a*b and 2 ** 3", "2 * 3 = 6 and a*b and 2 ** 3"),
     ("snake_case_name stays", "snake_case_name stays"),
+    # A phone cannot show columns: a row per line, naming its columns when there are several.
+    ("| Zona | Envío |\n|:-|-:|\n| Península | 5 € |\n| Baleares | 9 € |",
+     "• Península: 5 €\n• Baleares: 9 €"),
+    ("Precios:\n\n| Servicio | Precio | Duración |\n|---|---|---|\n| Corte | **16 €** | 30 min |"
+     "\n| Tinte | 45 € | |\n\nGracias.",
+     "Precios:\n\n• Corte — Precio: *16 €*, Duración: 30 min\n• Tinte — Precio: 45 €\n\nGracias."),
+    ("a | b is not a table", "a | b is not a table"),
 ])
 def test_markdown_becomes_whatsapp_markup(markdown, whatsapp):
     assert to_whatsapp(markdown) == whatsapp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -91,6 +92,24 @@ def test_underlined_markdown_headings_head_their_sections(tmp_path):
         (("Devoluciones",), "Tienes 30 días."),
         (("Devoluciones", "Pagos con tarjeta"), "Aceptamos Bizum.  ")]
     assert "====" not in passages[0].text and "Tras una regla." in passages[1].text
+
+
+def test_a_table_becomes_rows_that_name_their_columns_in_markdown_and_html(tmp_path):
+    rows = "".join(f"| Corte {n} | {n} € | {n} min |\n" for n in range(40))
+    (tmp_path / "precios.md").write_text(
+        f"## Precios\n\n| Servicio | Precio | Duración |\n|---|---|---|\n{rows}", encoding="utf-8")
+    (tmp_path / "envios.html").write_bytes(
+        "<h2>Envíos</h2><table><tr><th>Zona</th><th>Precio</th></tr><tr><td>Baleares</td>"
+        "<td>9 €</td></tr></table><p>Fin.</p>".encode())
+    documents = dict(read_folder(tmp_path))
+    assert "- Baleares: 9 €\n\nFin." in documents["envios.html"]
+    passages = split_document(documents["precios.md"], "precios.md")
+    # A long table is cut into several passages, and every row still says what it holds.
+    assert len(passages) > 1
+    lines = [line for p in passages for line in p.text.split("\n")]
+    assert "- Corte 7 — Precio: 7 €, Duración: 7 min" in lines
+    assert all(re.fullmatch(r"- Corte \d+ — Precio: \d+ €, Duración: \d+ min", line)
+               for line in lines)
 
 
 def test_plain_text_gets_headings_from_its_layout():

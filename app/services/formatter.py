@@ -49,8 +49,20 @@ def to_whatsapp(text: str) -> str:
     return BLANK_RUNS.sub("\n\n", _Renderer().blocks(tokens)).strip()
 
 
-_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["strikethrough", "table"])
 INLINE_MARKS = {"strong": "*", "em": "_", "s": "~"}
+
+
+def table_row(header: list[str], row: list[str]) -> str:
+    """One row of a table as a line that reads on its own: `label: value` for two columns,
+    `label — Name: value, Name: value` for more (a phone cannot show the columns)."""
+    label, *values = [*row, *[""] * (len(header) - len(row))][:len(header)]
+    named = [f"{name}: {value}" if name and len(header) > 2 else value
+             for name, value in zip(header[1:], values, strict=True) if value]
+    if not named:
+        return label
+    return f"{label}{': ' if len(header) == 2 else ' — '}{', '.join(named)}" if label else (
+        ", ".join(named))
 
 
 class _Renderer:
@@ -58,12 +70,24 @@ class _Renderer:
 
     def __init__(self) -> None:
         self.lists: list[list[int | None]] = []  # per open list: the next number, or None
+        self.table: list[list[str]] | None = None  # the rows of the table being read
 
     def blocks(self, tokens: list[Token]) -> str:
         out: list[str] = []
         for index, token in enumerate(tokens):
             kind = token.type
-            if kind == "inline" and index and tokens[index - 1].type == "heading_open":
+            if kind == "table_open":
+                self.table = []
+            elif self.table is not None:
+                if kind == "tr_open":
+                    self.table.append([])
+                elif kind == "inline":
+                    self.table[-1].append(self.inline(token.children or []).strip())
+                elif kind == "table_close":
+                    header, *body = self.table
+                    out.append("".join(f"• {table_row(header, row)}\n" for row in body) + "\n")
+                    self.table = None
+            elif kind == "inline" and index and tokens[index - 1].type == "heading_open":
                 # A heading is one bold line; emphasis inside it would only double the marks.
                 out.append(f"*{self.inline(token.children or []).strip('*_ ')}*\n")
             elif kind == "inline":

@@ -1,9 +1,9 @@
 """Loaders: each file type of the knowledge folder becomes markdown with `#` headings.
 
-Markdown is read as it is, its underlined headings written with `#`; HTML keeps its
-headings, paragraphs and list items and drops scripts, styles and page chrome; plain text and
-PDF get headings back from their layout (a short line with no closing punctuation, standing
-before a paragraph).
+Markdown is read with its underlined headings written with `#` and its tables as lists;
+HTML keeps its headings, paragraphs and list items and drops scripts, styles and page chrome;
+plain text and PDF get headings back from their layout (a short line with no closing
+punctuation, standing before a paragraph).
 
 Text files are UTF-8 (with or without a byte order mark), UTF-16 with its mark, or what
 Windows editors save Spanish and English in, Windows-1252: a file that is not UTF-8 is read
@@ -22,6 +22,7 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from app.errors import KnowledgeError
+from app.services.formatter import table_row
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,41 @@ def read_text(path: Path, declared: str | None = None) -> str:
     return data.decode(encoding)
 
 
+_MARKDOWN = MarkdownIt("commonmark").enable("table")
+
+
 def load_markdown(path: Path) -> str:
-    """A markdown file, its underlined (setext) headings written with `#`."""
-    return atx_headings(read_text(path))
+    """A markdown file, its underlined headings written with `#`, its tables as lists."""
+    return plain_markdown(read_text(path))
+
+
+def plain_markdown(markdown: str) -> str:
+    """Markdown as the splitter reads it, found by markdown-it (so a `---` rule or a `|` in a
+    sentence is left alone): a heading underlined with `===` or `---` (setext) starts with
+    `#`, and a table becomes one list item per row, each naming its columns. A row then reads
+    on its own, in a passage cut from a long table as in an answer on a phone."""
+    lines = markdown.replace("\r\n", "\n").split("\n")
+    edits: list[tuple[int, int, list[str]]] = []
+    rows: list[list[str]] = []
+    for token in _MARKDOWN.parse("\n".join(lines)):
+        if token.type == "heading_open" and token.markup in ("=", "-") and token.map:
+            start, end = token.map
+            title = " ".join(line.strip() for line in lines[start:end - 1])
+            edits.append((start, end, [f"{'#' * int(token.tag[1])} {title}"]))
+        elif token.type == "table_open":
+            rows = []
+            start, end = token.map or (0, 0)
+        elif token.type == "tr_open":
+            rows.append([])
+        elif token.type == "inline" and rows:
+            rows[-1].append(token.content.strip())
+        elif token.type == "table_close":
+            header, *body = rows
+            edits.append((start, end, [f"- {table_row(header, row)}" for row in body] + [""]))
+            rows = []
+    for start, end, replacement in reversed(edits):
+        lines[start:end] = replacement
+    return "\n".join(lines)
 
 
 def load_text(path: Path) -> str:
@@ -129,21 +162,6 @@ def read_folder(directory: str | Path) -> list[tuple[str, str]]:
     return documents
 
 
-_MARKDOWN = MarkdownIt("commonmark")
-
-
-def atx_headings(markdown: str) -> str:
-    """Markdown whose headings all start with `#`: a heading underlined with `===` or `---`
-    (setext, found by markdown-it, so a `---` rule is left alone) becomes `#` or `##`."""
-    lines = markdown.replace("\r\n", "\n").split("\n")
-    for token in reversed(_MARKDOWN.parse(markdown.replace("\r\n", "\n"))):
-        if token.type == "heading_open" and token.markup in ("=", "-") and token.map:
-            start, end = token.map
-            title = " ".join(line.strip() for line in lines[start:end - 1])
-            lines[start:end] = [f"{'#' * int(token.tag[1])} {title}"]
-    return "\n".join(lines)
-
-
 def mark_headings(text: str) -> str:
     """Plain text with `## ` before each line that reads as a heading (`# ` before a heading
     that is followed at once by another, as a document's title is)."""
@@ -177,21 +195,40 @@ def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
 
 
 class _HtmlToMarkdown(HTMLParser):
-    """Headings, paragraphs, list items and line breaks; nothing from skipped elements."""
+    """Headings, paragraphs, list items, tables (a list item per row) and line breaks; nothing
+    from skipped elements."""
 
     SKIP = frozenset({"script", "style", "nav", "footer", "header", "noscript", "template",
                       "svg", "form", "button", "head"})
-    BLOCKS = frozenset({"p", "div", "section", "article", "main", "table", "tr", "ul", "ol",
+    BLOCKS = frozenset({"p", "div", "section", "article", "main", "tr", "ul", "ol",
                         "dl", "blockquote", "pre", "br", "hr"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skipping = 0
+        self.tables = 0  # how deep in tables; an inner table is read as its outer cell's text
+        self.rows: list[list[str]] = []
+        self.header = False  # the first row is of <th> cells
+        self.cell: int | None = None  # where in `parts` the open cell's text starts
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag in self.SKIP:
             self.skipping += 1
+        elif tag == "table":
+            self.tables += 1
+            if self.tables == 1:
+                self.rows, self.header, self.cell = [], False, None
+                self.parts.append("\n\n")
+        elif self.tables == 1 and tag == "tr":
+            self._close_cell()
+            self.rows.append([])
+        elif self.tables == 1 and tag in ("td", "th"):
+            self._close_cell()
+            if not self.rows:
+                self.rows.append([])
+            self.header = self.header or (len(self.rows) == 1 and tag == "th")
+            self.cell = len(self.parts)
         elif re.fullmatch(r"h[1-6]", tag):
             self.parts.append(f"\n\n{'#' * int(tag[1])} ")
         elif tag == "li":
@@ -199,15 +236,38 @@ class _HtmlToMarkdown(HTMLParser):
         elif tag in ("strong", "b"):
             self.parts.append("**")
         elif tag in self.BLOCKS or tag in ("td", "th", "dt", "dd"):
-            self.parts.append("\n\n" if tag in self.BLOCKS else " ")
+            self.parts.append("\n\n" if tag in self.BLOCKS and not self.tables else " ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self.SKIP:
             self.skipping = max(0, self.skipping - 1)
-        elif re.fullmatch(r"h[1-6]", tag) or tag in self.BLOCKS:
+        elif tag == "table" and self.tables:
+            self.tables -= 1
+            if not self.tables:
+                self._close_cell()
+                self.parts.append(self._table())
+        elif self.tables == 1 and tag in ("td", "th"):
+            self._close_cell()
+        elif re.fullmatch(r"h[1-6]", tag) or (tag in self.BLOCKS and not self.tables):
             self.parts.append("\n\n")
         elif tag in ("strong", "b"):
             self.parts.append("**")
+
+    def _close_cell(self) -> None:
+        if self.cell is not None:
+            text = re.sub(r"\s+", " ", "".join(self.parts[self.cell:])).strip()
+            del self.parts[self.cell:]
+            self.rows[-1].append(text)
+            self.cell = None
+
+    def _table(self) -> str:
+        rows = [row for row in self.rows if any(row)]
+        if not rows or max(map(len, rows)) < 2:  # a layout table: its cells are paragraphs
+            return "".join(f"\n\n{cell}" for row in rows for cell in row if cell) + "\n\n"
+        width = max(map(len, rows))
+        header, body = (rows[0], rows[1:]) if self.header else ([""] * width, rows)
+        header = [*header, *[""] * (width - len(header))]
+        return "\n\n" + "\n".join(f"- {table_row(header, row)}" for row in body) + "\n\n"
 
     def handle_data(self, data: str) -> None:
         if not self.skipping:
