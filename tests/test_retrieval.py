@@ -83,6 +83,39 @@ def test_a_pdf_without_text_is_left_out_and_named_in_the_log(tmp_path, caplog):
     assert any("escaneado.pdf has no text" in r.getMessage() for r in caplog.records)
 
 
+def _text_pdf(path, pages: list[list[str]]) -> None:
+    """A PDF whose pages hold these lines of text (Helvetica, as office suites export)."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    writer = PdfWriter()
+    font = writer._add_object(DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/Helvetica"),
+        NameObject("/Encoding"): NameObject("/WinAnsiEncoding")}))
+    for lines in pages:
+        page = writer.add_blank_page(width=595, height=842)
+        stream = DecodedStreamObject()
+        stream.set_data("\n".join(f"BT /F1 11 Tf 50 {800 - 18 * n} Td ({line}) Tj ET"
+                                   for n, line in enumerate(lines)).encode("cp1252"))
+        page[NameObject("/Contents")] = writer._add_object(stream)
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+    writer.write(path)
+
+
+def test_page_numbers_and_running_headers_of_a_pdf_are_left_out(tmp_path):
+    _text_pdf(tmp_path / "clinica.pdf", [
+        ["Clínica Sonrisa", "", "Horario", "", "Abrimos de 9:00 a 20:00.", "", "Urgencias", "",
+         "Llama al 600 111 222.", "Página 1 de 2"],
+        ["Clínica Sonrisa", "", "Precios", "", "Una limpieza cuesta 45 euros.", "Página 2 de 2"]])
+    passages = split_document(dict(read_folder(tmp_path))["clinica.pdf"], "clinica.pdf")
+    assert [(p.headings, p.text) for p in passages] == [
+        (("Clínica Sonrisa", "Horario"), "Abrimos de 9:00 a 20:00."),
+        (("Clínica Sonrisa", "Urgencias"), "Llama al 600 111 222."),
+        (("Clínica Sonrisa", "Precios"), "Una limpieza cuesta 45 euros.")]
+
+
 def test_underlined_markdown_headings_head_their_sections(tmp_path):
     (tmp_path / "faq.md").write_text(
         "Devoluciones\n============\n\nTienes 30 días.\n\nPagos con\ntarjeta\n-------\n\n"

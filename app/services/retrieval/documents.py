@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -104,7 +105,8 @@ def load_text(path: Path) -> str:
 
 
 def load_pdf(path: Path) -> str:
-    """The text of every page of a PDF, its title-like lines turned into headings."""
+    """The text of every page of a PDF, without its page furniture, its title-like lines
+    turned into headings."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -113,7 +115,42 @@ def load_pdf(path: Path) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PyPdfError, ValueError, KeyError, TypeError) as err:
         raise KnowledgeError(f"{path.name}: not a readable PDF ({err})") from err
-    return mark_headings("\n\n".join(pages))
+    return mark_headings("\n\n".join(without_page_furniture(pages)))
+
+
+# "3", "- 3 -", "Página 3 de 12", "Pág. 3", "Page 3 of 12", "3/12".
+PAGE_NUMBER = re.compile(r"\W*(?:p(?:á|a)g(?:ina)?\.?|page|p\.)?\s*\d{1,4}"
+                         r"(?:\s*(?:de|of|/)\s*\d{1,4})?\W*", re.IGNORECASE)
+EDGE_LINES = 2  # a page's header or footer: among its first or last two lines
+
+
+def without_page_furniture(pages: list[str]) -> list[str]:
+    """Pages without their numbers, and without the running header or footer that repeats
+    on at least half of them (kept where it first appears: a title or an address once).
+
+    Left in, a page number reads as a heading ("Página 2 de 5" heading the next section)
+    or ends a passage, and a running header splits a section in two at every page break.
+    """
+    lines = [page.split("\n") for page in pages]
+
+    def edges(page: list[str]) -> list[int]:
+        filled = [i for i, line in enumerate(page) if line.strip()]
+        return sorted(set(filled[:EDGE_LINES] + filled[-EDGE_LINES:]))
+
+    def shape(line: str) -> str:
+        return re.sub(r"\d+", "#", " ".join(line.split()).lower())
+
+    seen_on = Counter(key for page in lines for key in {shape(page[i]) for i in edges(page)})
+    running = {key for key, count in seen_on.items() if count >= max(2, len(pages) / 2)}
+    met: set[str] = set()
+    for page in lines:
+        for i in edges(page):
+            key = shape(page[i])
+            if PAGE_NUMBER.fullmatch(page[i].strip()) or key in met:
+                page[i] = ""
+            elif key in running:
+                met.add(key)
+    return ["\n".join(page) for page in lines]
 
 
 def load_html(path: Path) -> str:
