@@ -144,6 +144,27 @@ def test_english_questions_over_spanish_only_documents_are_answered_not_refused(
         assert reply.startswith(TEXTS.get("other_language", "en")) and fact in reply, reply
 
 
+def test_a_faq_question_gets_its_own_answer_not_the_whole_faq(tmp_path):
+    """Each question of a FAQ heads its answer, in plain text (a line ending in "?") as in
+    markdown (a bold first line): before, the reply was every question and answer."""
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "faq.txt").write_text(
+        "Preguntas frecuentes\n\n¿Hacéis envíos a Canarias?\nSí, en 5 a 7 días; el envío "
+        "cuesta 12 euros.\n\n¿Puedo pagar con Bizum?\nSí, aceptamos Bizum, tarjeta y PayPal."
+        "\n\n¿Tenéis tienda física?\nSí, en la calle Mayor 12 de Teruel.\n", encoding="utf-8")
+    (kb / "mas.md").write_text(
+        "# Más preguntas\n\n**¿Tenéis garantía?**\nDos años desde la compra.\n\n"
+        "**¿Hacéis descuentos por volumen?**\nUn 10% a partir de 10 unidades.\n",
+        encoding="utf-8")
+    faq = make_bot(load_settings({"KNOWLEDGE_DIR": str(kb),
+                                  "INDEX_CACHE_DIR": str(tmp_path / "cache")}), TEXTS)
+    for question, fact, others in [("se puede pagar con bizum", "PayPal", ["Canarias", "Teruel"]),
+                                   ("tienen garantia", "Dos años", ["10%", "Bizum"])]:
+        reply = faq.answer(question, [], "es")
+        assert fact in reply and not any(other in reply for other in others), reply
+
+
 def test_a_foreign_passage_is_let_off_the_language_gap_only_when_a_word_reaches_it(bot,
                                                                                    tmp_path):
     """The gym's lost property is written only in Spanish, and an English question about it

@@ -16,7 +16,7 @@ from app.factory import create_app
 from app.services.language import LanguageDetector
 from app.services.retrieval.analysis import fold, terms
 from app.services.retrieval.bm25 import BM25
-from app.services.retrieval.documents import mark_headings, read_folder
+from app.services.retrieval.documents import mark_headings, plain_markdown, read_folder
 from app.services.retrieval.embeddings import (
     Calibration,
     MatrixEmbeddings,
@@ -151,6 +151,29 @@ def test_plain_text_gets_headings_from_its_layout():
     marked = mark_headings(text)
     assert "## Returns" in marked and "## Refunds" in marked
     assert "## unopened." not in marked
+
+
+def test_only_a_faqs_questions_and_bold_title_lines_become_headings():
+    text = mark_headings("¿Hacéis envíos?\nSí, a toda España.\n\nSi tienes dudas, escribe. ¿Vale?\n"
+                         "Te contestamos pronto.\n\n3. Do you ship abroad?\nYes.\n")
+    assert "## ¿Hacéis envíos?" in text and "## 3. Do you ship abroad?" in text
+    assert "## Te contestamos" not in text and "## Si tienes" not in text
+    markdown = plain_markdown("# Tienda\n\n**Horario:**\nDe 9 a 14.\n\n**No abrimos en agosto.**"
+                              "\n\nUn texto con **negrita** dentro.\n")
+    assert "## Horario\n\nDe 9 a 14." in markdown
+    assert "**No abrimos en agosto.**" in markdown and "## Un texto" not in markdown
+
+
+def test_the_questions_of_an_html_faq_head_their_answers(tmp_path):
+    (tmp_path / "ayuda.html").write_text(
+        "<h1>Ayuda</h1><dl><dt>¿Hacéis envíos a Andorra?</dt><dd>Sí, por 15 euros.</dd></dl>"
+        "<details><summary>¿Cómo cancelo?</summary><p>Escríbenos.</p></details>"
+        "<p><strong>¿Tenéis tarjetas regalo?</strong></p><p>Sí, de 20 euros.</p>",
+        encoding="utf-8")
+    passages = split_document(dict(read_folder(tmp_path))["ayuda.html"], "ayuda.html")
+    assert [(p.headings[-1], p.text) for p in passages] == [
+        ("¿Hacéis envíos a Andorra?", "Sí, por 15 euros."), ("¿Cómo cancelo?", "Escríbenos."),
+        ("¿Tenéis tarjetas regalo?", "Sí, de 20 euros.")]
 
 
 def test_a_long_section_is_split_with_overlap_and_keeps_its_headings():

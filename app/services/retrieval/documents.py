@@ -29,6 +29,12 @@ log = logging.getLogger(__name__)
 
 SENTENCE_END = (".", ",", ";", ":", "!", "?", "…", ")", "]", "»", '"')
 MAX_HEADING_CHARS = 70
+MAX_QUESTION_CHARS = 150
+# A question that may head its answer: "¿Hacéis envíos?", "Do you ship?", "3. ¿Y a Canarias?"
+QUESTION = re.compile(r"(?:\d{1,3}[.)]\s*|[PQ]\s*[:.]\s*)?(?P<question>[¿¡]?[^\W\d_].*)")
+# A paragraph's first line in bold alone ("**Horario**", "**¿Tenéis garantía?**"): a heading
+# written as bold text, as in documents exported from a word processor.
+BOLD_LINE = re.compile(r"\s*(\*\*|__)(?P<title>[^*_\n]{1,150}?)\1\s*:?\s*")
 
 
 BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
@@ -72,17 +78,30 @@ def load_markdown(path: Path) -> str:
 
 def plain_markdown(markdown: str) -> str:
     """Markdown as the splitter reads it, found by markdown-it (so a `---` rule or a `|` in a
-    sentence is left alone): a heading underlined with `===` or `---` (setext) starts with
-    `#`, and a table becomes one list item per row, each naming its columns. A row then reads
-    on its own, in a passage cut from a long table as in an answer on a phone."""
+    sentence is left alone): a heading underlined with `===` or `---` (setext), or written as a
+    paragraph's first line in bold, starts with `#`; and a table becomes one list item per row,
+    each naming its columns. A row then reads on its own, in a passage cut from a long table as
+    in an answer on a phone, and each question of a FAQ heads its own answer."""
     lines = markdown.replace("\r\n", "\n").split("\n")
     edits: list[tuple[int, int, list[str]]] = []
     rows: list[list[str]] = []
-    for token in _MARKDOWN.parse("\n".join(lines)):
-        if token.type == "heading_open" and token.markup in ("=", "-") and token.map:
-            start, end = token.map
-            title = " ".join(line.strip() for line in lines[start:end - 1])
-            edits.append((start, end, [f"{'#' * int(token.tag[1])} {title}"]))
+    level, start, end = 1, 0, 0
+    tokens = _MARKDOWN.parse("\n".join(lines))
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            level = int(token.tag[1])
+            if token.markup in ("=", "-") and token.map:
+                start, end = token.map
+                title = " ".join(line.strip() for line in lines[start:end - 1])
+                edits.append((start, end, [f"{'#' * level} {title}"]))
+        elif (token.type == "paragraph_open" and token.map and token.level == 0
+              and (bold := BOLD_LINE.fullmatch(lines[token.map[0]]))
+              and not bold["title"].rstrip().endswith((".", "!", ","))
+              and "strong_open" in [c.type for c in (tokens[index + 1].children or [])[:2]]):
+            start = token.map[0]
+            rest = [] if start + 1 == token.map[1] else [""]  # its answer, below
+            edits.append((start, start + 1,
+                          [f"{'#' * min(level + 1, 4)} {bold['title'].rstrip(' :')}", *rest]))
         elif token.type == "table_open":
             rows = []
             start, end = token.map or (0, 0)
@@ -154,12 +173,13 @@ def without_page_furniture(pages: list[str]) -> list[str]:
 
 
 def load_html(path: Path) -> str:
-    """An HTML page's readable content, as markdown."""
+    """An HTML page's readable content, as markdown (a bold line or a `<dt>` heads what
+    follows it, as in a FAQ page)."""
     declared = HTML_CHARSET.search(path.read_bytes()[:4096])
     parser = _HtmlToMarkdown()
     parser.feed(read_text(path, declared and declared.group(1).decode("ascii")))
     parser.close()
-    return parser.markdown()
+    return plain_markdown(parser.markdown())
 
 
 LOADERS: dict[str, Callable[[Path], str]] = {
@@ -222,6 +242,11 @@ def mark_headings(text: str) -> str:
 
 def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
     stripped = line.strip()
+    if stripped.endswith("?"):  # a FAQ's question, its answer below: it heads that answer
+        question = QUESTION.fullmatch(stripped)
+        return bool(after and blank_before and len(stripped) <= MAX_QUESTION_CHARS and question
+                    # one sentence, not a paragraph's first line
+                    and not re.search(r"[.!?…]\s", question["question"]))
     if not stripped or len(stripped) > MAX_HEADING_CHARS or stripped.endswith(SENTENCE_END):
         return False
     if not stripped[0].isupper() or stripped.startswith(("-", "*", "•")) or not after:
@@ -272,6 +297,8 @@ class _HtmlToMarkdown(HTMLParser):
             self.parts.append("\n- ")
         elif tag in ("strong", "b"):
             self.parts.append("**")
+        elif tag in ("dt", "summary") and not self.tables:  # a FAQ's question, in bold
+            self.parts.append("\n\n**")
         elif tag in self.BLOCKS or tag in ("td", "th", "dt", "dd"):
             self.parts.append("\n\n" if tag in self.BLOCKS and not self.tables else " ")
 
@@ -289,6 +316,8 @@ class _HtmlToMarkdown(HTMLParser):
             self.parts.append("\n\n")
         elif tag in ("strong", "b"):
             self.parts.append("**")
+        elif tag in ("dt", "summary") and not self.tables:
+            self.parts.append("**\n")
 
     def _close_cell(self) -> None:
         if self.cell is not None:
