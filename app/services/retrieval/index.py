@@ -34,7 +34,7 @@ from app.services.retrieval.lexicon import Lexicon
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 8  # bump when what is embedded of a passage, or of its words, changes
+FORMAT_VERSION = 9  # bump when what is embedded of a passage, or of its words, changes
 
 
 # A sentence ends at . ! ? ; or : before a space, or at a blank line or a list item; a
@@ -78,7 +78,8 @@ class KnowledgeIndex:
         self.weights = np.array([VIEW_WEIGHTS[kind] for kind in kinds], dtype=np.float32)
         self.bm25 = BM25([p.searchable for p in passages])
         self.lexicon = lexicon or Lexicon.build([p.searchable for p in passages],
-                                                UniversalSentenceEmbeddings())
+                                                UniversalSentenceEmbeddings(),
+                                                [p.language for p in passages])
         self.key = key
         # Column ranges of each model in a joined vector: each finds its closest view alone.
         bounds = np.cumsum([0, *(widths or (vectors.shape[1] if vectors.ndim == 2 else 0,))])

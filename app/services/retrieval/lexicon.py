@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.services.retrieval.analysis import words
+from app.services.retrieval.analysis import fold, words
 from app.services.retrieval.embeddings import MatrixEmbeddings
 
 # The least cosine at which a document's word stands for a question's word. Calibrated with
@@ -24,6 +24,25 @@ from app.services.retrieval.embeddings import MatrixEmbeddings
 SAME_WORD = 0.70
 # At most this many document words stand for one question word.
 STAND_INS = 3
+
+
+def dictionary_forms(written: list[tuple[str, str]]) -> list[str | None]:
+    """Each `(word, language)`'s lemma (simplemma: dictionaries in its wheel) in that
+    language (Spanish or English, else both), or None where it is the word itself.
+
+    Run when an index is built, never on a question: its dictionaries, read in their
+    low-memory form, take about 14 MB and are let go afterwards.
+    """
+    from simplemma import Lemmatizer
+    from simplemma.strategies import DefaultStrategy
+
+    lemmatizer = Lemmatizer(lemmatization_strategy=DefaultStrategy(low_memory=True))
+    forms: list[str | None] = []
+    for word, language in written:
+        lemma = lemmatizer.lemmatize(
+            word, lang=(language,) if language in ("es", "en") else ("es", "en"))
+        forms.append(lemma if fold(lemma.lower()) != fold(word.lower()) else None)
+    return forms
 
 
 class Lexicon:
@@ -37,17 +56,30 @@ class Lexicon:
         self.encoder = encoder
 
     @classmethod
-    def build(cls, texts: list[str], encoder: MatrixEmbeddings) -> Lexicon:
+    def build(cls, texts: list[str], encoder: MatrixEmbeddings,
+              languages: list[str] | None = None) -> Lexicon:
         """Every word of `texts` that is not a stopword or a number, embedded as it is first
-        written (accents help the encoder)."""
+        written (accents help the encoder), and again as its dictionary form when that differs
+        (`languages`: each text's, to find it in).
+
+        Documents conjugate ("cerramos", "llámanos") and customers ask in other words ("are
+        you closed", "call"): USE places "close" at 0.78 from "cerrar" but 0.38 from
+        "cerramos", "call" at 0.88 from "llamar" but 0.31 from "llámanos". A dictionary form
+        is a second row for the same word of the documents.
+        """
         spelling: dict[str, str] = {}
-        for text in texts:
+        language: dict[str, str] = {}
+        for text, lang in zip(texts, languages or [""] * len(texts), strict=True):
             for written, folded in words(text):
                 if len(folded) > 1 and not folded.isdigit():
                     spelling.setdefault(folded, written)
+                    language.setdefault(folded, lang)
         vocabulary = sorted(spelling)
-        vectors = encoder.matrix([spelling[w] for w in vocabulary], query=False)
-        return cls(vocabulary, vectors.reshape(len(vocabulary), -1), encoder)
+        forms = dictionary_forms([(spelling[word], language[word]) for word in vocabulary])
+        rows = [(word, spelling[word]) for word in vocabulary]
+        rows += [(word, form) for word, form in zip(vocabulary, forms, strict=True) if form]
+        vectors = encoder.matrix([text for _, text in rows], query=False)
+        return cls([word for word, _ in rows], vectors.reshape(len(rows), -1), encoder)
 
     def stand_ins(self, written: list[str]) -> dict[str, list[tuple[str, float]]]:
         """For each word of `written`, the documents' words that stand for it, best first,
@@ -58,9 +90,13 @@ class Lexicon:
         found = {}
         for column, word in enumerate(written):
             scores = similarity[:, column]
-            # The few best of tens of thousands of words, without sorting them all.
-            best = np.argpartition(-scores, min(STAND_INS, len(scores)) - 1)[:STAND_INS]
+            # The few best of tens of thousands of rows, without sorting them all (a word may
+            # have two rows: as written and its dictionary form).
+            best = np.argpartition(-scores, min(2 * STAND_INS, len(scores)) - 1)[:2 * STAND_INS]
             best = best[np.argsort(-scores[best], kind="stable")]
-            found[word] = [(self.words[i], float(scores[i])) for i in best
-                           if scores[i] >= SAME_WORD]
+            picked: dict[str, float] = {}
+            for i in best:
+                if scores[i] >= SAME_WORD and len(picked) < STAND_INS:
+                    picked.setdefault(self.words[i], float(scores[i]))
+            found[word] = list(picked.items())
         return found
