@@ -105,6 +105,8 @@ def _converse(conversations: list[dict], bot, settings, texts: Texts,
                 verdict = judge(turn["expect"], reply, language, texts)
                 counts = outcomes[language]
                 counts[verdict] += 1
+                if verdict == "right":  # how much a person reads to find it, on a phone
+                    counts.setdefault("right_chars", []).append(len(reply))
                 counts["cross_" + verdict] += bool(turn.get("cross"))
                 replied_in = reply_language(reply, texts, detector)
                 counts["language_ok"] += replied_in == language
@@ -124,7 +126,7 @@ def report(name: str, results: dict) -> None:
     """One table per set: a row per language."""
     print(f"\n{name}")
     print(f"{'':4}{'right':>8}{'false ref':>10}{'wrong':>7}{'refused':>9}{'social':>8}"
-          f"{'lang ok':>9}{'cross':>7}{'p50 ms':>8}{'p95 ms':>8}")
+          f"{'lang ok':>9}{'cross':>7}{'chars':>7}{'p50 ms':>8}{'p95 ms':>8}")
     for language, c in sorted(results.items()):
         answerable = c["right"] + c["false_refusal"] + c["wrong"]
         out_of_scope = c["refused"] + c["not_refused"]
@@ -135,6 +137,7 @@ def report(name: str, results: dict) -> None:
               f"{_pct(c['false_refusal'], answerable):>10}{_pct(c['wrong'], answerable):>7}"
               f"{_pct(c['refused'], out_of_scope):>9}{_pct(c['social_ok'], social):>8}"
               f"{_pct(c['language_ok'], c['turns']):>9}{_pct(c['cross_right'], cross):>7}"
+              f"{statistics.median(c['right_chars'] or [0]):>7.0f}"
               f"{statistics.median(ms):>8.1f}{ms[int(0.95 * (len(ms) - 1))]:>8.1f}")
         print(f"{'':4}n={c['turns']}: {answerable} answerable ({cross} cross-language), "
               f"{out_of_scope} out of scope, {social} social")
