@@ -153,6 +153,19 @@ def test_plain_text_gets_headings_from_its_layout():
     assert "## unopened." not in marked
 
 
+def test_plain_texts_own_heading_marks_head_sections_and_leave_no_symbols():
+    text = ("TIENDA SOL\n==========\n\nHorario\n-------\nAbrimos de 9 a 14.\n\n*** Envíos ***\n"
+            "Enviamos a toda España.\n\n2. PAGOS\nAceptamos Bizum.\n\n1. Trae tu DNI\n"
+            "2. Rellena el formulario\n\n-----\n\nHasta pronto.\n")
+    passages = split_document(mark_headings(text), "tienda.txt")
+    assert [(p.headings, p.text.split("\n")[0].strip()) for p in passages] == [
+        (("TIENDA SOL", "Horario"), "Abrimos de 9 a 14."),
+        (("TIENDA SOL", "Envíos"), "Enviamos a toda España."),
+        (("TIENDA SOL", "2. PAGOS"), "Aceptamos Bizum.")]
+    assert "1. Trae tu DNI" in passages[-1].text and "Hasta pronto." in passages[-1].text
+    assert not any(symbol in p.text for p in passages for symbol in ("===", "---", "***"))
+
+
 def test_only_a_faqs_questions_and_bold_title_lines_become_headings():
     text = mark_headings("¿Hacéis envíos?\nSí, a toda España.\n\nSi tienes dudas, escribe. ¿Vale?\n"
                          "Te contestamos pronto.\n\n3. Do you ship abroad?\nYes.\n")

@@ -219,21 +219,46 @@ def read_folder(directory: str | Path) -> list[tuple[str, str]]:
     return documents
 
 
+# Plain text's own heading marks: a line of =, -, ~, *, _ or # under a title (or alone, a
+# rule); a title between runs of them ("*** Envíos ***", "== Pagos =="); a numbered title in
+# capitals ("2. DATOS QUE GUARDAMOS").
+RULE = re.compile(r"\s*([=\-~*_#])\1{2,}\s*")
+DECORATED = re.compile(r"\s*([=\-~*#_]{2,})\s*(?P<title>[^=\-~*#_\s][^=~*#_]*?)\s*[=\-~*#_]*\s*")
+NUMBERED_CAPS = re.compile(r"\s*\d{1,2}(?:\.\d{1,2})*[.)]?\s+[^a-zà-ÿ]*[A-ZÀ-Ý][^a-zà-ÿ]*")
+
+
 def mark_headings(text: str) -> str:
     """Plain text with `## ` before each line that reads as a heading (`# ` before a heading
-    that is followed at once by another, as a document's title is)."""
+    that is followed at once by another, as a document's title is, or underlined with `=`).
+    Underlines and rules are dropped: on a phone they are a row of symbols."""
     lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    marked: dict[int, str] = {}  # line index -> "#" or "##", from the text's own marks
+    for i, line in enumerate(lines):
+        if RULE.fullmatch(line):
+            title = lines[i - 1].strip() if i else ""
+            if title and not RULE.fullmatch(title) and len(title) <= MAX_HEADING_CHARS and (
+                    not title.endswith((".", ",", ";", "!"))):
+                marked[i - 1] = "#" if line.strip()[0] == "=" else "##"
+            lines[i] = ""
+        elif (decorated := DECORATED.fullmatch(line)) and len(
+                decorated["title"]) <= MAX_HEADING_CHARS:
+            lines[i], marked[i] = decorated["title"], "##"
+        elif NUMBERED_CAPS.fullmatch(line) and len(line.strip()) <= MAX_HEADING_CHARS:
+            marked[i] = "##"
     filled = [i for i, line in enumerate(lines) if line.strip()]
-    heading = set()
+    heading: dict[int, str] = {}
     for n, i in enumerate(filled):
         before = lines[filled[n - 1]] if n else ""
         after = lines[filled[n + 1]] if n + 1 < len(filled) else ""
-        if _is_heading(lines[i], before, after, blank_before=i == 0 or not lines[i - 1].strip()):
-            heading.add(n)
+        if i in marked:
+            heading[n] = marked[i]
+        elif _is_heading(lines[i], before, after,
+                         blank_before=i == 0 or not lines[i - 1].strip()):
+            heading[n] = ""
     out = []
     for n, i in enumerate(filled):
         if n in heading:
-            level = "#" if n + 1 in heading else "##"
+            level = heading[n] or ("#" if n + 1 in heading else "##")
             out.extend(["", f"{level} {lines[i].strip()}", ""])
         else:
             out.append(("\n" if i and not lines[i - 1].strip() else "") + lines[i])
