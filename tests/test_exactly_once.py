@@ -6,6 +6,7 @@ The multi-process versions (real gunicorn workers, SIGKILL) are in `test_e2e_gua
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -223,6 +224,32 @@ def test_a_full_pool_leaves_the_message_stored_for_the_next_free_thread(make_app
     app.extensions["dispatcher"].wait_idle()  # no sweep runs (WHATSAPP_SWEEP_SECONDS=0)
     assert sorted(cloud.sent_text(r)[1] for r in sends(provider)) == ["re: one", "re: two"]
     assert app.extensions["dispatcher"].sweep() == 0
+
+
+def test_idle_threads_of_another_worker_take_a_left_message_within_seconds(make_app, provider,
+                                                                           caplog):
+    """A burst that reaches one worker (a provider's kept-alive connections) left the other
+    worker's threads idle until its sweep, 10 s later: half the pool for the burst's start."""
+    caplog.set_level("INFO", logger="app.services.dispatcher")
+    busy = make_app(BACKGROUND_THREADS="1", BACKGROUND_BACKLOG="0")
+    busy.extensions["handler"].chat.bot = slow = Bot()
+    slow.release.clear()
+    idle = make_app(WHATSAPP_SWEEP_SECONDS="60")  # the same store, as workers share it
+    idle.extensions["handler"].chat.bot = Bot()
+    idle.extensions["dispatcher"].start()
+    post(busy.test_client(), cloud, cloud.text("one", wa_id="34600000001", message_id="a"),
+         wait=False)
+    assert slow.entered.wait(5)
+    post(busy.test_client(), cloud, cloud.text("two", wa_id="34600000002", message_id="b"),
+         wait=False)
+    deadline = time.monotonic() + 5  # the sweep would take 60 s
+    while not sends(provider) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [cloud.sent_text(r)[1] for r in sends(provider)] == ["re: two"]
+    assert "idle threads picked up conversations=1" in caplog.text
+    slow.release.set()
+    busy.extensions["dispatcher"].wait_idle()
+    assert sorted(cloud.sent_text(r)[1] for r in sends(provider)) == ["re: one", "re: two"]
 
 
 def test_sqlite_unreachable_answers_503_and_the_retry_is_answered_once(make_app, provider):

@@ -3,12 +3,14 @@
 A conversation is leased (in the store) to one worker at a time, which answers its queued
 messages in arrival order. When the pool is full, a conversation stays stored, and the next
 answering thread that finishes while some were left so takes the oldest ones not leased at
-once (a burst drains at the pool's speed, not the sweep's). A lease left by a dead worker
-expires after `lease_seconds`; the sweep, run at start and then periodically on every worker,
-hands such conversations (and any left when the pool was full) to whichever worker leases
-them first. A message whose
-answering raised `max_attempts` times (the store being down aside) is set aside as `failed`,
-so one bad message never holds its conversation forever.
+once (a burst drains at the pool's speed, not the sweep's). Between sweeps, a worker whose
+threads are idle looks every `PICKUP_SECONDS` for such conversations, which another worker
+left: a provider's kept-alive connections may bring a whole burst to one worker. A lease
+left by a dead worker expires after `lease_seconds`; the sweep, run at start and then
+periodically on every worker, hands such conversations (and any left when the pool was full)
+to whichever worker leases them first. A message whose answering raised `max_attempts` times
+(the store being down aside) is set aside as `failed`, so one bad message never holds its
+conversation forever.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -27,6 +30,10 @@ from app.services.store import Message, SchemaGate, Store
 from app.services.store.base import utcnow
 
 log = logging.getLogger(__name__)
+
+# How often, between sweeps, a worker with idle answering threads looks for conversations that
+# no worker holds: one indexed query a second, and a burst's backlog is shared within one.
+PICKUP_SECONDS = 1.0
 
 
 class Dispatcher:
@@ -171,18 +178,40 @@ class Dispatcher:
         for conversation_id in active:
             self.store.sessions.renew(conversation_id, self.owner, utcnow() + self.lease)
 
+    def pickup(self) -> int:
+        """Submit, while threads are idle, the oldest conversations that no worker holds and
+        this pool does not hold either (another worker's backlog); how many."""
+        with self._lock:
+            active = set(self._active)
+        free = self.threads - len(active)
+        if free <= 0:
+            return 0
+        taken = 0
+        for conversation_id in self.store.messages.queued_conversations(len(active) + free):
+            if conversation_id not in active and taken < free:
+                taken += self.submit(conversation_id)
+        if taken:
+            with self._lock:  # where these were, more may wait: a freed thread looks at once
+                self._left = True
+        return taken
+
     def _sweep_forever(self) -> None:
+        next_sweep = 0.0
         while not self._stopping.is_set():
             try:
                 with self.schema.watch():
-                    self.heartbeat()
-                    if found := self.sweep():
-                        log.info("sweep picked up conversations=%d", found)
+                    if time.monotonic() >= next_sweep:
+                        next_sweep = time.monotonic() + self.sweep_seconds
+                        self.heartbeat()
+                        if found := self.sweep():
+                            log.info("sweep picked up conversations=%d", found)
+                    elif found := self.pickup():
+                        log.info("idle threads picked up conversations=%d", found)
             except StoreUnavailable:
                 pass  # the schema gate logged the outage; the next sweep tries again
             except Exception:  # a bug must not end the sweeping
                 log.exception("sweep failed; retrying in %ss", self.sweep_seconds)
-            self._stopping.wait(self.sweep_seconds)
+            self._stopping.wait(min(PICKUP_SECONDS, self.sweep_seconds))
 
     def wait_idle(self, timeout: float = 10) -> bool:
         """Block until no conversation is being answered in this process."""
