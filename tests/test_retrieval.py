@@ -48,6 +48,8 @@ def test_every_shipped_format_is_read_with_its_headings():
      "broken.pdf"),
     (lambda root: (root.mkdir(), (root / "notes.txt").write_bytes(b"PK\x03\x04\x00\x00")),
      "notes.txt: not a text file"),
+    (lambda root: (root.mkdir(), (root / "broken.docx").write_bytes(b"PK\x03\x04 garbage")),
+     "broken.docx: not a readable Word document"),
 ])
 def test_a_knowledge_folder_that_cannot_be_used_is_a_clear_error(tmp_path, setup, message):
     root = tmp_path / "kb"
@@ -114,6 +116,35 @@ def test_page_numbers_and_running_headers_of_a_pdf_are_left_out(tmp_path):
         (("Clínica Sonrisa", "Horario"), "Abrimos de 9:00 a 20:00."),
         (("Clínica Sonrisa", "Urgencias"), "Llama al 600 111 222."),
         (("Clínica Sonrisa", "Precios"), "Una limpieza cuesta 45 euros.")]
+
+
+def test_a_word_document_is_read_with_its_headings_lists_and_tables(tmp_path, caplog):
+    from docx import Document
+
+    document = Document()
+    document.add_heading("Peluquería Sol", level=0)
+    document.add_heading("Precios", level=1)
+    table = document.add_table(rows=3, cols=2)
+    for row, cells in zip(table.rows, [("Servicio", "Precio"), ("Corte", "16 €"),
+                                        ("Tinte", "45 €")], strict=True):
+        row.cells[0].text, row.cells[1].text = cells
+    document.add_heading("Citas", level=1)
+    document.add_paragraph("Pide cita por WhatsApp o en el salón.")
+    document.add_paragraph("Con una semana de antelación", style="List Bullet")
+    document.add_paragraph().add_run("¿Puedo ir con niños?").bold = True
+    document.add_paragraph("Sí, tenemos una zona con cuentos.")
+    document.save(tmp_path / "salon.docx")
+    (tmp_path / "~$salon.docx").write_bytes(b"lock")  # Word's lock file, while it is open
+    (tmp_path / "tarifas.xlsx").write_bytes(b"PK")
+    passages = split_document(dict(read_folder(tmp_path))["salon.docx"], "salon.docx")
+    assert [(p.headings[1:], p.text) for p in passages] == [
+        (("Precios",), "- Corte: 16 €\n- Tinte: 45 €"),
+        (("Citas",), "Pide cita por WhatsApp o en el salón.  \n- Con una semana de antelación"),
+        (("Citas", "¿Puedo ir con niños?"), "Sí, tenemos una zona con cuentos.")]
+    assert passages[0].headings[0] == "Peluquería Sol"
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == ["knowledge file tarifas.xlsx left out: .xlsx files are not read "
+                        "(only .docx, .htm, .html, .markdown, .md, .pdf, .txt)"]
 
 
 def test_underlined_markdown_headings_head_their_sections(tmp_path):

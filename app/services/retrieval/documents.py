@@ -172,6 +172,49 @@ def without_page_furniture(pages: list[str]) -> list[str]:
     return ["\n".join(page) for page in lines]
 
 
+def load_docx(path: Path) -> str:
+    """A Word document as markdown: its Title and Heading styles as headings, list paragraphs
+    as items, tables as a list item per row naming its columns, a bold line as a heading."""
+    import zipfile
+
+    from docx import Document
+    from docx.opc.exceptions import PackageNotFoundError
+    from docx.table import Table
+
+    try:
+        document = Document(str(path))
+        blocks = list(document.iter_inner_content())
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as err:
+        raise KnowledgeError(f"{path.name}: not a readable Word document ({err})") from err
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, Table):
+            rows = [list(dict.fromkeys(cell.text.strip() for cell in row.cells))  # merged
+                    for row in block.rows]
+            rows = [row for row in rows if any(row)]
+            if rows and max(map(len, rows)) > 1:
+                header, *body = rows
+                out.append("\n".join(f"- {table_row(header, row)}" for row in body))
+            else:
+                out.extend(cell for row in rows for cell in row if cell)
+            continue
+        text = " ".join(block.text.split())
+        style = (block.style.name if block.style is not None else "").lower()
+        if not text:
+            continue
+        if style == "title":
+            out.append(f"# {text}")
+        elif (level := re.fullmatch(r"heading (\d)", style)):
+            out.append(f"{'#' * min(int(level[1]) + 1, 4)} {text}")
+        elif "list" in style or block._p.pPr is not None and block._p.pPr.numPr is not None:
+            out.append(f"- {text}")
+        elif block.runs and all(run.bold for run in block.runs if run.text.strip()):
+            out.append(f"**{text}**")
+        else:
+            out.append(text)
+    return plain_markdown("\n\n".join(out))
+
+
 def load_html(path: Path) -> str:
     """An HTML page's readable content, as markdown (a bold line or a `<dt>` heads what
     follows it, as in a FAQ page)."""
@@ -184,7 +227,7 @@ def load_html(path: Path) -> str:
 
 LOADERS: dict[str, Callable[[Path], str]] = {
     ".md": load_markdown, ".markdown": load_markdown, ".txt": load_text,
-    ".pdf": load_pdf, ".html": load_html, ".htm": load_html,
+    ".pdf": load_pdf, ".html": load_html, ".htm": load_html, ".docx": load_docx,
 }
 
 
@@ -197,8 +240,13 @@ def read_folder(directory: str | Path) -> list[tuple[str, str]]:
     root = Path(directory)
     if not root.is_dir():
         raise KnowledgeError(f"KNOWLEDGE_DIR={str(directory)!r} is not a folder")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in LOADERS
-                   and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    found = sorted(p for p in root.rglob("*") if p.is_file() and not any(
+        part.startswith((".", "~$")) for part in p.relative_to(root).parts))
+    files = [p for p in found if p.suffix.lower() in LOADERS]
+    for path in (p for p in found if p.suffix.lower() not in LOADERS):
+        log.warning("knowledge file %s left out: %s files are not read (only %s)",
+                    path.relative_to(root), path.suffix.lower() or "extensionless",
+                    ", ".join(sorted(LOADERS)))
     documents = []
     for path in files:
         name = str(path.relative_to(root))
