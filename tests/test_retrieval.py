@@ -142,9 +142,8 @@ def test_a_word_document_is_read_with_its_headings_lists_and_tables(tmp_path, ca
         (("Citas",), "Pide cita por WhatsApp o en el salón.  \n- Con una semana de antelación"),
         (("Citas", "¿Puedo ir con niños?"), "Sí, tenemos una zona con cuentos.")]
     assert passages[0].headings[0] == "Peluquería Sol"
-    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert warnings == ["knowledge file tarifas.xlsx left out: .xlsx files are not read "
-                        "(only .docx, .htm, .html, .markdown, .md, .pdf, .txt)"]
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "knowledge file tarifas.xlsx left out: .xlsx files are not read" in warning
 
 
 def test_underlined_markdown_headings_head_their_sections(tmp_path):
