@@ -138,8 +138,8 @@ def load_pdf(path: Path) -> str:
 
 
 # "3", "- 3 -", "Página 3 de 12", "Pág. 3", "Page 3 of 12", "3/12".
-PAGE_NUMBER = re.compile(r"\W*(?:p(?:á|a)g(?:ina)?\.?|page|p\.)?\s*\d{1,4}"
-                         r"(?:\s*(?:de|of|/)\s*\d{1,4})?\W*", re.IGNORECASE)
+PAGE_NUMBER = re.compile(r"[\s\-–—|·.(\[]*(?:p(?:á|a)g(?:ina)?\.?|page|p\.)?\s*\d{1,4}"
+                         r"(?:\s*(?:de|of|/)\s*\d{1,4})?[\s\-–—|·.)\]]*", re.IGNORECASE)
 EDGE_LINES = 2  # a page's header or footer: among its first or last two lines
 
 
@@ -206,6 +206,8 @@ def load_docx(path: Path) -> str:
             out.append(f"# {text}")
         elif (level := re.fullmatch(r"heading (\d)", style)):
             out.append(f"{'#' * min(int(level[1]) + 1, 4)} {text}")
+        # A numbered or bulleted paragraph of another style: python-docx has no public
+        # property for its numbering.
         elif "list" in style or block._p.pPr is not None and block._p.pPr.numPr is not None:
             out.append(f"- {text}")
         elif block.runs and all(run.bold for run in block.runs if run.text.strip()):
@@ -243,10 +245,10 @@ def read_folder(directory: str | Path) -> list[tuple[str, str]]:
     found = sorted(p for p in root.rglob("*") if p.is_file() and not any(
         part.startswith((".", "~$")) for part in p.relative_to(root).parts))
     files = [p for p in found if p.suffix.lower() in LOADERS]
-    for path in (p for p in found if p.suffix.lower() not in LOADERS):
-        log.warning("knowledge file %s left out: %s files are not read (only %s)",
-                    path.relative_to(root), path.suffix.lower() or "extensionless",
-                    ", ".join(sorted(LOADERS)))
+    if left := [str(p.relative_to(root)) for p in found if p.suffix.lower() not in LOADERS]:
+        log.warning("knowledge files left out: %d not of a type read (only %s): %s%s",
+                    len(left), ", ".join(sorted(LOADERS)), ", ".join(left[:5]),
+                    f" and {len(left) - 5} more" if len(left) > 5 else "")
     documents = []
     for path in files:
         name = str(path.relative_to(root))
