@@ -46,7 +46,8 @@ def dictionary_forms(written: list[tuple[str, str]]) -> list[str | None]:
 
 
 class Lexicon:
-    """The documents' words (folded) and their unit vectors under one encoder."""
+    """The documents' words (folded) and their unit vectors under one encoder; a word may
+    have two rows, as written and as its dictionary form."""
 
     def __init__(self, words: list[str], vectors: np.ndarray, encoder: MatrixEmbeddings):
         if len(words) != len(vectors):
@@ -62,10 +63,10 @@ class Lexicon:
         written (accents help the encoder), and again as its dictionary form when that differs
         (`languages`: each text's, to find it in).
 
-        Documents conjugate ("cerramos", "llámanos") and customers ask in other words ("are
-        you closed", "call"): USE places "close" at 0.78 from "cerrar" but 0.38 from
-        "cerramos", "call" at 0.88 from "llamar" but 0.31 from "llámanos". A dictionary form
-        is a second row for the same word of the documents.
+        Documents conjugate ("cerramos", "abrimos") and customers ask in other words ("are
+        you closed", "opening hours"): USE places "close" at 0.78 from "cerrar" but 0.38 from
+        "cerramos", "open" at 0.84 from "abrir" but 0.62 from "abrimos". A dictionary form is
+        a second row for the same word of the documents.
         """
         spelling: dict[str, str] = {}
         language: dict[str, str] = {}
