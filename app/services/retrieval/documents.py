@@ -290,6 +290,8 @@ def mark_headings(text: str) -> str:
                     not title.endswith((".", ",", ";", "!"))):
                 marked[i - 1] = "#" if line.strip()[0] == "=" else "##"
             lines[i] = ""
+        elif len(line.strip()) > 2 * MAX_HEADING_CHARS:  # a paragraph: no title
+            continue
         elif (decorated := DECORATED.fullmatch(line)) and len(
                 decorated["title"]) <= MAX_HEADING_CHARS:
             lines[i], marked[i] = decorated["title"], "##"
