@@ -147,6 +147,16 @@ def test_a_word_document_is_read_with_its_headings_lists_and_tables(tmp_path, ca
     assert warning.endswith("tarifas.xlsx")
 
 
+def test_front_matter_is_metadata_and_its_title_heads_the_document(tmp_path):
+    (tmp_path / "envios.md").write_text(
+        '---\ntitle: "Envíos y devoluciones"\ntags:\n  - envios\n---\n\nEnviamos en 48 horas.\n\n'
+        "## Devoluciones\n\nTienes 30 días.\n\n---\n", encoding="utf-8")
+    passages = split_document(dict(read_folder(tmp_path))["envios.md"], "envios.md")
+    assert [(p.headings, p.text) for p in passages] == [
+        (("Envíos y devoluciones",), "Enviamos en 48 horas."),
+        (("Envíos y devoluciones", "Devoluciones"), "Tienes 30 días.")]
+
+
 def test_underlined_markdown_headings_head_their_sections(tmp_path):
     (tmp_path / "faq.md").write_text(
         "Devoluciones\n============\n\nTienes 30 días.\n\nPagos con\ntarjeta\n-------\n\n"

@@ -71,17 +71,30 @@ def read_text(path: Path, declared: str | None = None) -> str:
 _MARKDOWN = MarkdownIt("commonmark").enable("table")
 
 
+# YAML front matter (static site generators, Obsidian, Notion exports): metadata, not text.
+FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(?P<yaml>(?:[^\n]*\n){0,60}?)"
+                          r"(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
+FRONT_TITLE = re.compile(r"^title:[ \t]*[\"']?(?P<title>[^\n\"']+?)[\"']?[ \t]*$", re.MULTILINE)
+
+
 def load_markdown(path: Path) -> str:
-    """A markdown file, its underlined headings written with `#`, its tables as lists."""
-    return plain_markdown(read_text(path))
+    """A markdown file, its underlined headings written with `#`, its tables as lists; its
+    front matter left out, but for its `title`, which heads a document that has none."""
+    markdown = read_text(path).replace("\r\n", "\n")
+    if front := FRONT_MATTER.match(markdown):
+        markdown = markdown[front.end():]
+        title = FRONT_TITLE.search(front["yaml"])
+        if title and not markdown.lstrip().startswith("# "):
+            markdown = f"# {title['title'].strip()}\n\n{markdown}"
+    return plain_markdown(markdown)
 
 
 def plain_markdown(markdown: str) -> str:
-    """Markdown as the splitter reads it, found by markdown-it (so a `---` rule or a `|` in a
-    sentence is left alone): a heading underlined with `===` or `---` (setext), or written as a
-    paragraph's first line in bold, starts with `#`; and a table becomes one list item per row,
-    each naming its columns. A row then reads on its own, in a passage cut from a long table as
-    in an answer on a phone, and each question of a FAQ heads its own answer."""
+    """Markdown as the splitter reads it, found by markdown-it (so a `|` in a sentence is left
+    alone): a heading underlined with `===` or `---` (setext), or written as a paragraph's
+    first line in bold, starts with `#`; a rule is dropped; and a table becomes one list item
+    per row, each naming its columns. A row then reads on its own, in a passage cut from a long
+    table as in an answer on a phone, and each question of a FAQ heads its own answer."""
     lines = markdown.replace("\r\n", "\n").split("\n")
     edits: list[tuple[int, int, list[str]]] = []
     rows: list[list[str]] = []
@@ -102,6 +115,8 @@ def plain_markdown(markdown: str) -> str:
             rest = [] if start + 1 == token.map[1] else [""]  # its answer, below
             edits.append((start, start + 1,
                           [f"{'#' * min(level + 1, 4)} {bold['title'].rstrip(' :')}", *rest]))
+        elif token.type == "hr" and token.map:  # a rule: a row of symbols on a phone
+            edits.append((token.map[0], token.map[1], [""]))
         elif token.type == "table_open":
             rows = []
             start, end = token.map or (0, 0)

@@ -7,6 +7,7 @@ sentence and word boundaries, with overlap, each piece keeping the section's hea
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
@@ -47,6 +48,6 @@ def split_document(markdown: str, source: str, chunk_chars: int = CHUNK_CHARS,
     for section in sections:
         headings = tuple(section.metadata[key] for _, key in HEADERS if key in section.metadata)
         for text in pieces.split_text(section.page_content):
-            if text.strip():
+            if re.search(r"\w", text):  # not a rule ("---") or a row of symbols alone
                 passages.append(Passage(text.strip(), source, headings))
     return passages
