@@ -147,6 +147,17 @@ def test_a_word_document_is_read_with_its_headings_lists_and_tables(tmp_path, ca
     assert warning.endswith("tarifas.xlsx")
 
 
+def test_the_questions_of_a_pdf_faq_head_their_answers_without_blank_lines(tmp_path):
+    _text_pdf(tmp_path / "faq.pdf", [[
+        "Preguntas frecuentes", "¿Hacéis envíos a Canarias?", "Sí, en 5 a 7 días, por 12 euros.",
+        "¿Puedo pagar con Bizum?", "Sí, y con tarjeta. Si tienes dudas, ¿por qué no",
+        "nos llamas?", "¿Tenéis tienda?", "Sí, en Teruel."]])
+    passages = split_document(dict(read_folder(tmp_path))["faq.pdf"], "faq.pdf")
+    assert [p.headings[-1] for p in passages] == [
+        "¿Hacéis envíos a Canarias?", "¿Puedo pagar con Bizum?", "¿Tenéis tienda?"]
+    assert "nos llamas?" in passages[1].text
+
+
 def test_front_matter_is_metadata_and_its_title_heads_the_document(tmp_path):
     (tmp_path / "envios.md").write_text(
         '---\ntitle: "Envíos y devoluciones"\ntags:\n  - envios\n---\n\nEnviamos en 48 horas.\n\n'

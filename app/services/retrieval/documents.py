@@ -31,7 +31,7 @@ SENTENCE_END = (".", ",", ";", ":", "!", "?", "…", ")", "]", "»", '"')
 MAX_HEADING_CHARS = 70
 MAX_QUESTION_CHARS = 150
 # A question that may head its answer: "¿Hacéis envíos?", "Do you ship?", "3. ¿Y a Canarias?"
-QUESTION = re.compile(r"(?:\d{1,3}[.)]\s*|[PQ]\s*[:.]\s*)?(?P<question>[¿¡]?[^\W\d_].*)")
+QUESTION = re.compile(r"(?:\d{1,3}[.)]\s*|[PQ]\s*[:.]\s*)?(?P<question>(?:[¿¡]|(?=[A-ZÀ-Ý])).*)")
 # A paragraph's first line in bold alone ("**Horario**", "**¿Tenéis garantía?**"): a heading
 # written as bold text, as in documents exported from a word processor.
 BOLD_LINE = re.compile(r"\s*(\*\*|__)(?P<title>[^*_\n]{1,150}?)\1\s*:?\s*")
@@ -333,19 +333,18 @@ def mark_headings(text: str) -> str:
 
 
 def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
-    stripped = line.strip()
+    stripped, before = line.strip(), before.strip()
+    # It starts a block: after a blank line, a sentence's end (a PDF's text has no blank
+    # lines) or a heading; a wrapped paragraph's line follows a line that ends no sentence.
+    starts = blank_before or not before or before.endswith((".", "!", "?", ":")) or (
+        len(before) <= MAX_HEADING_CHARS and not before.endswith(SENTENCE_END))
+    numbered = re.sub(r"^\d{1,3}[.)]\s*", "", stripped)
+    if not (stripped and after and starts) or re.search(r"[.!?…]\s", numbered):
+        return False  # two sentences are prose, not a title
     if stripped.endswith("?"):  # a FAQ's question, its answer below: it heads that answer
-        question = QUESTION.fullmatch(stripped)
-        return bool(after and blank_before and len(stripped) <= MAX_QUESTION_CHARS and question
-                    # one sentence, not a paragraph's first line
-                    and not re.search(r"[.!?…]\s", question["question"]))
-    if not stripped or len(stripped) > MAX_HEADING_CHARS or stripped.endswith(SENTENCE_END):
-        return False
-    if not stripped[0].isupper() or stripped.startswith(("-", "*", "•")) or not after:
-        return False
-    # A wrapped paragraph's line follows a line that does not end a sentence.
-    return blank_before or not before or before.strip().endswith((".", "!", "?", ":")) or (
-        len(before.strip()) <= MAX_HEADING_CHARS and not before.strip().endswith(SENTENCE_END))
+        return len(stripped) <= MAX_QUESTION_CHARS and bool(QUESTION.fullmatch(stripped))
+    return (len(stripped) <= MAX_HEADING_CHARS and not stripped.endswith(SENTENCE_END)
+            and stripped[0].isupper() and not stripped.startswith(("-", "*", "•")))
 
 
 class _HtmlToMarkdown(HTMLParser):
