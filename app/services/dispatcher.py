@@ -40,7 +40,7 @@ class Dispatcher:
     """Runs `MessageHandler.process` off the request path, never twice at once per conversation."""
 
     def __init__(self, store: Store, handler: MessageHandler, schema: SchemaGate, *,
-                 threads: int = 4, backlog: int = 64, lease_seconds: float = 120,
+                 threads: int = 8, backlog: int = 64, lease_seconds: float = 120,
                  sweep_seconds: float = 10, max_attempts: int = 5):
         self.store = store
         self.handler = handler
