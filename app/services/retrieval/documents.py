@@ -71,6 +71,19 @@ def read_text(path: Path, declared: str | None = None) -> str:
 _MARKDOWN = MarkdownIt("commonmark").enable("table")
 
 
+def table_markdown(rows: list[list[str]], header: bool = True) -> str:
+    """A table as markdown: a list item per row naming its columns (the first row's cells,
+    when `header`), or, for a table of one column (a page laid out in a table), its cells as
+    paragraphs."""
+    rows = [row for row in rows if any(row)]
+    if not rows or max(map(len, rows)) < 2:
+        return "\n\n".join(cell for row in rows for cell in row if cell)
+    width = max(map(len, rows))
+    names, body = (rows[0], rows[1:]) if header else ([], rows)
+    names = [*names, *[""] * (width - len(names))]
+    return "\n".join(f"- {table_row(names, row)}" for row in body)
+
+
 # YAML front matter (static site generators, Obsidian, Notion exports): metadata, not text.
 FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(?P<yaml>(?:[^\n]*\n){0,60}?)"
                           r"(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
@@ -125,8 +138,7 @@ def plain_markdown(markdown: str) -> str:
         elif token.type == "inline" and rows:
             rows[-1].append(token.content.strip())
         elif token.type == "table_close":
-            header, *body = rows
-            edits.append((start, end, [f"- {table_row(header, row)}" for row in body] + [""]))
+            edits.append((start, end, [*table_markdown(rows).split("\n"), ""]))
             rows = []
     for start, end, replacement in reversed(edits):
         lines[start:end] = replacement
@@ -204,14 +216,9 @@ def load_docx(path: Path) -> str:
     out: list[str] = []
     for block in blocks:
         if isinstance(block, Table):
-            rows = [list(dict.fromkeys(cell.text.strip() for cell in row.cells))  # merged
-                    for row in block.rows]
-            rows = [row for row in rows if any(row)]
-            if rows and max(map(len, rows)) > 1:
-                header, *body = rows
-                out.append("\n".join(f"- {table_row(header, row)}" for row in body))
-            else:
-                out.extend(cell for row in rows for cell in row if cell)
+            # A merged cell repeats its text in each cell it spans.
+            out.append(table_markdown([list(dict.fromkeys(cell.text.strip() for cell in row.cells))
+                                       for row in block.rows]))
             continue
         text = " ".join(block.text.split())
         style = (block.style.name if block.style is not None else "").lower()
@@ -418,13 +425,7 @@ class _HtmlToMarkdown(HTMLParser):
             self.cell = None
 
     def _table(self) -> str:
-        rows = [row for row in self.rows if any(row)]
-        if not rows or max(map(len, rows)) < 2:  # a layout table: its cells are paragraphs
-            return "".join(f"\n\n{cell}" for row in rows for cell in row if cell) + "\n\n"
-        width = max(map(len, rows))
-        header, body = (rows[0], rows[1:]) if self.header else ([""] * width, rows)
-        header = [*header, *[""] * (width - len(header))]
-        return "\n\n" + "\n".join(f"- {table_row(header, row)}" for row in body) + "\n\n"
+        return f"\n\n{table_markdown(self.rows, header=self.header)}\n\n"
 
     def handle_data(self, data: str) -> None:
         if not self.skipping:
