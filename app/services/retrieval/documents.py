@@ -45,10 +45,14 @@ CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 HTML_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
 
 
-def read_text(path: Path, declared: str | None = None) -> str:
-    """A text file's content: UTF-8 or UTF-16 by their byte order marks, else `declared`
-    (an HTML page's charset), else UTF-8, else Windows-1252."""
-    data = path.read_bytes()
+def read_text(path: Path) -> str:
+    """A text file's content (`decode`)."""
+    return decode(path.read_bytes(), path)
+
+
+def decode(data: bytes, path: Path, declared: str | None = None) -> str:
+    """The text of file `path`'s `data`: UTF-8 or UTF-16 by their byte order marks, else
+    `declared` (an HTML page's charset), else UTF-8, else Windows-1252."""
     for bom, encoding in BOMS:
         if data.startswith(bom):
             return data.decode(encoding)
@@ -242,9 +246,10 @@ def load_docx(path: Path) -> str:
 def load_html(path: Path) -> str:
     """An HTML page's readable content, as markdown (a bold line or a `<dt>` heads what
     follows it, as in a FAQ page)."""
-    declared = HTML_CHARSET.search(path.read_bytes()[:4096])
+    data = path.read_bytes()
+    declared = HTML_CHARSET.search(data[:4096])
     parser = _HtmlToMarkdown()
-    parser.feed(read_text(path, declared and declared.group(1).decode("ascii")))
+    parser.feed(decode(data, path, declared and declared.group(1).decode("ascii")))
     parser.close()
     return plain_markdown(parser.markdown())
 
