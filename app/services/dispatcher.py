@@ -101,14 +101,9 @@ class Dispatcher:
 
     def _refill(self) -> None:
         """Take the oldest conversations left stored, now that a thread is free."""
-        with self._lock:
-            active = set(self._active)  # waiting in our pool: queued, but not leased yet
         try:
             with self.schema.watch():
-                for conversation_id in self.store.messages.queued_conversations(
-                        len(active) + self.capacity):
-                    if conversation_id not in active and not self.submit(conversation_id):
-                        return  # full again: `_left` is set, the next free thread goes on
+                self._take_waiting(self.capacity)
         except StoreUnavailable:
             pass  # logged by the schema gate; the sweep takes over
         except Exception:  # a bug here must not end the answering thread's loop
@@ -178,21 +173,30 @@ class Dispatcher:
         for conversation_id in active:
             self.store.sessions.renew(conversation_id, self.owner, utcnow() + self.lease)
 
-    def pickup(self) -> int:
-        """Submit, while threads are idle, the oldest conversations that no worker holds and
-        this pool does not hold either (another worker's backlog); how many."""
+    def _take_waiting(self, at_most: int) -> int:
+        """Submit up to `at_most` of the oldest conversations that no worker holds and that
+        do not wait in this pool already; how many (fewer once the pool is full again)."""
         with self._lock:
-            active = set(self._active)
-        free = self.threads - len(active)
-        if free <= 0:
-            return 0
+            active = set(self._active)  # waiting in our pool: queued, but not leased yet
         taken = 0
-        for conversation_id in self.store.messages.queued_conversations(len(active) + free):
-            if conversation_id not in active and taken < free:
-                taken += self.submit(conversation_id)
-        if taken:
-            with self._lock:  # where these were, more may wait: a freed thread looks at once
-                self._left = True
+        for conversation_id in self.store.messages.queued_conversations(len(active) + at_most):
+            if taken == at_most:
+                break
+            if conversation_id not in active:
+                if not self.submit(conversation_id):
+                    break  # full again: `_left` is set, the next free thread goes on
+                taken += 1
+        return taken
+
+    def pickup(self) -> int:
+        """Submit, while threads are idle, the oldest conversations that no worker holds
+        (another worker's backlog, say); how many."""
+        with self._lock:
+            free = self.threads - len(self._active)
+        if free <= 0 or not (taken := self._take_waiting(free)):
+            return 0
+        with self._lock:  # where these were, more may wait: a freed thread looks at once
+            self._left = True
         return taken
 
     def _sweep_forever(self) -> None:
