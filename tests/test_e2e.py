@@ -47,19 +47,12 @@ def gateway(server):
     return server.url
 
 
-def post(gateway: str, case, payload: dict) -> requests.Response:
-    """`payload` posted to the running gateway, signed as `case`'s provider signs it."""
-    body = case.encode(payload)
-    url = f"{gateway}/api/v1/whatsapp/webhook"
-    return requests.post(url, data=body, headers=case.headers(body, url), timeout=10)
-
-
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
-def test_a_post_gets_an_answer_through_the_provider(gateway, fake_provider, case):
+def test_a_post_gets_an_answer_through_the_provider(server, fake_provider, case):
     wa_id = {"cloud_api": "34611111111", "twilio": "34622222222", "generic": "34633333333",
              "vonage": "34644444444"}
     payload = case.text("What can you do?", wa_id=wa_id[case.name], message_id=f"e2e-{case.name}")
-    assert post(gateway, case, payload).status_code == 200
+    server.deliver(case, payload)
     fake_provider.wait_for(1, to=wa_id[case.name])
     time.sleep(0.2)  # a second answer would arrive right behind the first
     sent = fake_provider.wait_for(1, to=wa_id[case.name])
@@ -67,21 +60,21 @@ def test_a_post_gets_an_answer_through_the_provider(gateway, fake_provider, case
     assert "virtual assistant" in sent[0]["text"]
 
 
-def test_a_question_is_answered_from_the_documents_by_a_forked_worker(gateway, fake_provider):
+def test_a_question_is_answered_from_the_documents_by_a_forked_worker(server, fake_provider):
     """The master loads the models and forks; each worker's retrieval then runs e5 on
     threads of its own when E5_THREADS asks for more than one (OpenMP's, started after the
     fork, which they would not survive)."""
     case = CloudApiCase()
     payload = case.text("hola, ¿hacéis envíos a Portugal?", wa_id="34655555555",
                         message_id="e2e-question")
-    assert post(gateway, case, payload).status_code == 200
+    server.deliver(case, payload)
     [sent] = fake_provider.wait_for(1, to="34655555555")
     assert "Portugal" in sent["text"]
 
 
-def test_a_person_with_only_a_username_is_answered_at_their_user_id(gateway, fake_provider):
+def test_a_person_with_only_a_username_is_answered_at_their_user_id(server, fake_provider):
     case = CloudApiCase()
-    assert post(gateway, case, case.payload("username")).status_code == 200
+    server.deliver(case, case.payload("username"))
     [sent] = fake_provider.wait_for(1, to="ES.13491208655302741918")
     assert "Canarias" in sent["text"]
 
