@@ -219,3 +219,28 @@ def test_a_passage_let_in_in_the_other_language_brings_its_translation(bot):
     answer = bot.answer("y a francia?", AFTER_PORTUGAL, "es")
     assert "Unión Europea" in answer
     assert not answer.startswith(TEXTS.get("other_language", "es"))
+
+
+def test_where_are_you_and_your_phone_number_find_the_passages_that_give_them(tmp_path):
+    """The address sits in the opening paragraph, the number under "Atención al cliente":
+    neither shares a word with the question, and each was refused (0.68 to 0.71, under the
+    bar) until a passage that gives an address or a phone number was searched by the question
+    it answers. A question of where about something else is still refused."""
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "ferreteria.md").write_text(
+        "# Ferretería Lasierra\n\nSomos una ferretería de barrio fundada en 1962. Nos "
+        "encontrarás en la Avda. de Madrid 112,\n50010 Zaragoza, junto a la parada del tranvía."
+        "\n\n## Horario\nDe lunes a viernes de 9:00 a 13:30 y de 17:00 a 20:00.\n\n"
+        "## Envíos\nEnviamos a toda la península en 48 horas. El envío cuesta 5,90 €.\n\n"
+        "## Devoluciones\nTienes 30 días para devolver un artículo sin usar con su ticket.\n\n"
+        "## Atención al cliente\nEscríbenos por WhatsApp o llámanos al 976 33 21 10 en "
+        "horario de tienda.\n", encoding="utf-8")
+    shop = make_bot(load_settings({"KNOWLEDGE_DIR": str(kb),
+                                   "INDEX_CACHE_DIR": str(tmp_path / "cache")}), TEXTS)
+    for question, language, fact in [("donde estais", "es", "Avda. de Madrid 112"),
+                                     ("where are you located", "en", "Avda. de Madrid 112"),
+                                     ("cual es vuestro telefono", "es", "976 33 21 10"),
+                                     ("what's your phone number", "en", "976 33 21 10")]:
+        assert fact in shop.answer(question, [], language), question
+    assert shop.answer("donde hay una farmacia", [], "es") == TEXTS.get("no_answer", "es")

@@ -23,6 +23,7 @@ from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
     WeightedEmbeddings,
 )
+from app.services.retrieval.facts import asked_by
 from app.services.retrieval.index import load_index
 from app.services.retrieval.lexicon import Lexicon
 from app.services.retrieval.retriever import HybridRetriever
@@ -255,6 +256,30 @@ def test_words_are_folded_and_stemmed_for_both_languages():
     assert set(terms("envío")) & set(terms("ENVIOS"))
     assert set(terms("shipping")) & set(terms("shipped"))
     assert terms("¿y el de la?") == []
+
+
+@pytest.mark.parametrize("text, kinds", [
+    ("Estamos en la Calle Feria 23, 41003 Sevilla.", {"address"}),
+    ("Nos encontrarás en el Paseo de Sagasta 51, local 2.", {"address"}),
+    ("en la calle Licenciado Poza 42, con sala de musculación", {"address"}),
+    ("C/ Mayor, 5, bajo", {"address"}),
+    ("Avda. de la Constitución 12", {"address"}),
+    ("Our shop is at 12 High Street, Oxford.", {"address"}),
+    ("Llámanos al 983 20 40 60 o al +34 600 123 456.", {"phone"}),
+    ("Call (020) 7946 0958.", {"phone"}),
+    # Squares, streets and numbers that are no address, amounts, dates, times, accounts.
+    ("El parking de la Plaza de la Porta de la Mar.", set()),
+    ("Las líneas 1, 2 y 8 paran en la Calle Santiago.", set()),
+    ("puedes entrar si hay plaza en 3 grupos", set()),
+    ("Cuesta 1.200 € desde 2015, de 9:00 a 14:00.", set()),
+    ("Pedidos de 12 345 678 € o más", set()),
+    ("Transferencia a ES12 3456 7890 1234 5678 9012", set()),
+    ("Cerramos el 24 12 2026", set()),
+])
+def test_a_passage_giving_an_address_or_a_phone_number_is_asked_for_it(text, kinds):
+    questions = " ".join(asked_by(text))
+    assert ("Where are you?" in questions) == ("address" in kinds), questions
+    assert ("phone number" in questions) == ("phone" in kinds), questions
 
 
 def test_bm25_ranks_by_rare_words_and_reports_coverage():

@@ -30,11 +30,12 @@ from app.services.retrieval.embeddings import (
     embeddings_id,
     widths_of,
 )
+from app.services.retrieval.facts import asked_by
 from app.services.retrieval.lexicon import Lexicon
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 13  # bump when what is embedded of a passage, or of its words, changes
+FORMAT_VERSION = 14  # bump when what is embedded of a passage, or of its words, changes
 
 
 # A sentence ends at . ! ? ; or : before a space, or at a blank line or a list item; a
@@ -44,22 +45,25 @@ MIN_SENTENCE_CHARS = 12
 
 
 # How much each view's cosine counts: a heading or a single sentence can match a question
-# closely by sharing one topic word, so they count a little less than the whole passage.
-VIEW_WEIGHTS = {"passage": 1.0, "heading": 0.9, "sentence": 0.9}
+# closely by sharing one topic word, so they count a little less than the whole passage. A
+# fact's question matches "where are you?" closely; at full weight it also drew vague
+# messages ("y a Francia?" after a question on shipping) to the contact passage.
+VIEW_WEIGHTS = {"passage": 1.0, "heading": 0.9, "sentence": 0.9, "fact": 0.95}
 
 
 def views(passage: Passage) -> list[tuple[str, str]]:
-    """What is embedded of a passage, as `(kind, text)`: all of it, its heading, and each
-    sentence.
+    """What is embedded of a passage, as `(kind, text)`: all of it, its heading, each
+    sentence, and the questions it answers by the kind of fact it gives (`facts`).
 
-    A short question is closest in meaning to a short text: "where is the shop?" to the
-    heading "Address", "is there parking?" to the one sentence that mentions it.
+    A short question is closest in meaning to a short text: "is there parking?" to the one
+    sentence that mentions it, "where are you?" to the question an address answers.
     """
     sentences = [s.strip() for s in SENTENCE.split(passage.text)
                  if len(s.strip()) >= MIN_SENTENCE_CHARS]
     return [("passage", passage.searchable),
             *([("heading", passage.headings[-1])] if passage.headings else []),
-            *([("sentence", s) for s in sentences] if len(sentences) > 1 else [])]
+            *([("sentence", s) for s in sentences] if len(sentences) > 1 else []),
+            *[("fact", question) for question in asked_by(passage.text)]]
 
 
 class KnowledgeIndex:

@@ -1,0 +1,46 @@
+"""The questions a passage answers by the kind of fact it gives: a street address, a phone number.
+
+"¿Dónde estáis?" shares no word with "Estamos en la Calle Feria 23, 41003 Sevilla", and the
+models place it no closer to that sentence than to any other: a question of where, or of which
+number to call, names what it wants only by its kind. A passage that gives such a fact is
+searched also by the question it answers.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A street, square or road, a capitalised name of up to six words, then its number:
+# "Calle Feria 23", "C/ Mayor, 5", "Avda. de la Constitución 12", "12 High Street".
+STREET = re.compile(
+    r"\b(?i:calle|c/|avenida|avda\.?|av\.|plaza|pza\.?|paseo|camino|carretera|ronda|"
+    r"travesía|glorieta|rambla|pasaje|polígono|urbanización)\s+"
+    r"(?:(?:de|del|la|las|los|el|y)\s+|[A-ZÁÉÍÓÚÑ0-9][\w'.ºª-]*\s*){1,6},?\s*(?:n\.?º\s*)?\d{1,4}\b"
+    r"|\b\d{1,4}[a-z]?,?\s+(?:[A-Z][\w'-]*\s+){1,4}"
+    r"(?i:street|st\.?|road|rd\.?|avenue|ave\.?|lane|square|boulevard|drive|place)\b"
+    r"|\b\d{5}\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+")  # a Spanish postcode, then its town: "41003 Sevilla"
+# Nine to fifteen digits in groups, perhaps after a country code: "983 20 40 60",
+# "+34 600 123 456", "(020) 7946 0958"; not an amount, a date or a time.
+PHONE = re.compile(r"(?<![\w.,:/])(?:\+\d{1,3}[ .-]?)?\(?\d{2,4}\)?(?:[ .-]?\d{2,4}){2,4}"
+                   r"(?![\w.,:/]*\d)(?!\s*(?:€|%|eur|euros|\$|£))", re.IGNORECASE)
+
+QUESTIONS = {
+    "address": {"es": "¿Dónde estáis? Nuestra dirección", "en": "Where are you? Our address"},
+    "phone": {"es": "¿Cuál es vuestro teléfono? Llámanos",
+              "en": "What is your phone number? Call us"},
+}
+
+
+def _phone(text: str) -> bool:
+    return any(9 <= sum(c.isdigit() for c in m.group()) <= 15 for m in PHONE.finditer(text))
+
+
+def asked_by(text: str) -> list[str]:
+    """The questions `text` answers by the kind of fact it gives, in Spanish and in English:
+    a passage in one is asked in the other too, and closer in the asker's own language."""
+    found = []
+    if STREET.search(text):
+        found.append("address")
+    if _phone(text):
+        found.append("phone")
+    return [QUESTIONS[kind][lang] for kind in found for lang in ("es", "en")]
