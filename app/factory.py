@@ -22,7 +22,6 @@ from app.services.dispatcher import Dispatcher
 from app.services.gateway import MessageHandler
 from app.services.handoff import Operators
 from app.services.inbound import Receiver
-from app.services.language import LanguageDetector
 from app.services.readiness import ProviderHealth
 from app.services.store import SchemaGate, open_store
 from app.services.texts import Texts
@@ -65,8 +64,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                         read_receipts=settings.read_receipts,
                         typing=settings.typing_indicator,
                         typing_refresh=settings.typing_refresh_seconds))
-    chat = ChatManager(store, bot, settings.history_limit, texts,
-                       LanguageDetector(settings.default_language))
+    # The bot's detector knows the names its documents use ("Valencia", "American Express").
+    chat = ChatManager(store, bot, settings.history_limit, texts, bot.detector)
     handler = MessageHandler(store, chat, outbox,
                              notices=all(texts.table["unsupported"].values()),
                              handoff_idle=timedelta(minutes=settings.handoff_idle_minutes))

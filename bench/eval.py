@@ -87,13 +87,13 @@ def run(path: Path, knowledge: str, verbose: bool, min_score: float | None = Non
 def _converse(conversations: list[dict], bot, settings, texts: Texts,
               verbose: bool) -> tuple[dict, dict]:
     """One run of every conversation, with a fresh store: outcomes and times per turn."""
-    detector = LanguageDetector()
+    detector = LanguageDetector()  # judges the replies, knowing no names
     outcomes: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     took: dict[tuple, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(str(Path(tmp) / "eval.sqlite3"))
         store.ensure_schema()
-        chat = ChatManager(store, bot, settings.history_limit, texts, detector)
+        chat = ChatManager(store, bot, settings.history_limit, texts, bot.detector)
         for conversation in conversations:
             language = conversation["lang"]
             conversation_id = store.sessions.get_or_create(f"eval-{conversation['id']}")

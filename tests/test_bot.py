@@ -264,3 +264,13 @@ def test_where_are_you_and_your_phone_number_find_the_passages_that_give_them(tm
                                      ("what's your phone number", "en", "976 33 21 10")]:
         assert fact in shop.answer(question, [], language), question
     assert shop.answer("donde hay una farmacia", [], "es") == TEXTS.get("no_answer", "es")
+
+
+def test_the_towns_name_neither_sets_the_language_nor_lets_a_foreign_passage_in(bot):
+    """"Úbeda" is in the Spanish documents' address: it let the Spanish address answer an
+    English question about restaurants (let off the language gap, as if a word of the
+    question had reached it), and "portugal" made an English message Spanish."""
+    assert bot.detector.detect("do u ship to portugal") == "en"
+    assert bot.answer("can you recommend a restaurant in ubeda", [], "en") == TEXTS.get(
+        "no_answer", "en")
+    assert "Portugal" in bot.answer("do u ship to portugal", [], "en")

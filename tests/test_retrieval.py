@@ -13,7 +13,7 @@ import pytest
 from app.config import DEFAULT_KNOWLEDGE_DIR
 from app.errors import KnowledgeError
 from app.factory import create_app
-from app.services.language import LanguageDetector
+from app.services.language import LanguageDetector, names_in
 from app.services.retrieval.analysis import fold, terms
 from app.services.retrieval.bm25 import BM25
 from app.services.retrieval.documents import mark_headings, plain_markdown, read_folder
@@ -368,6 +368,23 @@ class Fixed(MatrixEmbeddings):
 
     def encode(self, texts, query):
         return np.array([self.table[t] for t in texts], dtype=np.float32)
+
+
+def test_the_documents_names_do_not_decide_the_customers_language():
+    """"do u ship to portugal" read as Spanish, for "portugal": the names the documents use
+    are left out of a message before its language is guessed."""
+    names = names_in(["Enviamos a Portugal y a toda la Unión Europea.",
+                      "Aceptamos Visa y American Express.\nEstamos en la Plaza Mayor de "
+                      "Valencia, en la plaza de abajo."])
+    assert {"portugal", "union", "american", "express", "valencia"} <= names
+    assert not {"enviamos", "aceptamos", "estamos", "plaza"} & names  # sentence starts, words
+    plain, knowing = LanguageDetector(), LanguageDetector(names=names)
+    for message, language in [("do u ship to portugal", "en"),
+                              ("whats the best hotel in valencia", "en"),
+                              ("hacen envios a portugal", "es")]:
+        assert knowing.detect(message) == language, message
+    assert plain.detect("do u ship to portugal") == "es"
+    assert plain.detect("whats the best hotel in valencia") == "es"
 
 
 def test_weighted_models_score_the_weighted_sum_of_their_cosines():

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.output_parsers import StrOutputParser
@@ -25,7 +26,8 @@ from app.services.extractive import (
     PASSAGE_SEPARATOR,
     ExtractiveChatModel,
 )
-from app.services.language import LanguageDetector
+from app.services.language import LanguageDetector, names_in
+from app.services.retrieval.analysis import words
 from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
     calibration_of,
@@ -167,17 +169,21 @@ class Bot:
         A passage in another language than the customer's scores lower for the same meaning;
         it is let off the model's language gap when a word of the question reaches it
         (itself, or through the lexicon's stand-ins): without one, a question about something
-        else entirely finds a foreign passage as close as the right one would be.
+        else entirely finds a foreign passage as close as the right one would be. A name the
+        documents use (the town: "the best hotel in Valencia") is no such word in the message
+        itself.
         """
         gap = self.calibration.language_gap
-
-        def passes(hit: Hit) -> bool:
-            allowance = gap if _foreign(hit, language) and hit.coverage > 0 else 0.0
-            return hit.score >= self.min_score - allowance
 
         def search(query: str, context: str = "") -> list[Hit]:
             # Twice the passages the answer uses: a translation of the best one may be further.
             found = self.retriever.search(query, 2 * self.passages, context=context)
+            reached = self._reached_beyond_names(query, context, found)
+
+            def passes(hit: Hit) -> bool:
+                allowance = gap if _foreign(hit, language) and reached(hit) else 0.0
+                return hit.score >= self.min_score - allowance
+
             kept = list(filter(passes, found))
             # The translation is taken though it scored under the bar of the customer's own
             # language, higher than the one its original cleared: it says the same.
@@ -202,6 +208,20 @@ class Bot:
         # with the question before it. One that finds something is taken as it is: scores of
         # a query blended with another are higher across the board, so they cannot be compared.
         return search(question, earlier)
+
+    def _reached_beyond_names(self, query: str, context: str, hits: list[Hit]):
+        """Whether a word of `query` other than the documents' names, or of the `context` it
+        follows (whose words set the topic: "y a Francia?" after "¿envíos a Portugal?"),
+        reaches a hit."""
+        names = self.detector.names
+        plain = [written for written, folded in words(query) if folded not in names]
+        if len(plain) == len(words(query)):
+            return lambda hit: hit.coverage > 0
+        index = self.retriever.index
+        text = " ".join([*plain, context]).strip()
+        coverage = (index.bm25.coverage(text, index.lexicon.stand_ins) if text
+                    else np.zeros(len(index.passages)))
+        return lambda hit: coverage[hit.position] > 0
 
     def _earlier_question(self, history: list[tuple[str, str]]) -> str | None:
         """The person's last message before this one that was not small talk."""
@@ -248,7 +268,8 @@ def make_bot(settings: Any, texts: Texts) -> Bot:
     bot = Bot(build_chain(model), HybridRetriever(index, embeddings),
               SmallTalk(UniversalSentenceEmbeddings()), texts, condense=condense,
               min_score=settings.min_relevance,
-              detector=LanguageDetector(settings.default_language))
+              detector=LanguageDetector(settings.default_language,
+                                        names=names_in(p.text for p in index.passages)))
     bot.detector.load()
     if settings.embeddings_provider == "offline":
         bot.relevant("hola", [])  # load the models now, not when the first customer writes

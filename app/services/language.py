@@ -3,17 +3,46 @@
 A WhatsApp message is often two or three words ("ok thx", "y el finde?"), too little for any
 detector to be sure of. When the message alone is not clear, the person's recent messages
 decide, and with none, the business's default language.
+
+The names the business's documents use (its town, its brand, the places it ships to) say
+nothing of the customer's language, and weigh heavily in a short message: "do u ship to
+portugal" read as Spanish, "aceptais american express" as English. They are left out of a
+message before its language is guessed, when two other words remain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
+
+from app.services.retrieval.analysis import fold
 
 LANGUAGES = ("es", "en")
 MIN_CONFIDENCE = 0.6
 # "ok", "vale", "thx": a message this short follows the conversation's language.
 SHORT_WORDS = 2
+WORD = re.compile(r"[^\W\d_]+")
+# The words a message must keep, its names left out, to be read without them.
+NAMELESS_WORDS = 2
+# Where a sentence starts: its first word is capitalised whatever it is.
+SENTENCE_START = re.compile(r"(?:^|[.!?¿¡:;|*#>\n]|^\s*[-•]|\d[.)])\s*$")
+
+
+def names_in(texts: Iterable[str]) -> frozenset[str]:
+    """The words `texts` write only as names, folded: capitalised within a sentence
+    ("Valencia", "American Express", "Olivar de la Vega") and never in lower case (so not
+    "Plaza" where "plaza" is a word too)."""
+    capitalised: set[str] = set()
+    lower: set[str] = set()
+    for text in texts:
+        for match in WORD.finditer(text):
+            word = match.group()
+            if word.islower():
+                lower.add(fold(word))
+            elif word[0].isupper() and not SENTENCE_START.search(text[:match.start()][-4:]):
+                capitalised.add(fold(word))
+    return frozenset(capitalised - lower)
 
 
 @cache
@@ -45,9 +74,11 @@ def clear_language_cache() -> None:
 class LanguageDetector:
     """`detect(text, earlier)`: the language to answer in, `es` or `en`."""
 
-    def __init__(self, default: str = "es", min_confidence: float = MIN_CONFIDENCE):
+    def __init__(self, default: str = "es", min_confidence: float = MIN_CONFIDENCE,
+                 names: frozenset[str] = frozenset()):
         self.default = default
         self.min_confidence = min_confidence
+        self.names = names  # folded (`names_in`): left out of a message, when words remain
 
     def load(self) -> None:
         """Read lingua's models now, not when the first customer writes: lingua reads each
@@ -58,6 +89,11 @@ class LanguageDetector:
 
     def guess(self, text: str) -> tuple[str, float]:
         """The likelier language of `text` alone, and how sure the detector is (0.5-1)."""
+        if self.names:
+            kept = [m.group() for m in WORD.finditer(text) if fold(m.group()) not in self.names]
+            # One word left is too little: lingua reads "aceptais" alone as English.
+            if len(kept) >= NAMELESS_WORDS and len(kept) < len(WORD.findall(text)):
+                text = " ".join(kept)
         scores = _confidences(text) if text.strip() else {}
         if not scores:
             return self.default, 0.0
