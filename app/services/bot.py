@@ -10,7 +10,9 @@ the customer's language.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -178,11 +180,12 @@ class Bot:
         def search(query: str, context: str = "") -> list[Hit]:
             # Twice the passages the answer uses: a translation of the best one may be further.
             found = self.retriever.search(query, 2 * self.passages, context=context)
-            reached = self._reached_beyond_names(query, context, found)
+            reached = self._reached_beyond_names(query, context)
 
             def passes(hit: Hit) -> bool:
-                allowance = gap if _foreign(hit, language) and reached(hit) else 0.0
-                return hit.score >= self.min_score - allowance
+                return hit.score >= self.min_score or (
+                    hit.score >= self.min_score - gap and _foreign(hit, language)
+                    and reached(hit))
 
             kept = list(filter(passes, found))
             # The translation is taken though it scored under the bar of the customer's own
@@ -209,19 +212,24 @@ class Bot:
         # a query blended with another are higher across the board, so they cannot be compared.
         return search(question, earlier)
 
-    def _reached_beyond_names(self, query: str, context: str, hits: list[Hit]):
+    def _reached_beyond_names(self, query: str, context: str) -> Callable[[Hit], bool]:
         """Whether a word of `query` other than the documents' names, or of the `context` it
         follows (whose words set the topic: "y a Francia?" after "¿envíos a Portugal?"),
-        reaches a hit."""
+        reaches a hit. Its words' coverage is computed when first asked (rarely: for a foreign
+        passage just under the bar)."""
         names = self.detector.names
         plain = [written for written, folded in words(query) if folded not in names]
         if len(plain) == len(words(query)):
             return lambda hit: hit.coverage > 0
         index = self.retriever.index
         text = " ".join([*plain, context]).strip()
-        coverage = (index.bm25.coverage(text, index.lexicon.stand_ins) if text
+
+        @cache
+        def coverage() -> np.ndarray:
+            return (index.bm25.coverage(text, index.lexicon.stand_ins) if text
                     else np.zeros(len(index.passages)))
-        return lambda hit: coverage[hit.position] > 0
+
+        return lambda hit: coverage()[hit.position] > 0
 
     def _earlier_question(self, history: list[tuple[str, str]]) -> str | None:
         """The person's last message before this one that was not small talk."""
