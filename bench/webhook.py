@@ -2,7 +2,8 @@
 
 Measures, in one run, on 127.0.0.1 only:
 1. requests/s and p50/p99 for signed Cloud API posts, closed loop (wrk), side by side: a bare
-   Flask route, pywa, the gateway's ack path and the gateway answering every text (one
+   Flask route, pywa, the floor of the ack path's requirements (verify, load with marshmallow,
+   insert into SQLite), the gateway's ack path and the gateway answering every text (one
    question, then new questions), and the answered messages per second;
 2. p50/p99 at a fixed request rate with a bot that takes 5 s against an instant bot (the bot is
    the gateway's OpenAI-compatible client talking to the fake provider's LLM endpoint);
@@ -217,8 +218,9 @@ def run_wrk(url: str, bodies: str, offset: int, connections: int, seconds: float
 
 
 def interleaved(args, fake: FakeProvider, tmp: str) -> None:
-    """Part 1: the bare route, pywa, the gateway's ack path and the gateway answering every
-    text, each under the same gunicorn config, side by side; wrk rotates over them, run after
+    """Part 1: the bare route, pywa, the floor of the ack path's requirements
+    (`bench/floor_app.py`), the gateway's ack path and the gateway answering every text, each
+    under the same gunicorn config, side by side; wrk rotates over them, run after
     run, and an answering run's backlog is drained before the next run starts."""
     if shutil.which("wrk") is None:
         print("\n1. skipped: wrk is not installed (`make bench` installs Debian's where it may)")
@@ -234,6 +236,8 @@ def interleaved(args, fake: FakeProvider, tmp: str) -> None:
                "LOG_LEVEL": "WARNING"}
     apps = [("bare Flask route", "bench.bare:app", {}, reactions),
             ("pywa 4.5 (stores nothing)", "bench.pywa_app:app", {}, reactions),
+            ("floor: verify, load, insert", "bench.floor_app:app",
+             {"FLOOR_DB": f"{tmp}/floor.sqlite3"}, reactions),
             ("gateway, ack path", "wsgi:app",
              {**offline, "GATEWAY_DB_PATH": f"{tmp}/ack.sqlite3"}, reactions),
             ("gateway, answering all", "wsgi:app",
@@ -286,9 +290,11 @@ def interleaved(args, fake: FakeProvider, tmp: str) -> None:
     print(f"  gateway, answering new questions (wrk 4 s, {distinct['rps']:.0f} req/s): "
           f"{answered} answered, {rate:.0f} messages/s")
     if "pywa 4.5 (stores nothing)" in results:
-        pywa_runs, ack = results["pywa 4.5 (stores nothing)"], results["gateway, ack path"]
-        print(f"  ack path / pywa: {median(ack, 'rps') / median(pywa_runs, 'rps'):.2f} of the "
-              f"requests/s, p99 {median(ack, 'p99_ms') / median(pywa_runs, 'p99_ms'):.2f}x")
+        pywa_runs = results["pywa 4.5 (stores nothing)"]
+        for name in ("gateway, ack path", "floor: verify, load, insert"):
+            runs = results[name]
+            print(f"  {name} / pywa: {median(runs, 'rps') / median(pywa_runs, 'rps'):.2f} of the "
+                  f"requests/s, p99 {median(runs, 'p99_ms') / median(pywa_runs, 'p99_ms'):.2f}x")
     print("  worker USS (MB): " + "; ".join(
         f"{name}: {', '.join(f'{m:.0f}' for m in sizes)}" for name, sizes in memory.items()))
 
