@@ -179,6 +179,13 @@ def test_english_opening_hours_reach_the_spanish_timetable_through_abrir(school)
     assert reply.startswith(TEXTS.get("other_language", "en")) and "9:00 a 21:30" in reply
 
 
+def test_chat_abbreviations_are_read_as_the_words_they_stand_for(school):
+    """"quiero q borreis mis datos" found the data passage at 0.735, under the bar; with "q"
+    read as "que", at 0.743."""
+    assert "privacidad@academialingua.es" in school.answer("quiero q borreis mis datos", [],
+                                                           "es")
+
+
 def test_a_message_opening_with_and_carries_on_the_question_before(school):
     """Alone, "y es gratis?" finds "¿Es accesible?" (0.758, over the bar): its "y" says it
     follows the question about levels, whose test is free."""

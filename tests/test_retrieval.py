@@ -14,7 +14,7 @@ from app.config import DEFAULT_KNOWLEDGE_DIR
 from app.errors import KnowledgeError
 from app.factory import create_app
 from app.services.language import LanguageDetector, names_in
-from app.services.retrieval.analysis import fold, terms
+from app.services.retrieval.analysis import fold, spelled_out, terms
 from app.services.retrieval.bm25 import BM25
 from app.services.retrieval.documents import mark_headings, plain_markdown, read_folder
 from app.services.retrieval.embeddings import (
@@ -280,6 +280,13 @@ def test_a_passage_giving_an_address_or_a_phone_number_is_asked_for_it(text, kin
     questions = " ".join(asked_by(text))
     assert ("Where are you?" in questions) == ("address" in kinds), questions
     assert ("phone number" in questions) == ("phone" in kinds), questions
+
+
+def test_chat_abbreviations_are_spelled_out_and_words_containing_them_are_not():
+    assert spelled_out("Q hora abrís el finde? xq no contestáis") == (
+        "que hora abrís el fin de semana? porque no contestáis")
+    assert spelled_out("do u ship to Qatar? thx") == "do you ship to Qatar? thanks"
+    assert spelled_out("aquí tenéis mi queja") == "aquí tenéis mi queja"
 
 
 def test_bm25_ranks_by_rare_words_and_reports_coverage():

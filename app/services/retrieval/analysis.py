@@ -46,3 +46,19 @@ def terms(text: str) -> list[str]:
     """
     return [stem for word in WORD.findall(fold(text)) if word not in STOPWORDS
             for stem in stems(word)]
+
+
+# What people abbreviate when they type on a phone, as the words the documents would use.
+CHAT_SPEAK = {
+    "q": "que", "k": "que", "xq": "porque", "pq": "porque", "tb": "también", "tmb": "también",
+    "dnd": "dónde", "porfa": "por favor", "xfa": "por favor", "finde": "fin de semana",
+    "u": "you", "ur": "your", "pls": "please", "plz": "please", "thx": "thanks",
+}
+_CHAT_WORD = re.compile(r"\b(?:" + "|".join(CHAT_SPEAK) + r")\b", re.IGNORECASE)
+
+
+def spelled_out(text: str) -> str:
+    """`text` with chat abbreviations written out ("q" as "que", "u" as "you"): the encoders
+    read "quiero q borréis mis datos" further from the passage than "quiero que ...", and a
+    single letter is no word for the lexical index."""
+    return _CHAT_WORD.sub(lambda m: CHAT_SPEAK[m.group().lower()], text)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from app.services.retrieval.analysis import spelled_out
 from app.services.retrieval.embeddings import as_matrix
 from app.services.retrieval.index import KnowledgeIndex
 from app.services.retrieval.splitter import Passage
@@ -53,6 +54,7 @@ class HybridRetriever:
         """
         if not query.strip() or not self.index.passages:
             return []
+        query, context = spelled_out(query), spelled_out(context)
         texts = [query, context] if context.strip() else [query]
         vectors = as_matrix(self.embeddings, texts, query=True)
         vector = vectors[0] + context_weight * vectors[1] if len(texts) > 1 else vectors[0]
