@@ -394,6 +394,15 @@ def test_the_documents_names_do_not_decide_the_customers_language():
     assert plain.detect("whats the best hotel in valencia") == "es"
 
 
+def test_vosotros_verbs_typed_without_their_accent_are_read_as_spanish():
+    """lingua read "teneis parking" and "aceptais cheques" as English."""
+    detector = LanguageDetector(names=frozenset({"american", "express"}))
+    for message in ["teneis parking", "aceptais cheques", "preparais el c1 advanced?",
+                    "aceptais american express"]:
+        assert detector.detect(message) == "es", message
+    assert detector.detect("do you have details about the rais") == "en"
+
+
 def test_weighted_models_score_the_weighted_sum_of_their_cosines():
     first = Fixed({"a": [1, 0], "b": [0.6, 0.8]}, 2)
     second = Fixed({"a": [0, 1, 0], "b": [0, 0, 1]}, 3)

@@ -7,7 +7,7 @@ decide, and with none, the business's default language.
 The names the business's documents use (its town, its brand, the places it ships to) say
 nothing of the customer's language, and weigh heavily in a short message: "do u ship to
 portugal" read as Spanish, "aceptais american express" as English. They are left out of a
-message before its language is guessed, when two other words remain.
+message before its language is guessed, when another word remains.
 """
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ MIN_CONFIDENCE = 0.6
 SHORT_WORDS = 2
 WORD = re.compile(r"[^\W\d_]+")
 # The words a message must keep, its names left out, to be read without them.
-NAMELESS_WORDS = 2
+NAMELESS_WORDS = 1
+# Spanish "vosotros" verbs typed without their accent ("teneis", "aceptais"): lingua read
+# "teneis parking" and "aceptais cheques" as English, "tenéis" and "aceptáis" as Spanish.
+UNACCENTED_VOSOTROS = re.compile(r"\b(\w{3,})([ae])is\b", re.IGNORECASE)
 # Where a sentence starts: its first word is capitalised whatever it is.
 SENTENCE_START = re.compile(r"(?:^|[.!?¿¡:;|*#>\n]|^\s*[-•]|\d[.)])\s*$")
 
@@ -89,9 +92,9 @@ class LanguageDetector:
 
     def guess(self, text: str) -> tuple[str, float]:
         """The likelier language of `text` alone, and how sure the detector is (0.5-1)."""
+        text = UNACCENTED_VOSOTROS.sub(_accented, text)
         if self.names:
             kept = [m.group() for m in WORD.finditer(text) if fold(m.group()) not in self.names]
-            # One word left is too little: lingua reads "aceptais" alone as English.
             if len(kept) >= NAMELESS_WORDS and len(kept) < len(WORD.findall(text)):
                 text = " ".join(kept)
         scores = _confidences(text) if text.strip() else {}
@@ -119,3 +122,9 @@ class LanguageDetector:
     def sure_of(self, text: str) -> bool:
         """Whether `text` alone says which language it is in."""
         return self.guess(text)[1] >= self.min_confidence
+
+
+def _accented(match: re.Match) -> str:
+    """"teneis" as "tenéis", "aceptais" as "aceptáis"."""
+    stem, vowel = match.group(1), match.group(2)
+    return stem + {"a": "á", "e": "é", "A": "Á", "E": "É"}[vowel] + match.group()[-2:]
