@@ -236,10 +236,22 @@ def test_idle_threads_of_another_worker_take_a_left_message_within_seconds(make_
     slow.release.clear()
     idle = make_app(WHATSAPP_SWEEP_SECONDS="60")  # the same store, as workers share it
     idle.extensions["handler"].chat.bot = Bot()
-    idle.extensions["dispatcher"].start()
     post(busy.test_client(), cloud, cloud.text("one", wa_id="34600000001", message_id="a"),
          wait=False)
     assert slow.entered.wait(5)
+    # The idle worker starts with a sweep, which finds "one" held; its next is 60 s away.
+    # (Started before "one" was posted, that sweep could take it first.)
+    dispatcher, swept = idle.extensions["dispatcher"], threading.Event()
+    original = dispatcher.sweep
+
+    def sweep_and_tell() -> int:
+        found = original()
+        swept.set()
+        return found
+
+    dispatcher.sweep = sweep_and_tell
+    dispatcher.start()
+    assert swept.wait(5)
     post(busy.test_client(), cloud, cloud.text("two", wa_id="34600000002", message_id="b"),
          wait=False)
     deadline = time.monotonic() + 5  # the sweep would take 60 s
