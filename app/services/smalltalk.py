@@ -12,7 +12,6 @@ import unicodedata
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from app.services.retrieval.analysis import spelled_out
 from app.services.retrieval.embeddings import as_matrix
 
 EXAMPLES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -75,8 +74,7 @@ class SmallTalk:
     def classify(self, text: str) -> tuple[str | None, str | None, float]:
         """The kind of social message `text` is, the language of the example it is closest
         to, and how close it came."""
-        # As the retriever reads it ("q" as "que"): one encoding of the message serves both.
-        words = re.findall(r"\w+", spelled_out(text).lower())
+        words = re.findall(r"\w+", text.lower())
         if not words:
             # "👍", "🙏", "😊": an emoji alone acknowledges what was said. The encoder reads
             # every emoji as the same unknown token, so it cannot tell them apart.
