@@ -68,6 +68,19 @@ def test_small_talk_gets_the_reply_a_person_expects(bot, message, language, kind
     assert bot.answer(message, [], language) == TEXTS.get(kind, language)
 
 
+@pytest.mark.parametrize("message", ["¿qué?", "como?", "q", "no", "mmm", "ok?"])
+def test_a_word_that_asks_or_answers_is_not_taken_for_a_goodbye(bot, message):
+    """The encoder put "¿qué?" 0.71 and "no" 0.66 from "chao": a customer who did not follow
+    the answer was told goodbye. They are asked to rephrase instead."""
+    assert bot.answer(message, [], "es") == TEXTS.get("no_answer", "es")
+
+
+@pytest.mark.parametrize("message, kind", [("k", "thanks"), ("venga", "thanks"),
+                                           ("adiós", "goodbye"), ("ty", "thanks")])
+def test_a_one_word_closing_still_gets_its_reply(bot, message, kind):
+    assert bot.answer(message, [], "es") in {TEXTS.get(kind, "es"), TEXTS.get(kind, "en")}
+
+
 @pytest.mark.parametrize("message, language", [
     ("quiero hablar con la peluquera", "es"), ("puedo hablar con el dentista?", "es"),
     ("me pasas con alguien de recepción", "es"), ("Pásame con la dueña", "es"),

@@ -22,8 +22,9 @@ EXAMPLES: dict[str, dict[str, tuple[str, ...]]] = {
                "what can you do", "how can you help me", "who are you"),
     },
     "thanks": {
-        "es": ("gracias", "muchas gracias", "vale gracias", "perfecto, gracias", "genial", "vale"),
-        "en": ("ok", "thanks", "thank you", "ok thx", "cheers", "great, thanks", "perfect",
+        "es": ("gracias", "muchas gracias", "vale gracias", "perfecto, gracias", "genial", "vale",
+               "venga", "oki"),
+        "en": ("ok", "okay", "thanks", "thank you", "ok thx", "cheers", "great, thanks", "perfect",
                "awesome thank you"),
     },
     "goodbye": {
@@ -42,6 +43,11 @@ EXAMPLES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 MIN_SIMILARITY = 0.62
 MAX_WORDS = 8
+# One word is little for the encoder: it put "¿qué?", "¿cómo?", "no" and "mmm" 0.65 to 0.71
+# from "chao", so they got the goodbye. A lone word closes a conversation from this close
+# ("adiós" 0.86, "k" 0.84, "ty" 0.81).
+ONE_WORD_CLOSING = 0.75
+CLOSINGS = ("thanks", "goodbye")
 # Asking to talk with someone of the business, whoever they are ("quiero hablar con la
 # peluquera", "can I speak to the manager"): the examples cannot list every trade's staff, and
 # the encoder put "hablar con una peluquera" at 0.59 from "hablar con una persona". Not with
@@ -82,6 +88,7 @@ class SmallTalk:
             return ("thanks", None, 1.0) if symbols else (None, None, 0.0)
         if len(words) > MAX_WORDS:
             return None, None, 0.0
+        asked = text.rstrip().endswith("?")
         # Its words alone: the encoder reads "bye!" much further from "bye" than a person does
         # (0.68 against 1.0), and "Vale!" as no example at all.
         text = " ".join(words)
@@ -98,6 +105,9 @@ class SmallTalk:
         score = float(similarity[best])
         if score < self.min_similarity:
             return None, None, score
+        if self.labels[best][0] in CLOSINGS and (
+                asked or (len(words) == 1 and score < ONE_WORD_CLOSING)):
+            return None, None, score  # "¿qué?" asks; it neither thanks nor says goodbye
         return (*self.labels[best], score)
 
 
