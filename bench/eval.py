@@ -25,12 +25,11 @@ from app.services.bot import make_bot
 from app.services.chat import ChatManager
 from app.services.language import LanguageDetector, clear_language_cache
 from app.services.retrieval.embeddings import clear_question_cache
+from app.services.smalltalk import CLOSINGS
 from app.services.store.sqlite import SqliteStore
 from app.services.texts import Texts
 
 SOCIAL = ("greeting", "thanks", "goodbye", "handoff")
-# "gracias, hasta luego" is thanks and goodbye at once: either reply handles it.
-CLOSINGS = ("thanks", "goodbye")
 HERE = Path(__file__).parent / "eval"
 
 
@@ -40,6 +39,7 @@ def judge(expect, reply: str, language: str, texts: Texts) -> str:
     if expect == "refuse":
         return "refused" if reply in refusals else "not_refused"
     if expect in SOCIAL:
+        # "gracias, hasta luego" is thanks and goodbye at once: either reply handles it.
         accepted = CLOSINGS if expect in CLOSINGS else (expect,)
         return "social_ok" if reply in [texts.get(k, language) for k in accepted] else (
             "social_missed")

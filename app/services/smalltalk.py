@@ -12,6 +12,7 @@ import unicodedata
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from app.services.retrieval.analysis import fold
 from app.services.retrieval.embeddings import as_matrix
 
 EXAMPLES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -92,7 +93,7 @@ class SmallTalk:
         # Its words alone: the encoder reads "bye!" much further from "bye" than a person does
         # (0.68 against 1.0), and "Vale!" as no example at all.
         text = " ".join(words)
-        plain = _unaccented(text)
+        plain = fold(text)  # "pásame" as "pasame"
         for language, asks in ASKS_FOR_SOMEONE.items():
             if asks.search(plain):
                 return "handoff", language, 1.0
@@ -110,8 +111,3 @@ class SmallTalk:
             return None, None, score  # "¿qué?" asks; it neither thanks nor says goodbye
         return (*self.labels[best], score)
 
-
-def _unaccented(text: str) -> str:
-    """`text` without its accents: "pásame" as "pasame", "podría" as "podria"."""
-    return "".join(c for c in unicodedata.normalize("NFD", text)
-                   if unicodedata.category(c) != "Mn")
