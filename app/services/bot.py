@@ -217,17 +217,18 @@ class Bot:
         follows (whose words set the topic: "y a Francia?" after "¿envíos a Portugal?"),
         reaches a hit. Its words' coverage is computed when first asked (rarely: for a foreign
         passage just under the bar)."""
-        names = self.detector.names
-        plain = [written for written, folded in words(query) if folded not in names]
-        if len(plain) == len(words(query)):
+        found = words(query)
+        plain = [written for written, folded in found if folded not in self.detector.names]
+        if len(plain) == len(found):
             return lambda hit: hit.coverage > 0
-        index = self.retriever.index
         text = " ".join([*plain, context]).strip()
+        if not text:  # names alone, and nothing before them
+            return lambda hit: False
+        index = self.retriever.index
 
         @cache
         def coverage() -> np.ndarray:
-            return (index.bm25.coverage(text, index.lexicon.stand_ins) if text
-                    else np.zeros(len(index.passages)))
+            return index.bm25.coverage(text, index.lexicon.stand_ins)
 
         return lambda hit: coverage()[hit.position] > 0
 

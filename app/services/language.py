@@ -94,8 +94,9 @@ class LanguageDetector:
         """The likelier language of `text` alone, and how sure the detector is (0.5-1)."""
         text = UNACCENTED_VOSOTROS.sub(_accented, text)
         if self.names:
-            kept = [m.group() for m in WORD.finditer(text) if fold(m.group()) not in self.names]
-            if len(kept) >= NAMELESS_WORDS and len(kept) < len(WORD.findall(text)):
+            written = WORD.findall(text)
+            kept = [word for word in written if fold(word) not in self.names]
+            if NAMELESS_WORDS <= len(kept) < len(written):
                 text = " ".join(kept)
         scores = _confidences(text) if text.strip() else {}
         if not scores:

@@ -13,7 +13,7 @@ import re
 # A street, square or road, a capitalised name of up to six words, then its number:
 # "Calle Feria 23", "C/ Mayor, 5", "Avda. de la Constitución 12", "12 High Street".
 STREET = re.compile(
-    r"(?:\b|(?<=\s))(?i:calle|c/|avenida|avda\.?|av\.|plaza|pza\.?|pl\.|paseo|pº|camino|"
+    r"\b(?i:calle|c/|avenida|avda\.?|av\.|plaza|pza\.?|pl\.|paseo|pº|camino|"
     r"carretera|ctra\.?|ronda|travesía|glorieta|rambla|pasaje|polígono|pol\.|urbanización|"
     r"urb\.)\s*"
     r"(?:(?:de|del|la|las|los|el|y)\s+|[A-ZÁÉÍÓÚÑ0-9][\w'.ºª-]*\s*){1,6},?\s*(?:n\.?º\s*)?\d{1,4}\b"
