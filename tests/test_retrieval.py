@@ -383,9 +383,11 @@ def test_the_documents_names_do_not_decide_the_customers_language():
     are left out of a message before its language is guessed."""
     names = names_in(["Enviamos a Portugal y a toda la Unión Europea.",
                       "Aceptamos Visa y American Express.\nEstamos en la Plaza Mayor de "
-                      "Valencia, en la plaza de abajo."])
+                      "Valencia, en la plaza de abajo.",
+                      "Cursos:\n- Inglés — 70 €\n- Alemán — 85 €"])
     assert {"portugal", "union", "american", "express", "valencia"} <= names
-    assert not {"enviamos", "aceptamos", "estamos", "plaza"} & names  # sentence starts, words
+    # Sentence starts and list items ("- Alemán", a course in a table), and words.
+    assert not {"enviamos", "aceptamos", "estamos", "plaza", "aleman", "ingles"} & names
     plain, knowing = LanguageDetector(), LanguageDetector(names=names)
     for message, language in [("do u ship to portugal", "en"),
                               ("whats the best hotel in valencia", "en"),

@@ -183,9 +183,10 @@ class Bot:
             reached = self._reached_beyond_names(query, context)
 
             def passes(hit: Hit) -> bool:
-                return hit.score >= self.min_score or (
-                    hit.score >= self.min_score - gap and _foreign(hit, language)
-                    and reached(hit))
+                # The bar moves by the language gap: down for a passage in the other
+                # language, up for one that no word of the question reaches.
+                bar = self.min_score - gap * _foreign(hit, language)
+                return hit.score >= bar and (hit.score >= bar + gap or reached(hit))
 
             kept = list(filter(passes, found))
             # The translation is taken though it scored under the bar of the customer's own

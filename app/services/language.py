@@ -29,7 +29,7 @@ NAMELESS_WORDS = 1
 # "teneis parking" and "aceptais cheques" as English, "tenéis" and "aceptáis" as Spanish.
 UNACCENTED_VOSOTROS = re.compile(r"\b(\w{3,})([ae])is\b", re.IGNORECASE)
 # Where a sentence starts: its first word is capitalised whatever it is.
-SENTENCE_START = re.compile(r"(?:^|[.!?¿¡:;|*#>\n]|^\s*[-•]|\d[.)])\s*$")
+SENTENCE_START = re.compile(r"(?:^|[.!?¿¡:;|*#>\n]|(?:^|\n)\s*[-•]|\d[.)])\s*$")
 
 
 def names_in(texts: Iterable[str]) -> frozenset[str]:

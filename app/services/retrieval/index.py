@@ -73,14 +73,19 @@ class KnowledgeIndex:
 
     def __init__(self, passages: list[Passage], vectors: np.ndarray, starts: np.ndarray,
                  key: str = "", widths: tuple[int, ...] = (), lexicon: Lexicon | None = None):
-        kinds = [kind for p in passages for kind, _ in views(p)]
+        groups = [views(p) for p in passages]
+        kinds = [kind for group in groups for kind, _ in group]
         if len(starts) != len(passages) or len(kinds) != len(vectors):
             raise ValueError("the vectors are not those of these passages' views")
         self.passages = passages
         self.vectors = vectors
         self.starts = starts
         self.weights = np.array([VIEW_WEIGHTS[kind] for kind in kinds], dtype=np.float32)
-        self.bm25 = BM25([p.searchable for p in passages])
+        # A fact's question is a passage's words too: "¿cuál es vuestro teléfono?" reaches the
+        # passage that gives the number, though the passage never says "teléfono".
+        self.bm25 = BM25([" ".join([p.searchable, *(text for kind, text in group
+                                                   if kind == "fact")])
+                          for p, group in zip(passages, groups, strict=True)])
         self.lexicon = lexicon or Lexicon.build([p.searchable for p in passages],
                                                 UniversalSentenceEmbeddings(),
                                                 [p.language for p in passages])
