@@ -109,6 +109,25 @@ def test_out_of_scope_questions_are_refused_in_the_customers_language(bot, quest
     assert bot.answer(question, [], language) == TEXTS.get("no_answer", language)
 
 
+def test_an_answer_in_the_other_language_as_relevant_as_the_first_is_quoted_after_it(bot):
+    """"where is your shop" found the English opening hours (they say "our shop in Úbeda")
+    and, a tie behind, the Spanish address: the reply was the hours alone. The address now
+    follows, after the note that it is only in Spanish."""
+    reply = bot.answer("where is your shop", [], "en")
+    hours, _, address = reply.partition(TEXTS.get("other_language", "en"))
+    assert "Monday to Friday" in hours and "Calle Real 24" in address
+
+
+def test_a_passage_is_not_quoted_again_in_the_other_language(bot):
+    """The shop's English page translates its Spanish one: "cuando abris hoy" found both,
+    a tie apart, and would have sent the hours twice, once in English."""
+    hits = bot.relevant("cuando abris hoy", [], "es")
+    assert hits[0].passage.title == "Horario de la tienda"
+    assert "Shop opening hours" not in [h.passage.title for h in hits]
+    reply = bot.answer("cuando abris hoy", [], "es")
+    assert TEXTS.get("other_language", "es") not in reply and "9:30" in reply
+
+
 def test_a_follow_up_is_read_with_the_question_before_it(bot):
     history = [("user", "que tipos de aceite vendeis"), ("assistant", "Picual Temprano...")]
     assert bot.relevant("y en que tamaños", []) == []

@@ -192,9 +192,9 @@ class Bot:
             # The translation is taken though it scored under the bar of the customer's own
             # language, higher than the one its original cleared: it says the same.
             translation = self._translation(kept[0], found, language) if kept else None
-            if translation is None:
-                return kept
-            return [translation, *(h for h in kept if h is not translation)]
+            if translation is not None:  # in the place of the passage it translates
+                kept = [translation, *(h for h in kept[1:] if h is not translation)]
+            return self._without_translations(kept)
 
         earlier = self._earlier_question(history)
         if earlier is not None and self.condense is not None:
@@ -239,6 +239,18 @@ class Bot:
             if role == "user" and self.smalltalk.classify(content)[0] is None:
                 return content
         return None
+
+    def _without_translations(self, hits: list[Hit]) -> list[Hit]:
+        """`hits` but those in another language than a better one that says the same: the
+        documents' English page after the Spanish one it translates adds nothing."""
+        index = self.retriever.index
+        kept: list[Hit] = []
+        for hit in hits:
+            if not any(hit.passage.language != better.passage.language and float(
+                    index.vector(hit.position) @ index.vector(better.position),
+            ) >= self.calibration.same_content for better in kept):
+                kept.append(hit)
+        return kept
 
     def _translation(self, best: Hit, candidates: list[Hit], language: str | None) -> Hit | None:
         """The candidate in `language` that says what `best`, in the other language, says."""
