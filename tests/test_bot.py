@@ -277,6 +277,19 @@ def test_a_passage_in_the_customers_language_that_no_word_reaches_needs_a_closer
         assert fact in optician.answer(question, [], "es"), question
 
 
+def test_a_word_in_nearly_every_passage_reaches_none_of_them(tmp_path):
+    """In a car repair shop's documents "coche" is everywhere: "¿vendéis coches de segunda
+    mano?" found "¿Qué pasa si no recojo el coche?" (0.768, its coverage 0.05) and was
+    answered with it. A word of the question that the passage also holds still reaches it,
+    in Spanish and through its stand-ins in English."""
+    garage = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/taller"),
+                                     "INDEX_CACHE_DIR": str(tmp_path)}), TEXTS)
+    for question in ["vendeis coches de segunda mano?", "hacéis lavado de coches a mano?"]:
+        assert garage.answer(question, [], "es") == TEXTS.get("no_answer", "es"), question
+    assert "15 €" in garage.answer("me venis a buscar el coche a casa?", [], "es")
+    assert "12 € por rueda" in garage.answer("how much to fit new tyres", [], "en")
+
+
 @pytest.mark.parametrize("message, kind", [
     ("bye!", "goodbye"), ("Vale!", "thanks"), ("GRACIAS!!", "thanks"), ("👍", "thanks"),
     ("🙏🙏", "thanks"), ("?", "no_answer"), ("...", "no_answer"),

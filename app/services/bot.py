@@ -59,6 +59,12 @@ SAME_AS_EXAMPLE = 0.9
 # A message this close to a social example is small talk even when a passage matches it too
 # ("vale gracias"); further off, a question in it is answered ("hola, ¿hacéis envíos?").
 SOCIAL_OVER_QUESTION = 0.8
+# A question's words reach a passage in the customer's language that holds at least this
+# share of their information (their idf, `BM25.coverage`): "coches", in nearly every passage
+# of a car repair shop's documents, is 0.05 of "vendéis coches de segunda mano?" and reaches
+# none of them. A foreign passage is reached at any share: its words are reached through
+# stand-ins, which count at their weight.
+REACH = 0.1
 FOLLOW_UP_WORDS = 6
 # A message that opens with "and", "or", "but", "what about" (Spanish and English) carries on
 # from the question before it.
@@ -180,13 +186,19 @@ class Bot:
         def search(query: str, context: str = "") -> list[Hit]:
             # Twice the passages the answer uses: a translation of the best one may be further.
             found = self.retriever.search(query, 2 * self.passages, context=context)
-            reached = self._reached_beyond_names(query, context)
+            covered = self._coverage_beyond_names(query, context)
 
             def passes(hit: Hit) -> bool:
                 # The bar moves by the language gap: down for a passage in the other
-                # language, up for one that no word of the question reaches.
-                bar = self.min_score - gap * _foreign(hit, language)
-                return hit.score >= bar and (hit.score >= bar + gap or reached(hit))
+                # language, up for one that no word of the question reaches. A word reaches
+                # a foreign passage by itself or a stand-in, at any share (stand-ins count
+                # at their weight); one in the customer's language from `REACH`.
+                foreign = _foreign(hit, language)
+                bar = self.min_score - gap * foreign
+                if hit.score < bar:
+                    return False
+                share = covered(hit) if hit.score < bar + gap else 1.0
+                return share > 0 if foreign else share >= REACH
 
             kept = list(filter(passes, found))
             # The translation is taken though it scored under the bar of the customer's own
@@ -213,25 +225,25 @@ class Bot:
         # a query blended with another are higher across the board, so they cannot be compared.
         return search(question, earlier)
 
-    def _reached_beyond_names(self, query: str, context: str) -> Callable[[Hit], bool]:
-        """Whether a word of `query` other than the documents' names, or of the `context` it
-        follows (whose words set the topic: "y a Francia?" after "¿envíos a Portugal?"),
-        reaches a hit. Its words' coverage is computed when first asked (rarely: for a foreign
-        passage just under the bar)."""
+    def _coverage_beyond_names(self, query: str, context: str) -> Callable[[Hit], float]:
+        """How much of the words of `query` other than the documents' names, and of the
+        `context` it follows (whose words set the topic: "y a Francia?" after "¿envíos a
+        Portugal?"), a hit holds. Computed when first asked (rarely: for a passage just under
+        its bar), unless the query holds no name."""
         found = words(query)
         plain = [written for written, folded in found if folded not in self.detector.names]
         if len(plain) == len(found):
-            return lambda hit: hit.coverage > 0
+            return lambda hit: hit.coverage
         text = " ".join([*plain, context]).strip()
         if not text:  # names alone, and nothing before them
-            return lambda hit: False
+            return lambda hit: 0.0
         index = self.retriever.index
 
         @cache
         def coverage() -> np.ndarray:
             return index.bm25.coverage(text, index.lexicon.stand_ins)
 
-        return lambda hit: coverage()[hit.position] > 0
+        return lambda hit: float(coverage()[hit.position])
 
     def _earlier_question(self, history: list[tuple[str, str]]) -> str | None:
         """The person's last message before this one that was not small talk."""
