@@ -26,8 +26,8 @@ QUOTE_AT_MOST = 2
 
 class ExtractiveChatModel(BaseChatModel):
     """Offline default model: replies with the first passage of its context, titled, and with
-    the next one too when it is nearly as relevant; a passage in another language than the
-    reply comes last, after a note saying so."""
+    the next one too when it is nearly as relevant (in the first one's language, or in another
+    after one in the reply's); a note says so before what is in another language."""
 
     texts: Texts = Texts()
     tie: float = 0.02  # scores this close are a tie (the embedding model's `close`)
@@ -48,14 +48,16 @@ class ExtractiveChatModel(BaseChatModel):
             answer = self.texts.get("no_answer", language)
         else:
             first = passages[0]
-            quoted = [first] + [p for p in passages[1:QUOTE_AT_MOST] if p[2] >= first[2] - self.tie]
-            # What is in the reply's language first; the note before the rest.
-            native = [p for p in quoted if p[1] in ("", language)]
-            foreign = [p for p in quoted if p[1] not in ("", language)]
-            answer = "\n\n".join([
-                *(f"## {title}\n{text}" for title, _, _, text in native),
-                *([self.texts.get("other_language", language)] if foreign else []),
-                *(f"## {title}\n{text}" for title, _, _, text in foreign)])
+            # A tie in the first one's language, or in another after one in the reply's: the
+            # note that says so always stands before what is in another language.
+            quoted = [first] + [p for p in passages[1:QUOTE_AT_MOST] if
+                                p[2] >= first[2] - self.tie
+                                and (p[1] == first[1] or first[1] in ("", language))]
+            answer = "\n\n".join(
+                f"{self.texts.get('other_language', language)}\n\n## {title}\n{text}"
+                if lang not in ("", language) and (n == 0 or quoted[n - 1][1] != lang)
+                else f"## {title}\n{text}"
+                for n, (title, lang, _, text) in enumerate(quoted))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=answer))])
 
 
