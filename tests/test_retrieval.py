@@ -27,6 +27,7 @@ from app.services.retrieval.facts import asked_by
 from app.services.retrieval.index import load_index
 from app.services.retrieval.lexicon import Lexicon
 from app.services.retrieval.retriever import HybridRetriever
+from app.services.retrieval.spelling import Speller, one_edit_apart
 from app.services.retrieval.splitter import split_document
 from tests.server import ROOT
 
@@ -288,6 +289,31 @@ def test_chat_abbreviations_are_spelled_out_and_words_containing_them_are_not():
         "que hora abrís el fin de semana? porque no contestáis")
     assert spelled_out("do u ship to Qatar? thx") == "do you ship to Qatar? thanks"
     assert spelled_out("aquí tenéis mi queja") == "aquí tenéis mi queja"
+
+
+@pytest.mark.parametrize("typed, word, apart", [
+    ("garanita", "garantia", True), ("garanta", "garantia", True),
+    ("diagonsis", "diagnosis", True), ("neumaicos", "neumaticos", True),
+    ("garantiaa", "garantia", True), ("garnatia", "garantia", True),
+    ("grantai", "garantia", False), ("garantia", "garantia", False), ("casa", "cosas", False),
+])
+def test_one_edit_is_a_letter_dropped_added_replaced_or_two_swapped(typed, word, apart):
+    assert one_edit_apart(typed, word) is apart and one_edit_apart(word, typed) is apart
+
+
+def test_a_slip_in_a_word_is_mended_to_the_documents_word_in_the_customers_language():
+    texts = ["La garantía dura dos años.", "Ofrecemos clases de inglés y de alemán.",
+             "Tenemos mesa para grupos.", "Our classes are small."]
+    languages = ["es", "es", "es", "en"]
+    speller = Speller(texts, languages, BM25(texts).index)
+    assert speller.mend("cuanto dura la garanita?", "es") == "cuanto dura la garantia?"
+    assert speller.mend("teneis clasess de aleman", "es") == "teneis clases de aleman"
+    # Known words and their stems, "vosotros" verbs, short words: no slips.
+    for text in ["hay mesas libres", "alquilais bicis", "cuanto vale la cita", "un bar"]:
+        assert speller.mend(text, "es") == text
+    # Only to a word of the customer's language: "close" is no slip for "clase".
+    assert speller.mend("when do you close", "en") == "when do you close"
+    assert speller.mend("are your classes smalll", "en") == "are your classes small"
 
 
 def test_bm25_ranks_by_rare_words_and_reports_coverage():

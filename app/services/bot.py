@@ -185,7 +185,8 @@ class Bot:
 
         def search(query: str, context: str = "") -> list[Hit]:
             # Twice the passages the answer uses: a translation of the best one may be further.
-            found = self.retriever.search(query, 2 * self.passages, context=context)
+            found = self.retriever.search(query, 2 * self.passages, context=context,
+                                          language=language)
             covered = self._coverage_beyond_names(query, context)
 
             def passes(hit: Hit) -> bool:

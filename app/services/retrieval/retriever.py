@@ -46,15 +46,18 @@ class HybridRetriever:
         self.words_weight = words_weight
 
     def search(self, query: str, k: int = 3, context: str = "",
-               context_weight: float = 0.5) -> list[Hit]:
+               context_weight: float = 0.5, language: str | None = None) -> list[Hit]:
         """Fused ranking of the passages for `query`; empty for an empty query or index.
 
         `context` (the message a follow-up follows) is searched too, at `context_weight`:
-        "and on Sundays?" after "when do you open?" means the opening hours.
+        "and on Sundays?" after "when do you open?" means the opening hours. Chat
+        abbreviations are written out and slips mended against the documents' words in the
+        customer's `language` (`Speller`).
         """
         if not query.strip() or not self.index.passages:
             return []
-        query, context = spelled_out(query), spelled_out(context)
+        mend = self.index.speller.mend
+        query, context = (mend(spelled_out(text), language) for text in (query, context))
         texts = [query, context] if context.strip() else [query]
         vectors = as_matrix(self.embeddings, texts, query=True)
         vector = vectors[0] + context_weight * vectors[1] if len(texts) > 1 else vectors[0]
