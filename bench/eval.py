@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import statistics
 import sys
 import tempfile
@@ -160,17 +161,79 @@ def main(argv: list[str] | None = None) -> None:
                         help="runs per set; each answer's time is the least of them")
     parser.add_argument("--sweep", action="store_true",
                         help="calibrate: the outcomes at each relevance threshold")
+    parser.add_argument("--slips", action="store_true",
+                        help="each conversation's first message as typed, then with a letter "
+                             "of its longest word dropped, then with two swapped")
     args = parser.parse_args(argv)
     # The sets ask for a person on purpose: the team's warning for each is not news here.
     logging.getLogger("app.services.chat").setLevel(logging.ERROR)
+    slipped: dict = {}
     for path in args.sets:
         own = path.with_suffix("")
         knowledge = args.knowledge or (str(own) if own.is_dir() else DEFAULT_KNOWLEDGE_DIR)
         if args.sweep:
             sweep(path, knowledge)
+        elif args.slips:
+            slips(path, knowledge, slipped)
         else:
             report(f"{path.name} against {knowledge}",
                    run(path, knowledge, args.verbose, repeats=max(1, args.repeat)))
+    if len(args.sets) > 1 and slipped:
+        print_slips("every set", slipped)
+
+
+SLIPS = {"as typed": lambda word, i: word,
+         "dropped": lambda word, i: word[:i] + word[i + 1:],
+         "swapped": lambda word, i: word[:i] + word[i + 1] + word[i] + word[i + 2:]}
+
+
+def slip(text: str, kind: str) -> str | None:
+    """`text` with a slip of `kind` in the middle of its longest word of five letters or
+    more; None when it has none."""
+    found = [m for m in re.finditer(r"[^\W\d_]{5,}", text)]
+    if not found:
+        return None
+    longest = max(found, key=lambda m: len(m.group()))
+    word = longest.group()
+    return text[:longest.start()] + SLIPS[kind](word, len(word) // 2) + text[longest.end():]
+
+
+def slips(path: Path, knowledge: str, total: dict | None = None) -> None:
+    """Right answers and refused out-of-scope questions, per language, for each conversation's
+    first message as typed and with a slip in its longest word (those that have one); added
+    to `total` too."""
+    settings = load_settings({"KNOWLEDGE_DIR": knowledge})
+    texts = Texts(settings.replies)
+    bot = make_bot(settings, texts)
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        conversation = json.loads(line)
+        turn, language = conversation["turns"][0], conversation["lang"]
+        if turn["expect"] in SOCIAL or slip(turn["text"], "dropped") is None:
+            continue
+        for kind in SLIPS:
+            reply = bot.answer(slip(turn["text"], kind), [], language)
+            outcome = judge(turn["expect"], reply, language, texts)
+            row = counts[language, kind]
+            if turn["expect"] == "refuse":
+                row[2] += outcome == "refused"
+                row[3] += 1
+            else:
+                row[0] += outcome == "right"
+                row[1] += 1
+    print_slips(path.name, counts)
+    for key, row in counts.items():
+        if total is not None:
+            total[key] = [a + b for a, b in zip(total.get(key, [0, 0, 0, 0]), row, strict=True)]
+
+
+def print_slips(name: str, counts: dict) -> None:
+    print(f"\n{name}: first messages, right answers / out of scope refused")
+    for (language, kind), (right, answerable, refused, out) in sorted(counts.items()):
+        print(f"  {language} {kind:9} {_pct(right, answerable):>5} of {answerable:<3}"
+              f" {_pct(refused, out):>5} of {out}")
 
 
 def sweep(path: Path, knowledge: str) -> None:
