@@ -307,6 +307,17 @@ def test_a_slip_of_the_thumb_in_the_word_that_matters_still_finds_the_answer(tmp
     assert fact in optician.answer(question, [], "es")
 
 
+def test_a_slip_in_an_english_question_over_spanish_documents_is_mended_too(tmp_path):
+    """The dental clinic's documents are Spanish only: their words cannot mend "cleaing"
+    or "cliic", and both questions were refused; the English dictionary mends them."""
+    clinic = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/clinica"),
+                                     "INDEX_CACHE_DIR": str(tmp_path)}), TEXTS)
+    for question, right in [("how much is a cleaing", "how much is a cleaning"),
+                            ("where is the cliic", "where is the clinic")]:
+        assert clinic.answer(question, [], "en") == clinic.answer(right, [], "en") != (
+            TEXTS.get("no_answer", "en")), question
+
+
 @pytest.mark.parametrize("message, kind", [
     ("bye!", "goodbye"), ("Vale!", "thanks"), ("GRACIAS!!", "thanks"), ("👍", "thanks"),
     ("🙏🙏", "thanks"), ("?", "no_answer"), ("...", "no_answer"),

@@ -27,7 +27,7 @@ from app.services.retrieval.facts import asked_by
 from app.services.retrieval.index import load_index
 from app.services.retrieval.lexicon import Lexicon
 from app.services.retrieval.retriever import HybridRetriever
-from app.services.retrieval.spelling import Speller, one_edit_apart
+from app.services.retrieval.spelling import Speller, edits, english_words
 from app.services.retrieval.splitter import split_document
 from tests.server import ROOT
 
@@ -291,14 +291,14 @@ def test_chat_abbreviations_are_spelled_out_and_words_containing_them_are_not():
     assert spelled_out("aquí tenéis mi queja") == "aquí tenéis mi queja"
 
 
-@pytest.mark.parametrize("typed, word, apart", [
+@pytest.mark.parametrize("typed, word, near", [
     ("garanita", "garantia", True), ("garanta", "garantia", True),
     ("diagonsis", "diagnosis", True), ("neumaicos", "neumaticos", True),
     ("garantiaa", "garantia", True), ("garnatia", "garantia", True),
     ("grantai", "garantia", False), ("garantia", "garantia", False), ("casa", "cosas", False),
 ])
-def test_one_edit_is_a_letter_dropped_added_replaced_or_two_swapped(typed, word, apart):
-    assert one_edit_apart(typed, word) is apart and one_edit_apart(word, typed) is apart
+def test_one_edit_is_a_letter_dropped_added_replaced_or_two_swapped(typed, word, near):
+    assert (word in edits(typed)) is near and (typed in edits(word)) is near
 
 
 def test_a_slip_in_a_word_is_mended_to_the_documents_word_in_the_customers_language():
@@ -314,6 +314,12 @@ def test_a_slip_in_a_word_is_mended_to_the_documents_word_in_the_customers_langu
     # Only to a word of the customer's language: "close" is no slip for "clase".
     assert speller.mend("when do you close", "en") == "when do you close"
     assert speller.mend("are your classes smalll", "en") == "are your classes small"
+    # English words the documents lack are mended with the English dictionary, never
+    # replaced when they are words.
+    english = Speller(texts, languages, BM25(texts).index, {"en": english_words()})
+    assert english.mend("are you open on satruday", "en") == "are you open on saturday"
+    assert english.mend("do you have towels", "en") == "do you have towels"
+    assert english.mend("tenies mesa", "es") == "tenies mesa"  # no Spanish dictionary
 
 
 def test_bm25_ranks_by_rare_words_and_reports_coverage():

@@ -32,7 +32,7 @@ from app.services.retrieval.embeddings import (
 )
 from app.services.retrieval.facts import asked_by
 from app.services.retrieval.lexicon import Lexicon
-from app.services.retrieval.spelling import Speller
+from app.services.retrieval.spelling import Speller, english_words
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,8 @@ class KnowledgeIndex:
                                                    if kind == "fact")])
                           for p, group in zip(passages, groups, strict=True)])
         self.speller = Speller([p.searchable for p in passages],
-                               [p.language for p in passages], self.bm25.index)
+                               [p.language for p in passages], self.bm25.index,
+                               {"en": english_words()})
         self.lexicon = lexicon or Lexicon.build([p.searchable for p in passages],
                                                 UniversalSentenceEmbeddings(),
                                                 [p.language for p in passages])

@@ -1,53 +1,72 @@
-"""Slips of the thumb, mended against the documents' own words.
+"""Slips of the thumb, mended against the documents' own words and, in English, a dictionary.
 
 "garanita", "neumaicos", "diagonsis": one letter dropped, doubled, swapped or mistyped in the
 word that carries the question, and the question no longer finds its passage. The encoders
 read such a word as other pieces, and the lexical index does not know it. A word that neither
 the documents nor their stems know, and that is one edit (Damerau: a letter deleted,
 inserted, replaced, or two swapped) from a word of the documents in the customer's language,
-is read as that word. Short words are left alone: at four letters, one edit reaches too
-many other words.
+is read as that word. An English customer mostly asks Spanish documents, whose words cannot
+mend an English one ("sundas"): an English word that is in neither is mended to the most
+common English word one edit away (pyspellchecker's word frequencies, from subtitles).
+Short words are left alone: at four letters, one edit reaches too many other words.
 """
 
 from __future__ import annotations
 
+import gzip
 import re
+import string
 from collections import Counter, defaultdict
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Mapping
+from functools import cache
+from importlib import resources
 
 from app.services.retrieval.analysis import STOPWORDS, fold, stems, words
 
 # Words shorter than this are never mended, nor used to mend.
 MIN_CHARS = 5
+# The English words a slip is mended to: the most common, enough for what customers write.
+ENGLISH_WORDS = 50_000
 _WORD = re.compile(r"[^\W\d_]+")
 # "alquilais", "teneis": a verb of "vosotros" typed without its accent, no slip (the documents
 # say "alquilamos", "tenemos", which the stemmer does not join to it).
 VOSOTROS = re.compile(r"\w{3,}[ae]is")
+_LETTERS = string.ascii_lowercase  # folded words have no accents, and "ñ" folds to "n"
 
 
-def _deletions(word: str) -> set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+def edits(word: str) -> set[str]:
+    """Every string one edit from `word`: a letter deleted, inserted or replaced, or two
+    adjacent letters swapped."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in splits if b}
+            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+            | {a + c + b for a, b in splits for c in _LETTERS}) - {word}
 
 
-def one_edit_apart(a: str, b: str) -> bool:
-    """Whether `b` is `a` with one letter deleted, inserted, replaced, or two adjacent letters
-    swapped."""
-    if a == b or abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) > len(b):
-        a, b = b, a
-    start = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), len(a))
-    if len(a) < len(b):  # one inserted
-        return a[start:] == b[start + 1:]
-    return a[start + 1:] == b[start + 1:] or (  # one replaced, or two swapped
-        a[start + 2:] == b[start + 2:] and a[start:start + 2] == b[start:start + 2][::-1])
+@cache
+def english_words() -> Mapping[str, int]:
+    """The `ENGLISH_WORDS` most common English words and their frequencies, from the word
+    frequencies pyspellchecker ships. Read from its file without its `SpellChecker`, which
+    would hold all 160,000 words (25 MB): about 10 MB stay."""
+    data = resources.files("spellchecker") / "resources" / "en.json.gz"
+    text = gzip.decompress(data.read_bytes()).decode("utf-8")
+    entry = re.compile(r'"([a-z]+)": (\d+)')
+    histogram = Counter(int(m[2]) for m in entry.finditer(text))
+    kept = floor = 0
+    for count in sorted(histogram, reverse=True):  # the count of the last word kept
+        kept, floor = kept + histogram[count], count
+        if kept >= ENGLISH_WORDS:
+            break
+    return {m[1]: int(m[2]) for m in entry.finditer(text) if int(m[2]) >= floor}
 
 
 class Speller:
-    """The documents' words by language, and their one-letter deletions for look-up."""
+    """The documents' words by language, and the dictionaries of languages that have one."""
 
     def __init__(self, texts: Iterable[str], languages: Iterable[str],
-                 known_stems: Container[str]):
+                 known_stems: Container[str],
+                 dictionaries: Mapping[str, Mapping[str, int]] | None = None):
         """`texts` and their `languages`; `known_stems`: the stems the lexical index knows
         (a word with one of them is no slip: "mesas" where the documents say "mesa")."""
         self.counts: dict[str, Counter[str]] = defaultdict(Counter)
@@ -56,25 +75,27 @@ class Speller:
                                           if len(folded) >= MIN_CHARS and folded.isalpha()})
         self.every = sum(self.counts.values(), Counter())
         self.known_stems = known_stems
-        self.keys: dict[str, set[str]] = defaultdict(set)
-        for word in self.every:
-            for key in {word, *_deletions(word)}:
-                self.keys[key].add(word)
+        self.dictionaries = dict(dictionaries or {})
 
     def mend(self, text: str, language: str | None) -> str:
         """`text` with each unknown word one edit from a word of the documents in `language`
-        (any, when it is not known) written as that word: the most used of them."""
+        (any, when it is not known) written as that word, the most used of them; else, in a
+        language with a dictionary, as its most common word one edit away."""
+        documents = self.counts[language] if language in self.counts else self.every
+        dictionary = self.dictionaries.get(language or "", {})
+
         def mended(match: re.Match) -> str:
             written = match.group()
             word = fold(written)
-            if len(word) < MIN_CHARS or word in STOPWORDS or VOSOTROS.fullmatch(word) or any(
-                    stem in self.known_stems for stem in stems(word)):
+            if (len(word) < MIN_CHARS or word in STOPWORDS or word in dictionary
+                    or VOSOTROS.fullmatch(word)
+                    or any(stem in self.known_stems for stem in stems(word))):
                 return written
-            counts = self.counts[language] if language in self.counts else self.every
-            candidates = {c for key in {word, *_deletions(word)} for c in self.keys.get(key, ())
-                          if c in counts and one_edit_apart(word, c)}
-            if not candidates:
-                return written
-            return max(sorted(candidates), key=lambda c: counts[c])
+            near = edits(word)
+            for vocabulary in (documents, dictionary):
+                found = sorted(w for w in near if w in vocabulary and len(w) >= MIN_CHARS)
+                if found:
+                    return max(found, key=lambda w: vocabulary[w])
+            return written
 
         return _WORD.sub(mended, text)
