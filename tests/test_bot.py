@@ -38,6 +38,13 @@ def bot(index_cache):
     return make_bot(load_settings({"INDEX_CACHE_DIR": index_cache}), TEXTS)
 
 
+@pytest.fixture(scope="module")
+def optician(index_cache):
+    """The bot over the optician's documents (an eval set's)."""
+    return make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/optica"),
+                                   "INDEX_CACHE_DIR": index_cache}), TEXTS)
+
+
 @pytest.mark.parametrize("question, language, fact", [
     ("a q hora abren el sabado??", "es", "10:00 a 14:00"),
     ("kiero borrar mis datos", "es", "privacidad@olivardelavega.es"),
@@ -266,13 +273,11 @@ def test_a_foreign_passage_is_let_off_the_language_gap_only_when_a_word_reaches_
 
 
 def test_a_passage_in_the_customers_language_that_no_word_reaches_needs_a_closer_meaning(
-        tmp_path):
+        optician):
     """The optician's documents never speak of surgery: "me operáis de miopía con láser?"
     shares no word with any passage, yet scored 0.751 against the passage on how long glasses
     take, over the 0.74 bar, because both are Spanish and about eyes. A question that shares a
     word with its passage, or a fact's question ("donde estais"), is answered as before."""
-    optician = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/optica"),
-                                       "INDEX_CACHE_DIR": str(tmp_path)}), TEXTS)
     assert optician.answer("me operais de miopia con laser?", [], "es") == TEXTS.get(
         "no_answer", "es")
     for question, fact in [("cuanto tardan unas progresivas", "progresivas"),
@@ -298,12 +303,10 @@ def test_a_word_in_nearly_every_passage_reaches_none_of_them(tmp_path):
     ("cuanto dura la garanita", "2 años"), ("cuanto dura la garnatia", "2 años"),
     ("tengo sanitas, me haceis dsecuento?", "15 %"),
 ])
-def test_a_slip_of_the_thumb_in_the_word_that_matters_still_finds_the_answer(tmp_path,
+def test_a_slip_of_the_thumb_in_the_word_that_matters_still_finds_the_answer(optician,
                                                                             question, fact):
     """A letter dropped or two swapped in the question's key word had the optician's answers
     refused: one in three such questions of the eval sets was lost."""
-    optician = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/optica"),
-                                       "INDEX_CACHE_DIR": str(tmp_path)}), TEXTS)
     assert fact in optician.answer(question, [], "es")
 
 
