@@ -21,6 +21,7 @@ from collections.abc import Container, Iterable, Mapping
 from functools import cache
 from importlib import resources
 
+from app.services.language import UNACCENTED_VOSOTROS
 from app.services.retrieval.analysis import STOPWORDS, fold, stems, words
 
 # Words shorter than this are never mended, nor used to mend.
@@ -28,9 +29,6 @@ MIN_CHARS = 5
 # The English words a slip is mended to: the most common, enough for what customers write.
 ENGLISH_WORDS = 50_000
 _WORD = re.compile(r"[^\W\d_]+")
-# "alquilais", "teneis": a verb of "vosotros" typed without its accent, no slip (the documents
-# say "alquilamos", "tenemos", which the stemmer does not join to it).
-VOSOTROS = re.compile(r"\w{3,}[ae]is")
 _LETTERS = string.ascii_lowercase  # folded words have no accents, and "ñ" folds to "n"
 
 
@@ -88,7 +86,9 @@ class Speller:
             written = match.group()
             word = fold(written)
             if (len(word) < MIN_CHARS or word in STOPWORDS or word in dictionary
-                    or VOSOTROS.fullmatch(word)
+                    # "alquilais", "teneis": a verb of "vosotros" typed without its
+                    # accent is no slip ("alquilamos" in the documents is not its stem).
+                    or UNACCENTED_VOSOTROS.fullmatch(word)
                     or any(stem in self.known_stems for stem in stems(word))):
                 return written
             near = edits(word)
