@@ -129,6 +129,13 @@ def test_an_answer_in_the_other_language_as_relevant_as_the_first_is_quoted_afte
     assert "Monday to Friday" in hours and "Calle Real 24" in address
 
 
+def test_of_two_tied_passages_the_one_holding_the_questions_words_comes_first(bot):
+    """"¿aceptáis Bizum?" found the offers passage ("si lo aceptas") a thousandth ahead of
+    the payment methods, which name Bizum: both are quoted, the payment methods first."""
+    reply = bot.answer("aceptais bizum?", [], "es")
+    assert reply.startswith("## Formas de pago") and "Publicidad y ofertas" in reply
+
+
 def test_a_passage_is_not_quoted_again_in_the_other_language(bot):
     """The shop's English page translates its Spanish one: "cuando abris hoy" found both,
     a tie apart, and would have sent the hours twice, once in English."""
