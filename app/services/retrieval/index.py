@@ -36,7 +36,7 @@ from app.services.retrieval.spelling import Speller, english_words
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 15  # bump when what is embedded of a passage, or of its words, changes
+FORMAT_VERSION = 16  # bump when what is embedded of a passage, or of its words, changes
 
 
 # A sentence ends at . ! ? ; or : before a space, or at a blank line or a list item; a
@@ -61,8 +61,14 @@ def views(passage: Passage) -> list[tuple[str, str]]:
     """
     sentences = [s.strip() for s in SENTENCE.split(passage.text)
                  if len(s.strip()) >= MIN_SENTENCE_CHARS]
+    heading = passage.headings[-1] if passage.headings else ""
+    if heading.rstrip().endswith("?") and sentences:
+        # A FAQ's question alone matches any question of its shape ("¿Cuánto tarda una
+        # revisión?" and "¿cuánto cuesta una revisión?"): with its answer's first sentence,
+        # it says what it answers.
+        heading = f"{heading} {sentences[0]}"
     return [("passage", passage.searchable),
-            *([("heading", passage.headings[-1])] if passage.headings else []),
+            *([("heading", heading)] if passage.headings else []),
             *([("sentence", s) for s in sentences] if len(sentences) > 1 else []),
             *[("fact", question) for question in asked_by(passage.text)]]
 
