@@ -229,6 +229,14 @@ def test_english_opening_hours_reach_the_spanish_timetable_through_abrir(school)
     assert reply.startswith(TEXTS.get("other_language", "en")) and "9:00 a 21:30" in reply
 
 
+def test_a_faq_question_is_matched_for_what_it_answers_not_for_its_shape(school, optician):
+    """Alone, "¿Qué pasa si falto a una clase?" matched "¿tenéis clases de guitarra?", and
+    "¿Cuánto tardan unas gafas graduadas?" left the price list out of a price question."""
+    assert school.answer("teneis clases de guitarra?", [], "es") == TEXTS.get("no_answer", "es")
+    assert "recuperarla" in school.answer("que pasa si falto a una clase", [], "es")
+    assert "89 €" in optician.answer("cuanto cuestan unas gafas graduadas normales", [], "es")
+
+
 def test_chat_abbreviations_are_read_as_the_words_they_stand_for(school):
     """"quiero q borreis mis datos" found the data passage at 0.735, under the bar; with "q"
     read as "que", at 0.743."""
