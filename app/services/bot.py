@@ -270,12 +270,10 @@ class Bot:
     def _without_translations(self, hits: list[Hit]) -> list[Hit]:
         """`hits` but those in another language than a better one that says the same: the
         documents' English page after the Spanish one it translates adds nothing."""
-        index = self.retriever.index
         kept: list[Hit] = []
         for hit in hits:
-            if not any(hit.passage.language != better.passage.language and float(
-                    index.vector(hit.position) @ index.vector(better.position),
-            ) >= self.calibration.same_content for better in kept):
+            if not any(hit.passage.language != better.passage.language
+                       and self._say_the_same(hit, better) for better in kept):
                 kept.append(hit)
         return kept
 
@@ -283,13 +281,14 @@ class Bot:
         """The candidate in `language` that says what `best`, in the other language, says."""
         if not _foreign(best, language):
             return None
+        return next((hit for hit in candidates if hit.passage.language == language
+                     and self._say_the_same(hit, best)), None)
+
+    def _say_the_same(self, one: Hit, other: Hit) -> bool:
+        """Whether two passages say the same, by their whole vectors (a translation does)."""
         index = self.retriever.index
-        for hit in candidates:
-            if hit.passage.language == language and float(
-                    index.vector(hit.position) @ index.vector(best.position),
-            ) >= self.calibration.same_content:
-                return hit
-        return None
+        return float(index.vector(one.position) @ index.vector(other.position)) >= (
+            self.calibration.same_content)
 
 
 def _foreign(hit: Hit, language: str | None) -> bool:

@@ -110,4 +110,3 @@ class SmallTalk:
                 asked or (len(words) == 1 and score < ONE_WORD_CLOSING)):
             return None, None, score  # "¿qué?" asks; it neither thanks nor says goodbye
         return (*self.labels[best], score)
-

@@ -93,12 +93,9 @@ class KnowledgeIndex:
         self.bm25 = BM25([" ".join([p.searchable, *(text for kind, text in group
                                                    if kind == "fact")])
                           for p, group in zip(passages, groups, strict=True)])
-        self.speller = Speller([p.searchable for p in passages],
-                               [p.language for p in passages], self.bm25.index,
-                               {"en": english_words()})
-        self.lexicon = lexicon or Lexicon.build([p.searchable for p in passages],
-                                                UniversalSentenceEmbeddings(),
-                                                [p.language for p in passages])
+        texts, languages = [p.searchable for p in passages], [p.language for p in passages]
+        self.speller = Speller(texts, languages, self.bm25.index, {"en": english_words()})
+        self.lexicon = lexicon or Lexicon.build(texts, UniversalSentenceEmbeddings(), languages)
         self.key = key
         # Column ranges of each model in a joined vector: each finds its closest view alone.
         bounds = np.cumsum([0, *(widths or (vectors.shape[1] if vectors.ndim == 2 else 0,))])

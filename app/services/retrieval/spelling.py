@@ -21,14 +21,13 @@ from collections.abc import Container, Iterable, Mapping
 from functools import cache
 from importlib import resources
 
-from app.services.language import UNACCENTED_VOSOTROS
+from app.services.language import UNACCENTED_VOSOTROS, WORD
 from app.services.retrieval.analysis import STOPWORDS, fold, stems, words
 
 # Words shorter than this are never mended, nor used to mend.
 MIN_CHARS = 5
 # The English words a slip is mended to: the most common, enough for what customers write.
 ENGLISH_WORDS = 50_000
-_WORD = re.compile(r"[^\W\d_]+")
 _LETTERS = string.ascii_lowercase  # folded words have no accents, and "ñ" folds to "n"
 
 
@@ -98,4 +97,4 @@ class Speller:
                     return max(found, key=lambda w: vocabulary[w])
             return written
 
-        return _WORD.sub(mended, text)
+        return WORD.sub(mended, text)
