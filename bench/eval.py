@@ -59,6 +59,12 @@ def reply_language(reply: str, texts: Texts, detector: LanguageDetector) -> str:
     return detector.guess(reply.split("\n\n")[0])[0]
 
 
+def conversations_of(path: Path) -> list[dict]:
+    """The conversations of a set: one JSON object a line."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
 def run(path: Path, knowledge: str, verbose: bool, min_score: float | None = None,
         repeats: int = 1) -> dict:
     """Every conversation of the set at `path`; the outcomes by language, and each answer's
@@ -69,8 +75,7 @@ def run(path: Path, knowledge: str, verbose: bool, min_score: float | None = Non
     bot = make_bot(settings, texts)
     if min_score is not None:
         bot.min_score = min_score
-    conversations = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-                     if line.strip()]
+    conversations = conversations_of(path)
     outcomes, times = None, {}
     for repeat in range(repeats):
         clear_question_cache()
@@ -206,10 +211,7 @@ def slips(path: Path, knowledge: str, total: dict | None = None) -> None:
     texts = Texts(settings.replies)
     bot = make_bot(settings, texts)
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        conversation = json.loads(line)
+    for conversation in conversations_of(path):
         turn, language = conversation["turns"][0], conversation["lang"]
         if turn["expect"] in SOCIAL or slip(turn["text"], "dropped") is None:
             continue
