@@ -13,6 +13,7 @@ import pytest
 from app.config import DEFAULT_KNOWLEDGE_DIR
 from app.errors import KnowledgeError
 from app.factory import create_app
+from app.services.formatter import to_whatsapp
 from app.services.language import LanguageDetector, names_in
 from app.services.retrieval.analysis import fold, spelled_out, terms
 from app.services.retrieval.bm25 import BM25
@@ -118,6 +119,52 @@ def test_page_numbers_and_running_headers_of_a_pdf_are_left_out(tmp_path):
         (("Clínica Sonrisa", "Horario"), "Abrimos de 9:00 a 20:00."),
         (("Clínica Sonrisa", "Urgencias"), "Llama al 600 111 222."),
         (("Clínica Sonrisa", "Precios"), "Una limpieza cuesta 45 euros.")]
+
+
+def test_a_price_list_without_full_stops_keeps_every_line_each_on_its_own_line(tmp_path):
+    # Short lines with no closing punctuation read as titles: each price became the heading
+    # of an empty section, and the answer lost every price.
+    _text_pdf(tmp_path / "tarifas.pdf", [
+        ["Tarifas 2026", "Precios con IVA incluido.", "Primera visita (60 min): 50 €",
+         "Sesión de fisioterapia (45 min): 40 €", "Punción seca: 10 €", "Bonos",
+         "Bono de 5 sesiones: 180 €", "Bono de 10 sesiones: 340 €", "Página 1 de 1"]])
+    passages = split_document(dict(read_folder(tmp_path))["tarifas.pdf"], "tarifas.pdf")
+    assert [p.headings for p in passages] == [("Tarifas 2026",), ("Bonos",)]
+    text = "\n".join(p.text for p in passages)
+    for price in ("50 €", "40 €", "10 €", "180 €", "340 €"):
+        assert price in text
+    # On a phone a paragraph's lines are joined; a price list's stay one to a line.
+    assert to_whatsapp(passages[0].text).split("\n") == [
+        "Precios con IVA incluido.", "Primera visita (60 min): 50 €",
+        "Sesión de fisioterapia (45 min): 40 €", "Punción seca: 10 €"]
+
+
+def test_prose_that_mentions_prices_is_still_one_paragraph():
+    marked = mark_headings("Cuotas\n\nLa cuota mensual cuesta 39,90 € y da acceso a todo.\n"
+                           "La trimestral cuesta 109 €, pagada de una vez. La matrícula de alta\n"
+                           "cuesta 20 € y no se cobra en septiembre.\n")
+    assert "## Cuotas" in marked and "## " not in marked.replace("## Cuotas", "")
+    assert to_whatsapp(marked.split("## Cuotas")[1]).count("\n") == 0
+
+
+def test_a_run_of_short_lines_is_a_list_not_headings():
+    marked = mark_headings("Servicios\nCorte de pelo\nTinte completo\nMechas\nPeinado\n\n"
+                           "Horario\nAbrimos de 9 a 14.\n")
+    assert "## Servicios" in marked and "## Horario" in marked
+    assert not re.search(r"#+ (Corte|Tinte|Mechas|Peinado)", marked)
+    services = split_document(marked, "salon.txt")[0]
+    assert to_whatsapp(services.text).split("\n") == [
+        "Corte de pelo", "Tinte completo", "Mechas", "Peinado"]
+
+
+def test_a_faqs_p_and_r_or_q_and_a_marks_are_left_out_of_its_passages():
+    marked = mark_headings("P: ¿Trabajáis con mutuas?\nR: Sí, con Sanitas y DKV.\n\n"
+                           "Q: I am walking the Camino. Can you help?\nA: Yes, we keep two "
+                           "appointments free.\n")
+    passages = split_document(marked, "faq.txt")
+    assert [(p.headings[-1], p.text) for p in passages] == [
+        ("¿Trabajáis con mutuas?", "Sí, con Sanitas y DKV."),
+        ("I am walking the Camino. Can you help?", "Yes, we keep two appointments free.")]
 
 
 def test_a_word_document_is_read_with_its_headings_lists_and_tables(tmp_path, caplog):

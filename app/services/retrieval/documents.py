@@ -32,6 +32,24 @@ MAX_HEADING_CHARS = 70
 MAX_QUESTION_CHARS = 150
 # A question that may head its answer: "¿Hacéis envíos?", "Do you ship?", "3. ¿Y a Canarias?"
 QUESTION = re.compile(r"(?:\d{1,3}[.)]\s*|[PQ]\s*[:.]\s*)?(?P<question>(?:[¿¡]|(?=[A-ZÀ-Ý])).*)")
+# A FAQ's own marks: "P: ¿Hacéis envíos?" / "R: Sí, ...", "Q: Do you ship?" / "A: Yes, ...".
+# A marked question may hold more than one sentence ("Q: I walk the Camino. Can you help?").
+MARKED_QUESTION = re.compile(r"\s*(?:P|Q|Pregunta|Question)\s*[:.]\s*(?P<question>\S.*\?)\s*",
+                             re.IGNORECASE)
+MARKED_ANSWER = re.compile(r"\s*(?:R|A|Respuesta|Answer)\s*[:.]\s+", re.IGNORECASE)
+# A figure with its currency or unit ("50 €", "€50", "12 euros", "45 min"): a line that
+# states one is a price list's line, not a title, though it ends with no full stop.
+FIGURE = re.compile(r"\d\s*(?:€|\$|£|%|eur(?:os?)?\b|min(?:utos?)?\b|h\b)|[€$£]\s*\d",
+                    re.IGNORECASE)
+# "Sábados: de 9:00 a 13:00": a label and its value on one line, no title either.
+LABEL_VALUE = re.compile(r"[^:]{1,60}:\s+\S.*")
+# A list's line, unmarked: at most this long, its figure at most this far from its end
+# ("55 € al mes"), or its label ("Sábados:") at most this many words.
+MAX_LIST_LINE_CHARS = 110
+FIGURE_TAIL_CHARS = 15
+LABEL_WORDS = 4
+# This many guessed headings in a row, with no text between them, are a list's lines.
+HEADINGS_IN_A_ROW = 3
 # A paragraph's first line in bold alone ("**Horario**", "**¿Tenéis garantía?**"): a heading
 # written as bold text, as in documents exported from a word processor.
 BOLD_LINE = re.compile(r"\s*(\*\*|__)(?P<title>[^*_\n]{1,150}?)\1\s*:?\s*")
@@ -331,17 +349,86 @@ def mark_headings(text: str) -> str:
         after = lines[filled[n + 1]] if n + 1 < len(filled) else ""
         if i in marked:
             heading[n] = marked[i]
+        elif MARKED_QUESTION.fullmatch(lines[i]) and len(lines[i].strip()) <= (
+                MAX_QUESTION_CHARS) and after:
+            heading[n] = "##"
         elif _is_heading(lines[i], before, after,
                          blank_before=i == 0 or not lines[i - 1].strip()):
             heading[n] = ""
+    listed = _unmark_lists(heading, [i == 0 or not lines[i - 1].strip() for i in filled])
+    items = listed | _list_lines([lines[i].strip() for i in filled], heading)
+    # Each on a line of its own, on a phone too: a paragraph of its own (the splitter writes a
+    # paragraph's end as a markdown hard break).
+    breaks = {m for n in items for m in (n - 1, n) if m >= 0 and m not in heading
+              and m + 1 < len(filled) and m + 1 not in heading}
     out = []
     for n, i in enumerate(filled):
+        line = lines[i]
         if n in heading:
             level = heading[n] or ("#" if n + 1 in heading else "##")
-            out.extend(["", f"{level} {lines[i].strip()}", ""])
+            if question := MARKED_QUESTION.fullmatch(line):
+                line = question["question"]
+            out.extend(["", f"{level} {line.strip()}", ""])
         else:
-            out.append(("\n" if i and not lines[i - 1].strip() else "") + lines[i])
+            if n - 1 in heading and MARKED_QUESTION.fullmatch(lines[filled[n - 1]]):
+                line = MARKED_ANSWER.sub("", line, count=1)  # "R: Sí, ..." is "Sí, ..."
+            out.append(("\n" if i and not lines[i - 1].strip() else "") + line)
+            if n in breaks:
+                out.append("")
     return "\n".join(out)
+
+
+def _list_lines(rows: list[str], heading: dict[int, str]) -> set[int]:
+    """The rows of plain text or PDF that are a list's lines, unmarked: two or more in a row,
+    each whole (the row before ended, the next starts anew) and shaped as a price list's line
+    or a label and its value ("Sesión de 45 min: 40 €", "Sábados: de 9:00 a 13:00"). On a
+    phone a paragraph's lines are joined, and a price list's would run into one line."""
+    shaped = [n not in heading and _list_shaped(row) for n, row in enumerate(rows)]
+    whole = [shaped[n] and (n == 0 or n - 1 in heading or shaped[n - 1]
+                            or rows[n - 1].endswith(SENTENCE_END))
+             and not (n + 1 < len(rows) and rows[n + 1][:1].islower())
+             for n in range(len(rows))]
+    return {n for n in range(len(rows)) if whole[n] and (
+        (n and whole[n - 1]) or (n + 1 < len(rows) and whole[n + 1]))}
+
+
+def _list_shaped(row: str) -> bool:
+    """A line whose every sentence ends with a figure ("...: 50 €", "12 € por rueda.") or
+    gives a short label its value, starting as an item does."""
+    if not (row[:1].isupper() or row[:1].isdigit()) or len(row) > 2 * MAX_LIST_LINE_CHARS:
+        return False
+    return all(_item_shaped(sentence)
+               for sentence in re.split(r"(?<=[.!?])\s+(?=[¿¡]?[A-ZÀ-Ý])", row))
+
+
+def _item_shaped(sentence: str) -> bool:
+    """One sentence that a price list's line could be."""
+    if len(sentence) > MAX_LIST_LINE_CHARS:
+        return False
+    figures = list(FIGURE.finditer(sentence))
+    label = LABEL_VALUE.fullmatch(sentence)
+    return bool(figures and len(sentence) - figures[-1].end() <= FIGURE_TAIL_CHARS) or bool(
+        label and len(sentence.split(":")[0].split()) <= LABEL_WORDS)
+
+
+def _unmark_lists(heading: dict[int, str], apart: list[bool]) -> set[int]:
+    """Drop guessed headings (`""`) that come `HEADINGS_IN_A_ROW` or more in a row, but those
+    a blank line sets apart (`apart`, the text's first line included): a list's short lines
+    ("Corte de pelo", "Tinte", "Mechas"), which would otherwise each head an empty section
+    and be lost. Returns the lines unmarked."""
+    unmarked: set[int] = set()
+    n, count = 0, len(apart)
+    while n < count:
+        end = n
+        while end < count and heading.get(end) == "":
+            end += 1
+        if end - n >= HEADINGS_IN_A_ROW:
+            for row in range(n, end):
+                if not apart[row]:
+                    del heading[row]
+                    unmarked.add(row)
+        n = end + 1
+    return unmarked
 
 
 def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
@@ -356,7 +443,8 @@ def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
     if stripped.endswith("?"):  # a FAQ's question, its answer below: it heads that answer
         return len(stripped) <= MAX_QUESTION_CHARS and bool(QUESTION.fullmatch(stripped))
     return (len(stripped) <= MAX_HEADING_CHARS and not stripped.endswith(SENTENCE_END)
-            and stripped[0].isupper() and not stripped.startswith(("-", "*", "•")))
+            and stripped[0].isupper() and not stripped.startswith(("-", "*", "•"))
+            and not FIGURE.search(stripped) and not LABEL_VALUE.fullmatch(stripped))
 
 
 class _HtmlToMarkdown(HTMLParser):
