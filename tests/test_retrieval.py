@@ -157,6 +157,17 @@ def test_a_run_of_short_lines_is_a_list_not_headings():
         "Corte de pelo", "Tinte completo", "Mechas", "Peinado"]
 
 
+def test_labels_head_what_follows_and_bullets_and_timetables_stay_lines_of_a_passage():
+    marked = mark_headings("Formas de pago:\n• Efectivo\n• Bizum\n\nHorario\n"
+                           "Lunes a viernes 9:00 - 14:00\nSábados 10:00 - 13:00\n\n"
+                           "Devoluciones:\nTienes 14 días para devolver un producto.\n")
+    passages = split_document(marked, "tienda.txt")
+    assert [(p.headings, to_whatsapp(p.text).split("\n")) for p in passages] == [
+        (("Formas de pago",), ["• Efectivo", "• Bizum"]),
+        (("Horario",), ["Lunes a viernes 9:00 - 14:00", "Sábados 10:00 - 13:00"]),
+        (("Devoluciones",), ["Tienes 14 días para devolver un producto."])]
+
+
 def test_a_faqs_p_and_r_or_q_and_a_marks_are_left_out_of_its_passages():
     marked = mark_headings("P: ¿Trabajáis con mutuas?\nR: Sí, con Sanitas y DKV.\n\n"
                            "Q: I am walking the Camino. Can you help?\nA: Yes, we keep two "

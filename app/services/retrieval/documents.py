@@ -37,10 +37,11 @@ QUESTION = re.compile(r"(?:\d{1,3}[.)]\s*|[PQ]\s*[:.]\s*)?(?P<question>(?:[¿¡]
 MARKED_QUESTION = re.compile(r"\s*(?:P|Q|Pregunta|Question)\s*[:.]\s*(?P<question>\S.*\?)\s*",
                              re.IGNORECASE)
 MARKED_ANSWER = re.compile(r"\s*(?:R|A|Respuesta|Answer)\s*[:.]\s+", re.IGNORECASE)
-# A figure with its currency or unit ("50 €", "€50", "12 euros", "45 min"): a line that
-# states one is a price list's line, not a title, though it ends with no full stop.
-FIGURE = re.compile(r"\d\s*(?:€|\$|£|%|eur(?:os?)?\b|min(?:utos?)?\b|h\b)|[€$£]\s*\d",
-                    re.IGNORECASE)
+# A figure with its currency or unit ("50 €", "€50", "12 euros", "45 min") or a time of day
+# ("9:00"): a line that states one is a price list's or a timetable's line, not a title,
+# though it ends with no full stop.
+FIGURE = re.compile(r"\d\s*(?:€|\$|£|%|eur(?:os?)?\b|min(?:utos?)?\b|h\b)|[€$£]\s*\d"
+                    r"|\b\d{1,2}:\d{2}\b", re.IGNORECASE)
 # "Sábados: de 9:00 a 13:00": a label and its value on one line, no title either.
 LABEL_VALUE = re.compile(r"[^:]{1,60}:\s+\S.*")
 # A list's line, unmarked: at most this long, its figure at most this far from its end
@@ -48,6 +49,11 @@ LABEL_VALUE = re.compile(r"[^:]{1,60}:\s+\S.*")
 MAX_LIST_LINE_CHARS = 110
 FIGURE_TAIL_CHARS = 15
 LABEL_WORDS = 4
+# "Devoluciones:" alone, a blank line before it: a label that heads what follows.
+LABEL_HEADING = re.compile(r"(?P<title>[A-ZÀ-Ý][^:.!?]{0,40}?)\s*:\s*")
+LABEL_HEADING_WORDS = 5
+# A list's bullet that markdown does not know ("• Corte", "▪ Tinte"), written as its "- ".
+BULLET = re.compile(r"\s*[•·▪◦●‣]\s+")
 # This many guessed headings in a row, with no text between them, are a list's lines.
 HEADINGS_IN_A_ROW = 3
 # A paragraph's first line in bold alone ("**Horario**", "**¿Tenéis garantía?**"): a heading
@@ -326,7 +332,8 @@ def mark_headings(text: str) -> str:
     """Plain text with `## ` before each line that reads as a heading (`# ` before a heading
     that is followed at once by another, as a document's title is, or underlined with `=`).
     Underlines and rules are dropped: on a phone they are a row of symbols."""
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    lines = [BULLET.sub("- ", line.rstrip(), count=1) if BULLET.match(line) else line.rstrip()
+             for line in text.replace("\r\n", "\n").split("\n")]
     marked: dict[int, str] = {}  # line index -> "#" or "##", from the text's own marks
     for i, line in enumerate(lines):
         if RULE.fullmatch(line):
@@ -352,6 +359,10 @@ def mark_headings(text: str) -> str:
         elif MARKED_QUESTION.fullmatch(lines[i]) and len(lines[i].strip()) <= (
                 MAX_QUESTION_CHARS) and after:
             heading[n] = "##"
+        elif (label := LABEL_HEADING.fullmatch(lines[i])) and after and (
+                i == 0 or not lines[i - 1].strip()) and len(
+                label["title"].split()) <= LABEL_HEADING_WORDS:
+            lines[i], heading[n] = label["title"], "##"
         elif _is_heading(lines[i], before, after,
                          blank_before=i == 0 or not lines[i - 1].strip()):
             heading[n] = ""
