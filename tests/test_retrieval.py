@@ -168,6 +168,14 @@ def test_labels_head_what_follows_and_bullets_and_timetables_stay_lines_of_a_pas
         (("Devoluciones",), ["Tienes 14 días para devolver un producto."])]
 
 
+def test_a_markdown_paragraph_of_prices_keeps_one_price_to_a_line():
+    markdown = plain_markdown("# Precios\n\nCorte de pelo: 15 €\nTinte: 35 €\n\n"
+                              "Estamos en la calle Mayor 3,\nal lado de la farmacia.\n")
+    passage = split_document(markdown, "precios.md")[0]
+    assert to_whatsapp(passage.text).split("\n") == [
+        "Corte de pelo: 15 €", "Tinte: 35 €", "Estamos en la calle Mayor 3, al lado de la farmacia."]
+
+
 def test_a_faqs_p_and_r_or_q_and_a_marks_are_left_out_of_its_passages():
     marked = mark_headings("P: ¿Trabajáis con mutuas?\nR: Sí, con Sanitas y DKV.\n\n"
                            "Q: I am walking the Camino. Can you help?\nA: Yes, we keep two "

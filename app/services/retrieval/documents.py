@@ -16,7 +16,7 @@ import codecs
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -156,6 +156,15 @@ def plain_markdown(markdown: str) -> str:
             rest = [] if start + 1 == token.map[1] else [""]  # its answer, below
             edits.append((start, start + 1,
                           [f"{'#' * min(level + 1, 4)} {bold['title'].rstrip(' :')}", *rest]))
+        elif (token.type == "paragraph_open" and token.map and token.level == 0
+              and (listed := _list_lines([line.strip() for line in
+                                          lines[token.map[0]:token.map[1]]], {}))):
+            # "Corte: 15 €" and "Tinte: 35 €" on two lines are one paragraph to markdown,
+            # and one line on a phone; a price list's lines stay one to a line.
+            start, end = token.map
+            breaks = _breaks(listed, end - start, ())
+            edits.append((start, end, [piece for n, line in enumerate(lines[start:end])
+                                       for piece in ([line, ""] if n in breaks else [line])]))
         elif token.type == "hr" and token.map:  # a rule: a row of symbols on a phone
             edits.append((token.map[0], token.map[1], [""]))
         elif token.type == "table_open":
@@ -368,10 +377,7 @@ def mark_headings(text: str) -> str:
             heading[n] = ""
     listed = _unmark_lists(heading, [i == 0 or not lines[i - 1].strip() for i in filled])
     items = listed | _list_lines([lines[i].strip() for i in filled], heading)
-    # Each on a line of its own, on a phone too: a paragraph of its own (the splitter writes a
-    # paragraph's end as a markdown hard break).
-    breaks = {m for n in items for m in (n - 1, n) if m >= 0 and m not in heading
-              and m + 1 < len(filled) and m + 1 not in heading}
+    breaks = _breaks(items, len(filled), heading)
     out = []
     for n, i in enumerate(filled):
         line = lines[i]
@@ -387,6 +393,13 @@ def mark_headings(text: str) -> str:
             if n in breaks:
                 out.append("")
     return "\n".join(out)
+
+
+def _breaks(items: set[int], count: int, heading: Container[int]) -> set[int]:
+    """The lines after which a paragraph ends, so that each of `items` stands on a line of
+    its own, on a phone too (the splitter writes a paragraph's end as a hard break)."""
+    return {m for n in items for m in (n - 1, n)
+            if m >= 0 and m not in heading and m + 1 < count and m + 1 not in heading}
 
 
 def _list_lines(rows: list[str], heading: dict[int, str]) -> set[int]:
