@@ -173,7 +173,8 @@ def test_a_markdown_paragraph_of_prices_keeps_one_price_to_a_line():
                               "Estamos en la calle Mayor 3,\nal lado de la farmacia.\n")
     passage = split_document(markdown, "precios.md")[0]
     assert to_whatsapp(passage.text).split("\n") == [
-        "Corte de pelo: 15 €", "Tinte: 35 €", "Estamos en la calle Mayor 3, al lado de la farmacia."]
+        "Corte de pelo: 15 €", "Tinte: 35 €",
+        "Estamos en la calle Mayor 3, al lado de la farmacia."]
 
 
 def test_a_faqs_p_and_r_or_q_and_a_marks_are_left_out_of_its_passages():
