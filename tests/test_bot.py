@@ -136,6 +136,16 @@ def test_of_two_tied_passages_the_one_holding_the_questions_words_comes_first(bo
     assert reply.startswith("## Formas de pago") and "Publicidad y ofertas" in reply
 
 
+def test_a_price_question_is_answered_with_a_price_first(optician):
+    """"how much for prescription glasses" found the visitors' page on broken glasses first,
+    and no price: the price list, a little behind it, is now quoted first. A question on
+    something else that says "cuánto" keeps its order."""
+    reply = optician.answer("how much for prescription glasses", [], "en")
+    assert "89 €" in reply.split("##")[1]
+    assert optician.answer("cuanto tardan unas gafas graduadas", [], "es").startswith(
+        "## ¿Cuánto tardan unas gafas graduadas?")
+
+
 def test_a_passage_is_not_quoted_again_in_the_other_language(bot):
     """The shop's English page translates its Spanish one: "cuando abris hoy" found both,
     a tie apart, and would have sent the hours twice, once in English."""
