@@ -113,7 +113,8 @@ def test_page_numbers_and_running_headers_of_a_pdf_are_left_out(tmp_path):
     _text_pdf(tmp_path / "clinica.pdf", [
         ["Clínica Sonrisa", "", "Horario", "", "Abrimos de 9:00 a 20:00.", "", "Urgencias", "",
          "Llama al 600 111 222.", "Página 1 de 2"],
-        ["Clínica Sonrisa", "", "Precios", "", "Una limpieza cuesta 45 euros.", "Página 2 de 2"]])
+        ["Clínica Sonrisa", "", "Precios", "", "Una limpieza cuesta 45 euros.",
+         "Clínica Sonrisa - Página 2 de 2"]])
     passages = split_document(dict(read_folder(tmp_path))["clinica.pdf"], "clinica.pdf")
     assert [(p.headings, p.text) for p in passages] == [
         (("Clínica Sonrisa", "Horario"), "Abrimos de 9:00 a 20:00."),

@@ -204,6 +204,9 @@ def load_pdf(path: Path) -> str:
 # "3", "- 3 -", "Página 3 de 12", "Pág. 3", "Page 3 of 12", "3/12".
 PAGE_NUMBER = re.compile(r"[\s\-–—|·.(\[]*(?:p(?:á|a)g(?:ina)?\.?|page|p\.)?\s*\d{1,4}"
                          r"(?:\s*(?:de|of|/)\s*\d{1,4})?[\s\-–—|·.)\]]*", re.IGNORECASE)
+# A footer that names the page after a title: "Óptica Marina - Página 1", "Acme | Page 2 of 5".
+TITLED_PAGE_NUMBER = re.compile(r".{1,60}?\s[-–—|·]\s*(?:p(?:á|a)g(?:ina)?\.?|page)\s*\d{1,4}"
+                                r"(?:\s*(?:de|of|/)\s*\d{1,4})?\s*", re.IGNORECASE)
 EDGE_LINES = 2  # a page's header or footer: among its first or last two lines
 
 
@@ -229,7 +232,8 @@ def without_page_furniture(pages: list[str]) -> list[str]:
     for page in lines:
         for i in edges(page):
             key = shape(page[i])
-            if PAGE_NUMBER.fullmatch(page[i].strip()) or key in met:
+            if (PAGE_NUMBER.fullmatch(page[i].strip()) or key in met
+                    or TITLED_PAGE_NUMBER.fullmatch(page[i].strip())):
                 page[i] = ""
             elif key in running:
                 met.add(key)
