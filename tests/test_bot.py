@@ -86,6 +86,14 @@ def test_a_word_that_asks_or_answers_is_not_taken_for_a_goodbye(bot, message):
     assert bot.answer(message, [], "es") == TEXTS.get("no_answer", "es")
 
 
+def test_a_question_is_not_taken_for_a_greeting(bot):
+    """"where are you guys" was close enough to "who are you" to get the greeting when no
+    passage was found; a question word no greeting asks with makes it a question."""
+    assert bot.smalltalk.classify("where are you guys")[0] is None
+    assert bot.answer("where are you guys", [], "en") != TEXTS.get("greeting", "en")
+    assert bot.smalltalk.classify("who are you?")[0] == "greeting"
+
+
 @pytest.mark.parametrize("message, kind", [("k", "thanks"), ("venga", "thanks"),
                                            ("adiós", "goodbye"), ("ty", "thanks")])
 def test_a_one_word_closing_still_gets_its_reply(bot, message, kind):
