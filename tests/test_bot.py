@@ -144,6 +144,17 @@ def test_of_two_tied_passages_the_one_holding_the_questions_words_comes_first(bo
     assert reply.startswith("## Formas de pago") and "Publicidad y ofertas" in reply
 
 
+def test_a_price_question_is_answered_by_the_price_of_what_it_asks_about(index_cache):
+    """The car repair shop's courtesy car "cuesta 20 € al día": "¿cuánto cuesta cambiar el
+    aceite?" found it ahead of the price list, which names the oil change."""
+    garage = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/taller"),
+                                     "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    assert "69 €" in garage.answer("cuanto cuesta cambiar el aceite", [], "es").split("##")[1]
+    assert "39 €" in garage.answer("cuanto cuesta alinear la direccion", [], "es").split("##")[1]
+    assert garage.answer("cuanto cuesta el coche de sustitucion", [], "es").startswith(
+        "## Coche de sustitución")
+
+
 def test_a_price_question_is_answered_with_a_price_first(optician):
     """"how much for prescription glasses" found the visitors' page on broken glasses first,
     and no price: the price list, a little behind it, is now quoted first. A question on
