@@ -39,6 +39,13 @@ def bot(index_cache):
 
 
 @pytest.fixture(scope="module")
+def garage(index_cache):
+    """The bot over the car repair shop's documents (an eval set's)."""
+    return make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/taller"),
+                                   "INDEX_CACHE_DIR": index_cache}), TEXTS)
+
+
+@pytest.fixture(scope="module")
 def optician(index_cache):
     """The bot over the optician's documents (an eval set's)."""
     return make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/optica"),
@@ -144,11 +151,9 @@ def test_of_two_tied_passages_the_one_holding_the_questions_words_comes_first(bo
     assert reply.startswith("## Formas de pago") and "Publicidad y ofertas" in reply
 
 
-def test_a_price_question_is_answered_by_the_price_of_what_it_asks_about(index_cache):
+def test_a_price_question_is_answered_by_the_price_of_what_it_asks_about(garage):
     """The car repair shop's courtesy car "cuesta 20 € al día": "¿cuánto cuesta cambiar el
     aceite?" found it ahead of the price list, which names the oil change."""
-    garage = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/taller"),
-                                     "INDEX_CACHE_DIR": index_cache}), TEXTS)
     assert "69 €" in garage.answer("cuanto cuesta cambiar el aceite", [], "es").split("##")[1]
     assert "39 €" in garage.answer("cuanto cuesta alinear la direccion", [], "es").split("##")[1]
     assert garage.answer("cuanto cuesta el coche de sustitucion", [], "es").startswith(
@@ -330,13 +335,11 @@ def test_a_passage_in_the_customers_language_that_no_word_reaches_needs_a_closer
         assert fact in optician.answer(question, [], "es"), question
 
 
-def test_a_word_in_nearly_every_passage_reaches_none_of_them(tmp_path):
+def test_a_word_in_nearly_every_passage_reaches_none_of_them(garage):
     """In a car repair shop's documents "coche" is everywhere: "¿vendéis coches de segunda
     mano?" found "¿Qué pasa si no recojo el coche?" (0.768, its coverage 0.05) and was
     answered with it. A word of the question that the passage also holds still reaches it,
     in Spanish and through its stand-ins in English."""
-    garage = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/taller"),
-                                     "INDEX_CACHE_DIR": str(tmp_path)}), TEXTS)
     for question in ["vendeis coches de segunda mano?", "hacéis lavado de coches a mano?"]:
         assert garage.answer(question, [], "es") == TEXTS.get("no_answer", "es"), question
     assert "15 €" in garage.answer("me venis a buscar el coche a casa?", [], "es")
