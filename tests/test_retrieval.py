@@ -178,6 +178,22 @@ def test_a_markdown_paragraph_of_prices_keeps_one_price_to_a_line():
         "Estamos en la calle Mayor 3, al lado de la farmacia."]
 
 
+def test_a_markdown_or_html_faq_marked_p_and_r_heads_each_answer_with_its_question(tmp_path):
+    (tmp_path / "faq.md").write_text(
+        "# Preguntas\n\nP: ¿Hacéis envíos a Canarias?\nR: Sí, en 5 días.\n\n"
+        "P: ¿Puedo pagar con PayPal?\nR: No, solo tarjeta.\n\n**Q: Do you ship abroad?**\n\n"
+        "A: Yes, to the EU.\n", encoding="utf-8")
+    (tmp_path / "faq.html").write_text(
+        "<h1>FAQ</h1><p><strong>P: ¿Tenéis tienda?</strong></p><p>R: Sí, en Úbeda.</p>",
+        encoding="utf-8")
+    passages = [p for name, text in read_folder(tmp_path) for p in split_document(text, name)]
+    assert [(p.headings[-1], p.text) for p in passages] == [
+        ("¿Tenéis tienda?", "Sí, en Úbeda."),
+        ("¿Hacéis envíos a Canarias?", "Sí, en 5 días."),
+        ("¿Puedo pagar con PayPal?", "No, solo tarjeta."),
+        ("Do you ship abroad?", "Yes, to the EU.")]
+
+
 def test_a_faqs_p_and_r_or_q_and_a_marks_are_left_out_of_its_passages():
     marked = mark_headings("P: ¿Trabajáis con mutuas?\nR: Sí, con Sanitas y DKV.\n\n"
                            "Q: I am walking the Camino. Can you help?\nA: Yes, we keep two "

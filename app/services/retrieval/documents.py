@@ -140,8 +140,12 @@ def plain_markdown(markdown: str) -> str:
     edits: list[tuple[int, int, list[str]]] = []
     rows: list[list[str]] = []
     level, start, end = 1, 0, 0
+    answer_next = False  # a marked question was just made a heading: its answer may be marked
     tokens = _MARKDOWN.parse("\n".join(lines))
     for index, token in enumerate(tokens):
+        after_question = answer_next and token.type == "paragraph_open"
+        if token.type in ("paragraph_open", "heading_open", "table_open", "bullet_list_open"):
+            answer_next = False
         if token.type == "heading_open":
             level = int(token.tag[1])
             if token.markup in ("=", "-") and token.map:
@@ -149,13 +153,34 @@ def plain_markdown(markdown: str) -> str:
                 title = " ".join(line.strip() for line in lines[start:end - 1])
                 edits.append((start, end, [f"{'#' * level} {title}"]))
         elif (token.type == "paragraph_open" and token.map and token.level == 0
+              and MARKED_QUESTION.fullmatch(lines[token.map[0]])):
+            # "P: ¿Hacéis envíos?" then "R: Sí, ...": each question heads its answer.
+            start, end = token.map
+            rewritten: list[str] = []
+            for line in lines[start:end]:
+                if question := MARKED_QUESTION.fullmatch(line):
+                    rewritten += ["", f"{'#' * min(level + 1, 4)} {question['question']}", ""]
+                else:
+                    rewritten.append(MARKED_ANSWER.sub("", line, count=1))
+            edits.append((start, end, rewritten))
+            answer_next = start + 1 == end  # the answer is the next paragraph
+        elif (token.type == "paragraph_open" and token.map and token.level == 0
               and (bold := BOLD_LINE.fullmatch(lines[token.map[0]]))
               and not bold["title"].rstrip().endswith((".", "!", ","))
               and "strong_open" in [c.type for c in (tokens[index + 1].children or [])[:2]]):
             start = token.map[0]
             rest = [] if start + 1 == token.map[1] else [""]  # its answer, below
-            edits.append((start, start + 1,
-                          [f"{'#' * min(level + 1, 4)} {bold['title'].rstrip(' :')}", *rest]))
+            title = bold["title"].rstrip(" :")
+            if question := MARKED_QUESTION.fullmatch(title):
+                title = question["question"]
+                if rest:
+                    lines[start + 1] = MARKED_ANSWER.sub("", lines[start + 1], count=1)
+                answer_next = not rest
+            edits.append((start, start + 1, [f"{'#' * min(level + 1, 4)} {title}", *rest]))
+        elif (token.type == "paragraph_open" and token.map and token.level == 0
+              and after_question and MARKED_ANSWER.match(lines[token.map[0]])):
+            start = token.map[0]
+            edits.append((start, start + 1, [MARKED_ANSWER.sub("", lines[start], count=1)]))
         elif (token.type == "paragraph_open" and token.map and token.level == 0
               and (listed := _list_lines([line.strip() for line in
                                           lines[token.map[0]:token.map[1]]], {}))):
