@@ -194,6 +194,16 @@ def test_a_markdown_or_html_faq_marked_p_and_r_heads_each_answer_with_its_questi
         ("Do you ship abroad?", "Yes, to the EU.")]
 
 
+def test_a_markdown_question_alone_before_its_answer_heads_it():
+    markdown = plain_markdown("# Preguntas\n\n¿Hacéis envíos a Canarias?\n\nSí, en 5 días.\n\n"
+                              "¿Aceptáis Bizum?\n\nSí.\n\nSi tienes dudas, escribe. ¿Vale?\n\n"
+                              "Gracias.\n")
+    passages = split_document(markdown, "faq.md")
+    assert [p.headings[-1] for p in passages] == ["¿Hacéis envíos a Canarias?",
+                                                   "¿Aceptáis Bizum?"]
+    assert passages[0].text == "Sí, en 5 días." and "¿Vale?" in passages[1].text
+
+
 def test_a_faqs_p_and_r_or_q_and_a_marks_are_left_out_of_its_passages():
     marked = mark_headings("P: ¿Trabajáis con mutuas?\nR: Sí, con Sanitas y DKV.\n\n"
                            "Q: I am walking the Camino. Can you help?\nA: Yes, we keep two "

@@ -178,6 +178,16 @@ def plain_markdown(markdown: str) -> str:
                 answer_next = not rest
             edits.append((start, start + 1, [f"{'#' * min(level + 1, 4)} {title}", *rest]))
         elif (token.type == "paragraph_open" and token.map and token.level == 0
+              and token.map[1] - token.map[0] == 1
+              and _asks(lines[token.map[0]].strip())
+              and index + 3 < len(tokens)
+              and tokens[index + 3].type in ("paragraph_open", "bullet_list_open",
+                                             "ordered_list_open", "table_open")):
+            # "¿Hacéis envíos a Canarias?" alone, its answer the next paragraph: as in text.
+            start = token.map[0]
+            edits.append((start, start + 1,
+                          [f"{'#' * min(level + 1, 4)} {lines[start].strip()}"]))
+        elif (token.type == "paragraph_open" and token.map and token.level == 0
               and after_question and MARKED_ANSWER.match(lines[token.map[0]])):
             start = token.map[0]
             edits.append((start, start + 1, [MARKED_ANSWER.sub("", lines[start], count=1)]))
@@ -484,6 +494,14 @@ def _unmark_lists(heading: dict[int, str], apart: list[bool]) -> set[int]:
     return unmarked
 
 
+def _asks(line: str) -> bool:
+    """Whether `line` is one question that may head its answer ("¿Hacéis envíos?", "3. Do
+    you ship?"), not prose that ends with one ("Si tienes dudas, escribe. ¿Vale?")."""
+    numbered = re.sub(r"^\d{1,3}[.)]\s*", "", line)
+    return (line.endswith("?") and len(line) <= MAX_QUESTION_CHARS
+            and not re.search(r"[.!?…]\s", numbered) and bool(QUESTION.fullmatch(line)))
+
+
 def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
     stripped, before = line.strip(), before.strip()
     # It starts a block: after a blank line, a sentence's end (a PDF's text has no blank
@@ -494,7 +512,7 @@ def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
     if not (stripped and after and starts) or re.search(r"[.!?…]\s", numbered):
         return False  # two sentences are prose, not a title
     if stripped.endswith("?"):  # a FAQ's question, its answer below: it heads that answer
-        return len(stripped) <= MAX_QUESTION_CHARS and bool(QUESTION.fullmatch(stripped))
+        return _asks(stripped)
     return (len(stripped) <= MAX_HEADING_CHARS and not stripped.endswith(SENTENCE_END)
             and stripped[0].isupper() and not stripped.startswith(("-", "*", "•"))
             and not FIGURE.search(stripped) and not LABEL_VALUE.fullmatch(stripped))
