@@ -440,6 +440,18 @@ def test_the_index_is_cached_by_content_and_rebuilt_when_a_document_changes(tmp_
     assert changed.key != first.key and "ten" in changed.passages[0].text
 
 
+def test_a_changed_list_of_function_words_names_another_index(tmp_path, monkeypatch):
+    """The index keeps the documents' vocabulary without its function words: with another
+    list, the vocabulary read back from the cache was the old one."""
+    import app.services.retrieval.index as index_module
+
+    (tmp_path / "hours.md").write_text("## Hours\nWe open at nine.", encoding="utf-8")
+    embeddings = UniversalSentenceEmbeddings()
+    before = index_module.folder_key(tmp_path, embeddings)
+    monkeypatch.setattr(index_module, "STOPWORDS", index_module.STOPWORDS | {"nine"})
+    assert index_module.folder_key(tmp_path, embeddings) != before
+
+
 def test_a_question_in_english_finds_the_passage_only_in_spanish(tmp_path):
     kb = tmp_path / "kb"
     kb.mkdir()

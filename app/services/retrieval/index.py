@@ -21,6 +21,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from app.services.language import LanguageDetector
+from app.services.retrieval.analysis import STOPWORDS
 from app.services.retrieval.bm25 import BM25
 from app.services.retrieval.documents import LOADERS, read_folder
 from app.services.retrieval.embeddings import (
@@ -127,10 +128,12 @@ class KnowledgeIndex:
 
 
 def folder_key(directory: str | Path, embeddings: Embeddings) -> str:
-    """The content hash that names an index: files, splitter settings and model."""
+    """The content hash that names an index: files, splitter settings, model, and the
+    function words (the documents' vocabulary, whose vectors the index keeps, leaves them out:
+    a list changed without a new `FORMAT_VERSION` had a stale vocabulary read back)."""
     digest = hashlib.sha256(json.dumps(
         [FORMAT_VERSION, CHUNK_CHARS, OVERLAP_CHARS, embeddings_id(embeddings),
-         UniversalSentenceEmbeddings.model_id]).encode())
+         UniversalSentenceEmbeddings.model_id, sorted(STOPWORDS)]).encode())
     root = Path(directory)
     if root.is_dir():
         for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in LOADERS):
