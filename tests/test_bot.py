@@ -95,10 +95,18 @@ def test_a_word_that_asks_or_answers_is_not_taken_for_a_goodbye(bot, message):
 
 def test_a_question_is_not_taken_for_a_greeting(bot):
     """"where are you guys" was close enough to "who are you" to get the greeting when no
-    passage was found; a question word no greeting asks with makes it a question."""
+    passage was found: a greeting never asks where, when or how much."""
     assert bot.smalltalk.classify("where are you guys")[0] is None
     assert bot.answer("where are you guys", [], "en") != TEXTS.get("greeting", "en")
-    assert bot.smalltalk.classify("who are you?")[0] == "greeting"
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("who are you?", "greeting"), ("hola como estas", "greeting"), ("buenas, como va", "greeting"),
+    ("how nice, thanks", "thanks"), ("gracias, cuando pueda me paso", "thanks"),
+    ("vale, que vaya bien", "goodbye")])
+def test_small_talk_that_asks_after_someone_or_says_when_is_still_small_talk(bot, message,
+                                                                           kind):
+    assert bot.smalltalk.classify(message)[0] == kind
 
 
 @pytest.mark.parametrize("message, kind", [("k", "thanks"), ("venga", "thanks"),
