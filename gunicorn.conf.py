@@ -1,5 +1,6 @@
 """gunicorn settings. Values come from `app.config` (HOST, PORT, WEB_CONCURRENCY, ...)."""
 
+import logging
 import os
 import shutil
 import sys
@@ -114,8 +115,16 @@ def on_exit(server):
 
 
 def worker_exit(server, worker):
-    """On a graceful stop, let answers in progress finish; queued ones stay for other workers."""
+    """On a graceful stop, let answers in progress finish; queued ones stay for other workers.
+
+    Then a worker that booted leaves at once: tearing down its interpreter touches every
+    object of the models it shares with the master (copying their pages) and held each stop
+    about a second. What it wrote is committed; its logs are flushed first."""
     app = getattr(worker, "wsgi", None)
     dispatcher = getattr(app, "extensions", {}).get("dispatcher")
     if dispatcher is not None:
         dispatcher.stop(timeout=max(1, graceful_timeout - 5))
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
