@@ -100,12 +100,22 @@ def test_a_question_is_not_taken_for_a_greeting(bot):
     assert bot.answer("where are you guys", [], "en") != TEXTS.get("greeting", "en")
 
 
+def test_a_greeting_in_the_middle_of_a_conversation_is_not_read_as_a_follow_up(bot):
+    """"hola como estas" after a question found nothing alone, was read with that question,
+    and got its answer again. A short question is still read with the one before it."""
+    history = [("user", "cuanto cuesta la garrafa de 5 litros"), ("assistant", "Desde 52 €.")]
+    assert bot.answer("hola como estas", history, "es") == TEXTS.get("greeting", "es")
+    assert bot.answer("hello how are you", history, "en") == TEXTS.get("greeting", "en")
+    assert "52 €" in bot.answer("y cuanto vale", history, "es")
+
+
 @pytest.mark.parametrize("message, kind", [
     ("who are you?", "greeting"), ("hola como estas", "greeting"), ("buenas, como va", "greeting"),
     ("how nice, thanks", "thanks"), ("gracias, cuando pueda me paso", "thanks"),
-    ("vale, que vaya bien", "goodbye")])
+    ("vale, que vaya bien", "goodbye"), ("cuanto vale", None)])
 def test_small_talk_that_asks_after_someone_or_says_when_is_still_small_talk(bot, message,
                                                                            kind):
+    """But "cuánto vale" asks a price: "vale" alone is a thanks to the encoder."""
     assert bot.smalltalk.classify(message)[0] == kind
 
 

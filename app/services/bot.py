@@ -172,7 +172,10 @@ class Bot:
             return Reply(self.texts.get(kind, language))  # whatever a search would find
         if not re.search(r"\w", question):  # "?", "...": nothing to search for
             return Reply(self.texts.get("no_answer", language))
-        hits = self.relevant(question, history, language)
+        # Small talk is read alone: "hola, ¿qué tal?" in the middle of a conversation found
+        # nothing by itself and was read as a follow-up of the question before it, whose
+        # answer it got again.
+        hits = self.relevant(question, [] if kind is not None else history, language)
         if kind is not None and not hits:
             return Reply(self.texts.get(kind, language))
         if not hits:

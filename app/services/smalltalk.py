@@ -49,13 +49,14 @@ MAX_WORDS = 8
 # ("adiós" 0.86, "k" 0.84, "ty" 0.81).
 ONE_WORD_CLOSING = 0.75
 CLOSINGS = ("thanks", "goodbye")
-# A greeting asks after the person ("¿cómo estás?", "what's up") or the bot ("who are you"),
-# never where, when or how much: "where are you guys" was 0.66 from "who are you", over the
-# 0.62 of small talk, and got the greeting when no passage was found. ("cómo", "qué", "how"
-# and "what" also greet, and "cuando" and "que" also join a thanks or a goodbye.)
-GREETINGS_NEVER_ASK = frozenset("""
-donde adonde cuando cuanto cuanta cuantos cuantas where when why which whose whom
-""".split())
+# Small talk never asks where or how much, and a greeting never asks when either: "where
+# are you guys" was 0.66 from "who are you", over the 0.62 of small talk, and got the
+# greeting when no passage was found; "cuánto vale" is "vale" to the encoder, a thanks.
+# ("cómo", "qué", "how" and "what" also greet, and "cuando" and "when" join a thanks or a
+# goodbye: "gracias, cuando pueda me paso".)
+NEVER_ASKED = frozenset("donde adonde cuanto cuanta cuantos cuantas where why which whose whom"
+                        .split())
+NEVER_ASKED_IN_GREETINGS = NEVER_ASKED | {"cuando", "when"}
 # Asking to talk with someone of the business, whoever they are ("quiero hablar con la
 # peluquera", "can I speak to the manager"): the examples cannot list every trade's staff, and
 # the encoder put "hablar con una peluquera" at 0.59 from "hablar con una persona". Not with
@@ -116,6 +117,7 @@ class SmallTalk:
         kind = self.labels[best][0]
         if kind in CLOSINGS and (asked or (len(words) == 1 and score < ONE_WORD_CLOSING)):
             return None, None, score  # "¿qué?" asks; it neither thanks nor says goodbye
-        if kind == "greeting" and GREETINGS_NEVER_ASK.intersection(plain.split()):
+        never = NEVER_ASKED_IN_GREETINGS if kind == "greeting" else NEVER_ASKED
+        if never.intersection(plain.split()):
             return None, None, score  # "where are you guys" is no "who are you"
         return (*self.labels[best], score)
