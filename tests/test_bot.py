@@ -109,6 +109,13 @@ def test_a_greeting_in_the_middle_of_a_conversation_is_not_read_as_a_follow_up(b
     assert "52 €" in bot.answer("y cuanto vale", history, "es")
 
 
+@pytest.mark.parametrize("message", ["que tal", "hola que tal"])
+def test_que_tal_is_a_greeting_not_a_question(bot, message):
+    """"qué tal" reached the English page on deleting data through "tal" standing for "any",
+    and got the Spanish one: "tal" is a function word."""
+    assert bot.answer(message, [], "es") == TEXTS.get("greeting", "es")
+
+
 @pytest.mark.parametrize("message, kind", [
     ("who are you?", "greeting"), ("hola como estas", "greeting"), ("buenas, como va", "greeting"),
     ("how nice, thanks", "thanks"), ("gracias, cuando pueda me paso", "thanks"),
