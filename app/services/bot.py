@@ -29,7 +29,7 @@ from app.services.extractive import (
     ExtractiveChatModel,
 )
 from app.services.language import LanguageDetector, names_in
-from app.services.retrieval.analysis import spelled_out, words
+from app.services.retrieval.analysis import words
 from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
     calibration_of,
@@ -262,7 +262,7 @@ class Bot:
 
         @cache
         def coverage() -> np.ndarray:
-            return index.bm25.coverage(text, index.lexicon.stand_ins)
+            return index.coverage(text)
 
         return lambda hit: float(coverage()[hit.position])
 
@@ -297,14 +297,14 @@ class Bot:
         the section on the first visit, which states no price."""
         if not hits or not PRICE_QUESTION.search(question):
             return hits
-        priced = [hit for hit in [*hits, *found] if MONEY.search(hit.passage.text)
+        # Every hit is one of those found (a translation too).
+        priced = [hit for hit in found if MONEY.search(hit.passage.text)
                   and hit.score >= hits[0].score - PRICE_REACH]
         if not priced:
             return hits
         index = self.retriever.index
-        topic = index.speller.mend(
-            spelled_out(PRICE_QUESTION.sub(" ", f"{question} {context}")), language)
-        held = index.bm25.coverage(topic, index.lexicon.stand_ins) if words(topic) else None
+        topic = index.read(PRICE_QUESTION.sub(" ", f"{question} {context}"), language)
+        held = index.coverage(topic) if words(topic) else None
 
         def holds(hit: Hit) -> float:
             return 0.0 if held is None else float(held[hit.position])

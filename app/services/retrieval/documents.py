@@ -141,6 +141,11 @@ def plain_markdown(markdown: str) -> str:
     rows: list[list[str]] = []
     level, start, end = 1, 0, 0
     answer_next = False  # a marked question was just made a heading: its answer may be marked
+
+    def under(title: str) -> str:
+        """A heading one level under the last one (a FAQ's question, a bold title)."""
+        return f"{'#' * min(level + 1, 4)} {title}"
+
     tokens = _MARKDOWN.parse("\n".join(lines))
     for index, token in enumerate(tokens):
         after_question = answer_next and token.type == "paragraph_open"
@@ -159,7 +164,7 @@ def plain_markdown(markdown: str) -> str:
             rewritten: list[str] = []
             for line in lines[start:end]:
                 if question := MARKED_QUESTION.fullmatch(line):
-                    rewritten += ["", f"{'#' * min(level + 1, 4)} {question['question']}", ""]
+                    rewritten += ["", under(question["question"]), ""]
                 else:
                     rewritten.append(MARKED_ANSWER.sub("", line, count=1))
             edits.append((start, end, rewritten))
@@ -176,7 +181,7 @@ def plain_markdown(markdown: str) -> str:
                 if rest:
                     lines[start + 1] = MARKED_ANSWER.sub("", lines[start + 1], count=1)
                 answer_next = not rest
-            edits.append((start, start + 1, [f"{'#' * min(level + 1, 4)} {title}", *rest]))
+            edits.append((start, start + 1, [under(title), *rest]))
         elif (token.type == "paragraph_open" and token.map and token.level == 0
               and token.map[1] - token.map[0] == 1
               and _asks(lines[token.map[0]].strip())
@@ -186,7 +191,7 @@ def plain_markdown(markdown: str) -> str:
             # "¿Hacéis envíos a Canarias?" alone, its answer the next paragraph: as in text.
             start = token.map[0]
             edits.append((start, start + 1,
-                          [f"{'#' * min(level + 1, 4)} {lines[start].strip()}"]))
+                          [under(lines[start].strip())]))
         elif (token.type == "paragraph_open" and token.map and token.level == 0
               and after_question and MARKED_ANSWER.match(lines[token.map[0]])):
             start = token.map[0]
@@ -494,12 +499,17 @@ def _unmark_lists(heading: dict[int, str], apart: list[bool]) -> set[int]:
     return unmarked
 
 
+def _one_sentence(line: str) -> bool:
+    """Whether `line` holds at most one sentence, its number ("3. ") aside: two are prose,
+    not a title."""
+    return not re.search(r"[.!?…]\s", re.sub(r"^\d{1,3}[.)]\s*", "", line))
+
+
 def _asks(line: str) -> bool:
     """Whether `line` is one question that may head its answer ("¿Hacéis envíos?", "3. Do
     you ship?"), not prose that ends with one ("Si tienes dudas, escribe. ¿Vale?")."""
-    numbered = re.sub(r"^\d{1,3}[.)]\s*", "", line)
-    return (line.endswith("?") and len(line) <= MAX_QUESTION_CHARS
-            and not re.search(r"[.!?…]\s", numbered) and bool(QUESTION.fullmatch(line)))
+    return (line.endswith("?") and len(line) <= MAX_QUESTION_CHARS and _one_sentence(line)
+            and bool(QUESTION.fullmatch(line)))
 
 
 def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
@@ -508,9 +518,8 @@ def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
     # lines) or a heading; a wrapped paragraph's line follows a line that ends no sentence.
     starts = blank_before or not before or before.endswith((".", "!", "?", ":")) or (
         len(before) <= MAX_HEADING_CHARS and not before.endswith(SENTENCE_END))
-    numbered = re.sub(r"^\d{1,3}[.)]\s*", "", stripped)
-    if not (stripped and after and starts) or re.search(r"[.!?…]\s", numbered):
-        return False  # two sentences are prose, not a title
+    if not (stripped and after and starts and _one_sentence(stripped)):
+        return False
     if stripped.endswith("?"):  # a FAQ's question, its answer below: it heads that answer
         return _asks(stripped)
     return (len(stripped) <= MAX_HEADING_CHARS and not stripped.endswith(SENTENCE_END)

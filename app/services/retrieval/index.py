@@ -21,7 +21,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from app.services.language import LanguageDetector
-from app.services.retrieval.analysis import STOPWORDS
+from app.services.retrieval.analysis import STOPWORDS, spelled_out
 from app.services.retrieval.bm25 import BM25
 from app.services.retrieval.documents import LOADERS, read_folder
 from app.services.retrieval.embeddings import (
@@ -112,6 +112,16 @@ class KnowledgeIndex:
         vectors = (embeddings.views_matrix(rows) if isinstance(embeddings, WeightedEmbeddings)
                    else as_matrix(embeddings, [text for _, text in rows]))
         return cls(passages, vectors, starts[:len(passages)], key, widths_of(embeddings))
+
+    def read(self, text: str, language: str | None) -> str:
+        """`text` as it is searched: chat abbreviations written out and slips mended against
+        the documents' words in `language` (`Speller`)."""
+        return self.speller.mend(spelled_out(text), language)
+
+    def coverage(self, text: str) -> np.ndarray:
+        """Each passage's share of the information of the words of `text`, a word no passage
+        uses counted through its stand-ins (`BM25.coverage`, `Lexicon.stand_ins`)."""
+        return self.bm25.coverage(text, self.lexicon.stand_ins)
 
     def similarity(self, query_vector: np.ndarray) -> np.ndarray:
         """Each passage's similarity with the query: that of its closest view, per model, and

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from app.services.retrieval.analysis import spelled_out
 from app.services.retrieval.embeddings import as_matrix
 from app.services.retrieval.index import KnowledgeIndex
 from app.services.retrieval.splitter import Passage
@@ -56,16 +55,14 @@ class HybridRetriever:
         """
         if not query.strip() or not self.index.passages:
             return []
-        mend = self.index.speller.mend
-        query, context = (mend(spelled_out(text), language) for text in (query, context))
+        query, context = (self.index.read(text, language) for text in (query, context))
         texts = [query, context] if context.strip() else [query]
         vectors = as_matrix(self.embeddings, texts, query=True)
         vector = vectors[0] + context_weight * vectors[1] if len(texts) > 1 else vectors[0]
         similarity = self.index.similarity(vector / (np.linalg.norm(vector) or 1.0))
-        bridge = self.index.lexicon.stand_ins
-        coverage = self.index.bm25.coverage(query, bridge)
+        coverage = self.index.coverage(query)
         if len(texts) > 1:
-            coverage = np.maximum(coverage, self.index.bm25.coverage(" ".join(texts), bridge))
+            coverage = np.maximum(coverage, self.index.coverage(" ".join(texts)))
         fused = similarity + self.words_weight * coverage
         k = min(k, len(fused))
         order = np.argpartition(-fused, k - 1)[:k]
