@@ -153,11 +153,19 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f}%" if whole else "-"
 
 
+def set_path(name: str) -> Path:
+    """A set given as a path, or by its name among the shipped ones ("surf")."""
+    path = Path(name)
+    if not path.exists() and (HERE / f"{name}.jsonl").exists():
+        return HERE / f"{name}.jsonl"
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run each set against its knowledge folder and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sets", nargs="*", type=Path,
-                        default=sorted(HERE.glob("*.jsonl")))
+    parser.add_argument("sets", nargs="*", type=set_path, default=sorted(HERE.glob("*.jsonl")),
+                        help="sets to run, as paths or by name (surf); default: every set")
     parser.add_argument("--knowledge", default=None,
                         help="the knowledge folder (default: the set's own folder beside it, "
                              "else the shipped knowledge base)")
