@@ -140,6 +140,20 @@ def test_a_price_list_without_full_stops_keeps_every_line_each_on_its_own_line(t
         "Sesión de fisioterapia (45 min): 40 €", "Punción seca: 10 €"]
 
 
+def test_tabs_and_no_break_spaces_still_part_words(tmp_path):
+    # The splitter dropped every character that does not print: a tab-separated price list
+    # read "Corte16 €", and a no-break space from a word processor glued its words too.
+    (tmp_path / "precios.txt").write_text("PRECIOS\n\nCorte\t\t16 €\nTinte\t45 €\n",
+                                          encoding="utf-8")
+    (tmp_path / "horario.md").write_text(
+        "# Horario\n\nDe lunes\u00a0a viernes, de 9:00\u202fh a 14:00 en la Calle\u00a0Mayor.\n",
+        encoding="utf-8")
+    texts = {name: split_document(markdown, name)[0].text
+             for name, markdown in read_folder(tmp_path)}
+    assert to_whatsapp(texts["precios.txt"]).split("\n") == ["Corte 16 €", "Tinte 45 €"]
+    assert texts["horario.md"] == "De lunes a viernes, de 9:00 h a 14:00 en la Calle Mayor."
+
+
 def test_prose_that_mentions_prices_is_still_one_paragraph():
     marked = mark_headings("Cuotas\n\nLa cuota mensual cuesta 39,90 € y da acceso a todo.\n"
                            "La trimestral cuesta 109 €, pagada de una vez. La matrícula de alta\n"

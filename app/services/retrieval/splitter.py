@@ -15,6 +15,10 @@ from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharac
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
 CHUNK_CHARS = 900
 OVERLAP_CHARS = 150
+# A tab or a space other than the plain one (no-break, narrow, thin: Word and web pages are
+# full of them). The header splitter drops every character that does not print, and these
+# do not: "Corte\t16 €" became "Corte16 €", "Tinte\u202f45 €" "Tinte45 €".
+SPACES = re.compile(r"[^\S\n\r ]+")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Passage:
 def split_document(markdown: str, source: str, chunk_chars: int = CHUNK_CHARS,
                    overlap_chars: int = OVERLAP_CHARS) -> list[Passage]:
     """The passages of one document's markdown, in document order."""
+    markdown = SPACES.sub(" ", markdown)
     sections = MarkdownHeaderTextSplitter(HEADERS, strip_headers=True).split_text(markdown)
     pieces = RecursiveCharacterTextSplitter(
         chunk_size=chunk_chars, chunk_overlap=overlap_chars, keep_separator="end",
