@@ -154,6 +154,27 @@ def test_tabs_and_no_break_spaces_still_part_words(tmp_path):
     assert texts["horario.md"] == "De lunes a viernes, de 9:00 h a 14:00 en la Calle Mayor."
 
 
+def test_the_wrapped_lines_of_a_narrow_column_are_not_headings(tmp_path):
+    # A leaflet's narrow column: its lines are short and end no sentence, as titles do. The
+    # first line of each section headed the rest of it, which lost its own heading.
+    _text_pdf(tmp_path / "guia.pdf", [[
+        "Edad minima", "Puedes sacarte el carnet de coche a", "partir de los 18 anos.",
+        "Cancelar una clase", "Si no puedes venir a una clase practica",
+        "avisanos con 24 horas de antelacion.", "Tus datos",
+        "Guardamos tu nombre, DNI, telefono y", "tu historial de clases."]])
+    passages = split_document(dict(read_folder(tmp_path))["guia.pdf"], "guia.pdf")
+    assert [(p.headings, p.text.split()[0]) for p in passages] == [
+        (("Edad minima",), "Puedes"), (("Cancelar una clase",), "Si"),
+        (("Tus datos",), "Guardamos")]
+
+
+def test_dot_leaders_become_a_label_and_its_value():
+    marked = mark_headings("HORARIO\n\nLunes a jueves ........ 10:00 - 14:00\n"
+                           "Viernes . . . . . . 10:00 - 13:00\nSábados\u2026\u2026cerrado\n")
+    assert to_whatsapp(split_document(marked, "horario.txt")[0].text).split("\n") == [
+        "Lunes a jueves: 10:00 - 14:00", "Viernes: 10:00 - 13:00", "Sábados: cerrado"]
+
+
 def test_prose_that_mentions_prices_is_still_one_paragraph():
     marked = mark_headings("Cuotas\n\nLa cuota mensual cuesta 39,90 € y da acceso a todo.\n"
                            "La trimestral cuesta 109 €, pagada de una vez. La matrícula de alta\n"

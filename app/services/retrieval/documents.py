@@ -52,10 +52,21 @@ LABEL_WORDS = 4
 # "Devoluciones:" alone, a blank line before it: a label that heads what follows.
 LABEL_HEADING = re.compile(r"(?P<title>[A-ZÀ-Ý][^:.!?]{0,40}?)\s*:\s*")
 LABEL_HEADING_WORDS = 5
+# Dot leaders (five dots or more) between a label and its value, as price lists and
+# timetables align them: "Viernes ........ 10:00 - 14:00", "Corte de pelo . . . . . 15 €".
+LEADER = re.compile(r"(?<=[^\s.])[ \t]*(?:\.[ \t]?){5,}[ \t]*(?=[^\s.])"
+                    r"|(?<=\S)[ \t]*…{2,}[ \t]*(?=\S)")
 # A list's bullet that markdown does not know ("• Corte", "▪ Tinte"), written as its "- ".
 BULLET = re.compile(r"\s*[•·▪◦●‣]\s+")
 # This many guessed headings in a row, with no text between them, are a list's lines.
 HEADINGS_IN_A_ROW = 3
+# A title never ends with an article, a preposition or a conjunction; a line of a narrow
+# column wrapped before its next word does ("Puedes sacarte el carnet de coche a").
+OPEN_ENDED = frozenset(
+    "a al ante con de del desde e el en entre hacia hasta la las lo los mediante ni o para "
+    "por que según sin sobre su sus tu tus u un una unas unos y an and at by for from in "
+    "into of on or the to with".split())
+WRAPPED_WORDS = 5  # a line of so many words, the next starting in lower case, is wrapped
 # A paragraph's first line in bold alone ("**Horario**", "**¿Tenéis garantía?**"): a heading
 # written as bold text, as in documents exported from a word processor.
 BOLD_LINE = re.compile(r"\s*(\*\*|__)(?P<title>[^*_\n]{1,150}?)\1\s*:?\s*")
@@ -386,7 +397,7 @@ def mark_headings(text: str) -> str:
     that is followed at once by another, as a document's title is, or underlined with `=`).
     Underlines and rules are dropped: on a phone they are a row of symbols."""
     lines = [BULLET.sub("- ", line.rstrip(), count=1) if BULLET.match(line) else line.rstrip()
-             for line in text.replace("\r\n", "\n").split("\n")]
+             for line in LEADER.sub(": ", text.replace("\r\n", "\n")).split("\n")]
     marked: dict[int, str] = {}  # line index -> "#" or "##", from the text's own marks
     for i, line in enumerate(lines):
         if RULE.fullmatch(line):
@@ -522,6 +533,12 @@ def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
         return False
     if stripped.endswith("?"):  # a FAQ's question, its answer below: it heads that answer
         return _asks(stripped)
+    # A narrow column's lines (a PDF's) are short and end no sentence, as titles do; but the
+    # sentence goes on: the line ends open, or a long one runs into a line in lower case.
+    words = stripped.split()
+    if words[-1].lower() in OPEN_ENDED or (
+            len(words) >= WRAPPED_WORDS and after.strip()[:1].islower()):
+        return False
     return (len(stripped) <= MAX_HEADING_CHARS and not stripped.endswith(SENTENCE_END)
             and stripped[0].isupper() and not stripped.startswith(("-", "*", "•"))
             and not FIGURE.search(stripped) and not LABEL_VALUE.fullmatch(stripped))
