@@ -175,6 +175,26 @@ def test_dot_leaders_become_a_label_and_its_value():
         "Lunes a jueves: 10:00 - 14:00", "Viernes: 10:00 - 13:00", "Sábados: cerrado"]
 
 
+def test_markdown_headings_lose_their_marks_and_html_tags_their_brackets(tmp_path):
+    # Closing hashes and bold stayed in the heading path, and a phone shows "<br>" as typed.
+    (tmp_path / "tienda.md").write_text(
+        "# Tienda Sol ##\n\n## **Horario** ##\n\nDe lunes a viernes.<br>Sábados, de 10 a 14."
+        "\n\n## Envíos\n\nEs <b>gratis</b> y <span class='x'>rápido</span>.\n\n"
+        "| Día | Horas |\n|---|---|\n| Lunes | 9-14<br>17-20 |\n", encoding="utf-8")
+    passages = split_document(dict(read_folder(tmp_path))["tienda.md"], "tienda.md")
+    assert [(p.headings, to_whatsapp(p.text)) for p in passages] == [
+        (("Tienda Sol", "Horario"), "De lunes a viernes. Sábados, de 10 a 14."),
+        (("Tienda Sol", "Envíos"), "Es *gratis* y rápido.\n\n• Lunes: 9-14; 17-20")]
+
+
+def test_a_word_a_justified_pdf_split_with_a_hyphen_is_whole_again(tmp_path):
+    _text_pdf(tmp_path / "reservas.pdf", [[
+        "Reservas", "Pedimos una senal del 30% del to-", "tal por transferencia bancaria."]])
+    reservas = split_document(dict(read_folder(tmp_path))["reservas.pdf"], "reservas.pdf")[0]
+    assert to_whatsapp(reservas.text) == (
+        "Pedimos una senal del 30% del total por transferencia bancaria.")
+
+
 def test_prose_that_mentions_prices_is_still_one_paragraph():
     marked = mark_headings("Cuotas\n\nLa cuota mensual cuesta 39,90 € y da acceso a todo.\n"
                            "La trimestral cuesta 109 €, pagada de una vez. La matrícula de alta\n"

@@ -124,6 +124,10 @@ def table_markdown(rows: list[list[str]], header: bool = True) -> str:
 
 
 # YAML front matter (static site generators, Obsidian, Notion exports): metadata, not text.
+LINE_BREAK_TAG = re.compile(r"[ \t]*<br\s*/?>[ \t]*", re.IGNORECASE)
+INLINE_TAG = re.compile(r"</?(?P<name>b|strong|i|em|u|s|span|font|small|big|mark|sup|sub|a|abbr)"
+                        r"\b[^<>]*>", re.IGNORECASE)
+INLINE_MARKS = {"b": "**", "strong": "**", "i": "_", "em": "_", "s": "~~"}
 FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(?P<yaml>(?:[^\n]*\n){0,60}?)"
                           r"(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
 FRONT_TITLE = re.compile(r"^title:[ \t]*[\"']?(?P<title>[^\n\"']+?)[\"']?[ \t]*$", re.MULTILINE)
@@ -131,14 +135,28 @@ FRONT_TITLE = re.compile(r"^title:[ \t]*[\"']?(?P<title>[^\n\"']+?)[\"']?[ \t]*$
 
 def load_markdown(path: Path) -> str:
     """A markdown file, its underlined headings written with `#`, its tables as lists; its
-    front matter left out, but for its `title`, which heads a document that has none."""
-    markdown = read_text(path).replace("\r\n", "\n")
+    front matter left out, but for its `title`, which heads a document that has none; the
+    HTML tags written in its text read as markdown (`without_tags`)."""
+    markdown = without_tags(read_text(path).replace("\r\n", "\n"))
     if front := FRONT_MATTER.match(markdown):
         markdown = markdown[front.end():]
         title = FRONT_TITLE.search(front["yaml"])
         if title and not markdown.lstrip().startswith("# "):
             markdown = f"# {title['title'].strip()}\n\n{markdown}"
     return plain_markdown(markdown)
+
+
+def without_tags(markdown: str) -> str:
+    """Markdown with the HTML tags written in its text as markdown: a line break (`<br>`) a
+    hard break (in a table's row, where a line cannot break, "; "), bold and italics as
+    such, other tags (`<span>`, `<font>`, `<u>`) left out around their words. A phone shows
+    a tag as it is written."""
+    lines = []
+    for line in markdown.split("\n"):
+        table_row = line.lstrip().startswith("|")
+        line = LINE_BREAK_TAG.sub("; " if table_row else "  \n", line)
+        lines.append(INLINE_TAG.sub(lambda m: INLINE_MARKS.get(m["name"].lower(), ""), line))
+    return "\n".join(lines)
 
 
 def plain_markdown(markdown: str) -> str:
@@ -164,10 +182,14 @@ def plain_markdown(markdown: str) -> str:
             answer_next = False
         if token.type == "heading_open":
             level = int(token.tag[1])
-            if token.markup in ("=", "-") and token.map:
+            if token.map and token.level == 0:
+                # Underlined (setext), or with closing marks or emphasis ("## **Envíos** ##"):
+                # the splitter reads "# " and the title's words to the end of the line.
                 start, end = token.map
-                title = " ".join(line.strip() for line in lines[start:end - 1])
-                edits.append((start, end, [f"{'#' * level} {title}"]))
+                title = "".join(" " if child.type == "softbreak" else child.content
+                                for child in tokens[index + 1].children or ()
+                                if child.type in ("text", "code_inline", "softbreak"))
+                edits.append((start, end, [f"{'#' * level} {' '.join(title.split())}"]))
         elif (token.type == "paragraph_open" and token.map and token.level == 0
               and MARKED_QUESTION.fullmatch(lines[token.map[0]])):
             # "P: ¿Hacéis envíos?" then "R: Sí, ...": each question heads its answer.
@@ -249,7 +271,8 @@ def load_pdf(path: Path) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PyPdfError, ValueError, KeyError, TypeError) as err:
         raise KnowledgeError(f"{path.name}: not a readable PDF ({err})") from err
-    return mark_headings("\n\n".join(without_page_furniture(pages)))
+    text = "\n\n".join(without_page_furniture(pages))
+    return mark_headings(HYPHENATED.sub(r"\1\n", text))
 
 
 # "3", "- 3 -", "Página 3 de 12", "Pág. 3", "Page 3 of 12", "3/12".
@@ -258,6 +281,9 @@ PAGE_NUMBER = re.compile(r"[\s\-–—|·.(\[]*(?:p(?:á|a)g(?:ina)?\.?|page|p\.
 # A footer that names the page after a title: "Óptica Marina - Página 1", "Acme | Page 2 of 5".
 TITLED_PAGE_NUMBER = re.compile(r".{1,60}?\s[-–—|·]\s*(?:p(?:á|a)g(?:ina)?\.?|page)\s*\d{1,4}"
                                 r"(?:\s*(?:de|of|/)\s*\d{1,4})?\s*", re.IGNORECASE)
+# A word a justified PDF split at a line's end ("del to-" / "tal por"), whole again on the
+# first line: between two lower-case letters, a hyphen at a line's end breaks a word.
+HYPHENATED = re.compile(r"(?<=[a-zß-ÿ])-\n([a-zß-ÿ]\S*)[ \t]*")
 EDGE_LINES = 2  # a page's header or footer: among its first or last two lines
 
 
