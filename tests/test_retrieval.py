@@ -84,8 +84,12 @@ def test_a_pdf_without_text_is_left_out_and_named_in_the_log(tmp_path, caplog):
     writer.add_blank_page(width=595, height=842)  # what a scan without OCR reads as
     writer.write(tmp_path / "escaneado.pdf")
     (tmp_path / "faq.md").write_text("## Horario\n\nDe 9 a 14.\n", encoding="utf-8")
+    (tmp_path / "notas.txt").write_text("\n \n", encoding="utf-8")
     assert [name for name, _ in read_folder(tmp_path)] == ["faq.md"]
-    assert any("escaneado.pdf has no text" in r.getMessage() for r in caplog.records)
+    warnings = [r.getMessage() for r in caplog.records]
+    assert "knowledge file escaneado.pdf has no text, left out (a scanned PDF needs OCR first)" in (
+        warnings)
+    assert "knowledge file notas.txt has no text, left out" in warnings  # no OCR for a text
 
 
 def _text_pdf(path, pages: list[list[str]]) -> None:

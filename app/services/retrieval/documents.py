@@ -401,9 +401,10 @@ def read_folder(directory: str | Path) -> list[tuple[str, str]]:
             raise KnowledgeError(f"{name}: cannot be read ({type(err).__name__}: {err})") from err
         if text.strip():
             documents.append((name, text))
-        else:  # a scanned PDF, say: its pages are images
-            log.warning("knowledge file %s has no text, left out (a scanned PDF needs OCR "
-                        "first)", name)
+        else:  # an empty file, or a scanned PDF: its pages are images
+            log.warning("knowledge file %s has no text, left out%s", name,
+                        " (a scanned PDF needs OCR first)" if name.lower().endswith(".pdf")
+                        else "")
     if not documents:
         raise KnowledgeError(f"KNOWLEDGE_DIR={str(directory)!r} has no document with text "
                              f"(looked for {', '.join(sorted(LOADERS))})")
