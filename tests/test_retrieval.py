@@ -384,6 +384,21 @@ def test_only_a_faqs_questions_and_bold_title_lines_become_headings():
     assert "**No abrimos en agosto.**" in markdown and "## Un texto" not in markdown
 
 
+def test_a_site_builders_menus_header_and_footer_are_left_out(tmp_path):
+    # Drawn with plain <div>s, they became a passage of their own ("Inicio Contacto"), and
+    # an h5 heading stayed in the text as "##### Aviso legal".
+    (tmp_path / "web.html").write_text(
+        '<div class="site-header"><div><a href="/">Inicio</a></div><a href="/c">Contacto</a>'
+        '</div><ul id="main-menu"><li>Servicios</li></ul><h1>Peluquería Lola</h1>'
+        '<div class="section-header"><p>De 9:00 a 20:00.</p></div><h5>Aviso legal</h5>'
+        '<p>Responsable: Lola Pérez.</p><div role="contentinfo">© 2026 Lola</div>',
+        encoding="utf-8")
+    passages = split_document(dict(read_folder(tmp_path))["web.html"], "web.html")
+    assert [(p.headings, p.text) for p in passages] == [
+        (("Peluquería Lola",), "De 9:00 a 20:00."),
+        (("Peluquería Lola", "Aviso legal"), "Responsable: Lola Pérez.")]
+
+
 def test_the_questions_of_an_html_faq_head_their_answers(tmp_path):
     (tmp_path / "ayuda.html").write_text(
         "<h1>Ayuda</h1><dl><dt>¿Hacéis envíos a Andorra?</dt><dd>Sí, por 15 euros.</dd></dl>"

@@ -577,6 +577,14 @@ class _HtmlToMarkdown(HTMLParser):
 
     SKIP = frozenset({"script", "style", "nav", "footer", "header", "noscript", "template",
                       "svg", "form", "button", "head"})
+    # Site builders draw menus, headers, footers and cookie notices with plain elements and
+    # say what they are in a class, an id or a role ("site-header", "main-menu").
+    FURNITURE = re.compile(r"(?:site|main|page|top|primary)?[-_]?(?:header|footer|nav|navbar|"
+                           r"navigation|menu|menubar|breadcrumbs?|cookies?|cookie[-_](?:banner|"
+                           r"notice|consent))", re.IGNORECASE)
+    FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "menu", "menubar"})
+    VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "source", "wbr", "area",
+                      "base", "col", "embed", "track", "param"})
     BLOCKS = frozenset({"p", "div", "section", "article", "main", "tr", "ul", "ol",
                         "dl", "blockquote", "pre", "br", "hr"})
 
@@ -588,9 +596,23 @@ class _HtmlToMarkdown(HTMLParser):
         self.rows: list[list[str]] = []
         self.header = False  # the first row is of <th> cells
         self.cell: int | None = None  # where in `parts` the open cell's text starts
+        self.furniture: list[list] = []  # [tag, how many of that tag are open] per skipped one
+
+    def _is_furniture(self, tag: str, attrs: list) -> bool:
+        if tag in self.VOID:
+            return False
+        values = dict(attrs)
+        return (str(values.get("role") or "").lower() in self.FURNITURE_ROLES or any(
+            self.FURNITURE.fullmatch(token)
+            for token in f"{values.get('class') or ''} {values.get('id') or ''}".split()))
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
+        if self.furniture and tag == self.furniture[-1][0]:
+            self.furniture[-1][1] += 1
         if tag in self.SKIP:
+            self.skipping += 1
+        elif self._is_furniture(tag, attrs):
+            self.furniture.append([tag, 1])
             self.skipping += 1
         elif tag == "table":
             self.tables += 1
@@ -606,8 +628,8 @@ class _HtmlToMarkdown(HTMLParser):
                 self.rows.append([])
             self.header = self.header or (len(self.rows) == 1 and tag == "th")
             self.cell = len(self.parts)
-        elif re.fullmatch(r"h[1-6]", tag):
-            self.parts.append(f"\n\n{'#' * int(tag[1])} ")
+        elif re.fullmatch(r"h[1-6]", tag):  # h5 and h6 as h4: the splitter's last level
+            self.parts.append(f"\n\n{'#' * min(int(tag[1]), 4)} ")
         elif tag == "li":
             self.parts.append("\n- ")
         elif tag in ("strong", "b"):
@@ -618,6 +640,12 @@ class _HtmlToMarkdown(HTMLParser):
             self.parts.append("\n\n" if tag in self.BLOCKS and not self.tables else " ")
 
     def handle_endtag(self, tag: str) -> None:
+        if self.furniture and tag == self.furniture[-1][0]:
+            self.furniture[-1][1] -= 1
+            if not self.furniture[-1][1]:
+                self.furniture.pop()
+                self.skipping = max(0, self.skipping - 1)
+            return
         if tag in self.SKIP:
             self.skipping = max(0, self.skipping - 1)
         elif tag == "table" and self.tables:
