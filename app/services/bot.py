@@ -226,8 +226,7 @@ class Bot:
             if translation is not None:  # in the place of the passage it translates
                 kept = [translation, *(h for h in kept[1:] if h is not translation)]
             return self._price_for_a_price_question(
-                query, context,
-                self._words_break_a_tie(self._without_translations(kept), language),
+                query, context, self._words_break_a_tie(self._without_translations(kept)),
                 found, language)
 
         earlier = self._earlier_question(history)
@@ -274,24 +273,18 @@ class Bot:
                 return content
         return None
 
-    def _words_break_a_tie(self, hits: list[Hit], language: str | None) -> list[Hit]:
-        """`hits` led by a passage that ties with the first and holds more of the question's
-        words: where the models cannot tell two passages apart, the words can. It is the
-        second, in the first's language ("¿aceptáis Bizum?" found the offers passage, "si lo
-        aceptas", a thousandth ahead of the payment methods, which name Bizum), or, when the
-        first is in the other language than the customer's, the best in theirs ("y salir?"
-        after a question on check-in found the English page for visitors, which mentions
-        check-out, 0.008 ahead of the Spanish section *Entrada y salida*)."""
+    def _words_break_a_tie(self, hits: list[Hit]) -> list[Hit]:
+        """`hits` with the first two swapped when they tie, in one language, and the second
+        holds more of the question's words: where the models cannot tell two passages apart,
+        the words can ("¿aceptáis Bizum?" found the offers passage, "si lo aceptas", a
+        thousandth ahead of the payment methods, which name Bizum)."""
         if len(hits) < 2:
             return hits
-        first = hits[0]
-        own = (next((hit for hit in hits[1:] if not _foreign(hit, language)), None)
-               if _foreign(first, language) else None)
-        for second in (hits[1] if hits[1].passage.language == first.passage.language
-                       else None, own):
-            if (second is not None and second.score >= first.score - self.calibration.close
-                    and second.coverage > first.coverage):
-                return [second, *(hit for hit in hits if hit is not second)]
+        first, second = hits[:2]
+        if (first.passage.language == second.passage.language
+                and second.score >= first.score - self.calibration.close
+                and second.coverage > first.coverage):
+            return [second, first, *hits[2:]]
         return hits
 
     def _price_for_a_price_question(self, question: str, context: str, hits: list[Hit],
