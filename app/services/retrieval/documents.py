@@ -401,10 +401,11 @@ def read_folder(directory: str | Path) -> list[tuple[str, str]]:
             raise KnowledgeError(f"{name}: cannot be read ({type(err).__name__}: {err})") from err
         if text.strip():
             documents.append((name, text))
-        else:  # an empty file, or a scanned PDF: its pages are images
-            log.warning("knowledge file %s has no text, left out%s", name,
-                        " (a scanned PDF needs OCR first)" if name.lower().endswith(".pdf")
-                        else "")
+        elif name.lower().endswith(".pdf"):  # a scan: its pages are images
+            log.warning("knowledge file %s has no text, left out (a scanned PDF needs OCR "
+                        "first)", name)
+        else:
+            log.warning("knowledge file %s has no text, left out", name)
     if not documents:
         raise KnowledgeError(f"KNOWLEDGE_DIR={str(directory)!r} has no document with text "
                              f"(looked for {', '.join(sorted(LOADERS))})")
