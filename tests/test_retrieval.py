@@ -575,6 +575,8 @@ def test_an_english_question_covers_the_spanish_passage_through_its_stand_ins():
     ("what time do you open on saturday?", [], "en"),
     ("ok thx", ["how long does shipping take?"], "en"),
     ("hola", [], "es"),
+    ("do u have wifi", [], "en"),  # 59% English as typed, under the bar: "u" is "you"
+    ("a q hora abris", [], "es"),
 ])
 def test_the_language_comes_from_the_message_or_the_conversation(text, earlier, language):
     assert LanguageDetector().detect(text, earlier) == language
