@@ -199,6 +199,19 @@ def test_a_word_a_justified_pdf_split_with_a_hyphen_is_whole_again(tmp_path):
         "Pedimos una senal del 30% del total por transferencia bancaria.")
 
 
+def test_a_faq_written_as_a_list_of_bold_questions_heads_each_answer_with_its_question():
+    # It was one passage: a question on Canarias was answered with the whole FAQ.
+    markdown = plain_markdown(
+        "# Preguntas frecuentes\n\n- **¿Hacéis envíos a Canarias?** Sí, con 12 € más.\n"
+        "- **¿Puedo devolver un pedido?** Tienes 30 días\n  desde que lo recibes.\n\n"
+        "## Pagos\n\n- **Tarjeta**: Visa y Mastercard.\n- Bizum\n")
+    assert [(p.headings, p.text) for p in split_document(markdown, "faq.md")] == [
+        (("Preguntas frecuentes", "¿Hacéis envíos a Canarias?"), "Sí, con 12 € más."),
+        (("Preguntas frecuentes", "¿Puedo devolver un pedido?"),
+         "Tienes 30 días\ndesde que lo recibes."),
+        (("Preguntas frecuentes", "Pagos"), "- **Tarjeta**: Visa y Mastercard.\n- Bizum")]
+
+
 def test_prose_that_mentions_prices_is_still_one_paragraph():
     marked = mark_headings("Cuotas\n\nLa cuota mensual cuesta 39,90 € y da acceso a todo.\n"
                            "La trimestral cuesta 109 €, pagada de una vez. La matrícula de alta\n"

@@ -128,6 +128,9 @@ LINE_BREAK_TAG = re.compile(r"[ \t]*<br\s*/?>[ \t]*", re.IGNORECASE)
 INLINE_TAG = re.compile(r"</?(?P<name>b|strong|i|em|u|s|span|font|small|big|mark|sup|sub|a|abbr)"
                         r"\b[^<>]*>", re.IGNORECASE)
 INLINE_MARKS = {"b": "**", "strong": "**", "i": "_", "em": "_", "s": "~~"}
+# A list item that opens with a question in bold, its answer after it.
+BOLD_QUESTION = re.compile(r"\s*(\*\*|__)(?P<question>[^*_\n]{1,150}?\?)\s*\1\s*:?\s*"
+                           r"(?P<answer>.*)", re.DOTALL)
 FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(?P<yaml>(?:[^\n]*\n){0,60}?)"
                           r"(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
 FRONT_TITLE = re.compile(r"^title:[ \t]*[\"']?(?P<title>[^\n\"']+?)[\"']?[ \t]*$", re.MULTILINE)
@@ -157,6 +160,28 @@ def without_tags(markdown: str) -> str:
         line = LINE_BREAK_TAG.sub("; " if table_row else "  \n", line)
         lines.append(INLINE_TAG.sub(lambda m: INLINE_MARKS.get(m["name"].lower(), ""), line))
     return "\n".join(lines)
+
+
+def _list_of_questions(tokens: list, start: int) -> list[tuple[tuple[int, int], str, str]]:
+    """For the list opening at `tokens[start]` whose every item is one paragraph that opens
+    with a question in bold, each item's lines, question and answer; else nothing."""
+    items, depth = [], 0
+    for index in range(start, len(tokens)):
+        token = tokens[index]
+        depth += token.nesting
+        if token.type == "list_item_open" and depth == 2:
+            inline = tokens[index + 2] if index + 2 < len(tokens) else None
+            after = tokens[index + 4] if index + 4 < len(tokens) else None
+            asked = BOLD_QUESTION.match(inline.content) if (
+                inline is not None and inline.type == "inline") else None
+            if (asked is None or not asked["answer"].strip() or token.map is None
+                    or after is None or after.type != "list_item_close"):
+                return []
+            items.append((tuple(token.map), asked["question"].strip(),
+                          asked["answer"].strip()))
+        if depth == 0:
+            break
+    return items if len(items) >= 2 else []
 
 
 def plain_markdown(markdown: str) -> str:
@@ -238,6 +263,12 @@ def plain_markdown(markdown: str) -> str:
             breaks = _breaks(listed, end - start, ())
             edits.append((start, end, [piece for n, line in enumerate(lines[start:end])
                                        for piece in ([line, ""] if n in breaks else [line])]))
+        elif (token.type in ("bullet_list_open", "ordered_list_open") and token.level == 0
+              and (asked := _list_of_questions(tokens, index))):
+            # "- **¿Hacéis envíos a Canarias?** Sí, ...": a FAQ written as a list, each
+            # question heading its answer, as in a FAQ of paragraphs.
+            for (start, end), question, answer in asked:
+                edits.append((start, end, ["", under(question), "", *answer.split("\n"), ""]))
         elif token.type == "hr" and token.map:  # a rule: a row of symbols on a phone
             edits.append((token.map[0], token.map[1], [""]))
         elif token.type == "table_open":
