@@ -194,6 +194,17 @@ def test_a_tie_with_a_page_in_the_other_language_goes_to_the_customers_own(guest
     assert own.startswith("## 1. ENTRADA Y SALIDA") and "antes de las 12:00" in own
 
 
+def test_a_translation_in_other_words_is_quoted_in_the_customers_language(index_cache):
+    """A guesthouse whose every page is in both languages: "Check-in and check-out" is 0.849
+    from *Entrada y salida*, under the 0.85 a translation was; the Spanish question found the
+    English passage first and quoted it, after "Solo tengo esta información en inglés"."""
+    hostal = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/hostal"),
+                                     "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    reply = hostal.answer("a que hora se puede hacer el check in", [], "es")
+    assert reply.startswith("## Entrada y salida") and "a partir de las 14:00" in reply
+    assert TEXTS.get("other_language", "es") not in reply and "Check-in is" not in reply
+
+
 def test_a_price_question_is_answered_by_the_price_of_what_it_asks_about(garage):
     """The car repair shop's courtesy car "cuesta 20 € al día": "¿cuánto cuesta cambiar el
     aceite?" found it ahead of the price list, which names the oil change."""
