@@ -589,6 +589,8 @@ def test_an_english_question_covers_the_spanish_passage_through_its_stand_ins():
     ("ok thx", ["how long does shipping take?"], "en"),
     ("hola", [], "es"),
     ("do u have wifi", [], "en"),  # 59% English as typed, under the bar: "u" is "you"
+    ("y el check out?", ["a que hora se puede hacer el check in"], "es"),  # 92% English alone
+    ("and the parking?", ["what time is check in"], "en"),
     ("a q hora abris", [], "es"),
 ])
 def test_the_language_comes_from_the_message_or_the_conversation(text, earlier, language):

@@ -22,6 +22,9 @@ LANGUAGES = ("es", "en")
 MIN_CONFIDENCE = 0.6
 # "ok", "vale", "thx": a message this short follows the conversation's language.
 SHORT_WORDS = 2
+# A message of up to this many words is read with the person's message before it: "y el
+# check out?" alone is 92% English to lingua, and so is "y el parking?", in Spanish chats.
+WITH_THE_LAST_WORDS = 4
 WORD = re.compile(r"[^\W\d_]+")
 # The words a message must keep, its names left out, to be read without them.
 NAMELESS_WORDS = 1
@@ -108,9 +111,14 @@ class LanguageDetector:
 
     def detect(self, text: str, earlier: Sequence[str] = ()) -> str:
         """The language of `text`; the person's `earlier` messages (oldest first) settle a
-        message too short to tell."""
+        message too short to tell, and a short one is read with the message before it: a
+        Spanish follow-up's English words ("y el check out?") outweigh its Spanish ones."""
         if earlier and len(text.split()) <= SHORT_WORDS:
             language, confidence = self.guess(" ".join(earlier[-3:]))
+            if confidence >= self.min_confidence:
+                return language
+        if earlier and len(text.split()) <= WITH_THE_LAST_WORDS:
+            language, confidence = self.guess(" ".join([earlier[-1], text]))
             if confidence >= self.min_confidence:
                 return language
         language, confidence = self.guess(text)
