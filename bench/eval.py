@@ -181,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     # The sets ask for a person on purpose: the team's warning for each is not news here.
     logging.getLogger("app.services.chat").setLevel(logging.ERROR)
     slipped: dict = {}
+    every: dict[str, dict] = defaultdict(lambda: defaultdict(int))
     for path in args.sets:
         own = path.with_suffix("")
         knowledge = args.knowledge or (str(own) if own.is_dir() else DEFAULT_KNOWLEDGE_DIR)
@@ -189,10 +190,23 @@ def main(argv: list[str] | None = None) -> None:
         elif args.slips:
             slips(path, knowledge, slipped)
         else:
-            report(f"{path.name} against {knowledge}",
-                   run(path, knowledge, args.verbose, repeats=max(1, args.repeat)))
+            results = run(path, knowledge, args.verbose, repeats=max(1, args.repeat))
+            report(f"{path.name} against {knowledge}", results)
+            add_up(every, results)
     if len(args.sets) > 1 and slipped:
         print_slips("every set", slipped)
+    if len(args.sets) > 1 and every:
+        report(f"every set ({len(args.sets)}), each message counted once", every)
+
+
+def add_up(total: dict, results: dict) -> None:
+    """`results` of one set added to `total`: counts summed, lists (times, lengths) joined."""
+    for language, counts in results.items():
+        for key, value in counts.items():
+            if isinstance(value, list):
+                total[language].setdefault(key, []).extend(value)
+            else:
+                total[language][key] += value
 
 
 SLIPS = {"as typed": lambda word, i: word,
