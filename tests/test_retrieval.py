@@ -404,12 +404,14 @@ def test_a_site_builders_menus_header_and_footer_are_left_out(tmp_path):
         '<div class="site-header"><div><a href="/">Inicio</a></div><a href="/c">Contacto</a>'
         '</div><ul id="main-menu"><li>Servicios</li></ul><h1>Peluquería Lola</h1>'
         '<div class="section-header"><p>De 9:00 a 20:00.</p></div><h5>Aviso legal</h5>'
-        '<p>Responsable: Lola Pérez.</p><div role="contentinfo">© 2026 Lola</div>',
+        '<p>Responsable: Lola Pérez.</p><div role="contentinfo">© 2026 Lola</div>'
+        '<div class="footer"><div class="menu"><div>Aviso</div></div><nav>Mapa</nav></div>'
+        '<p>Abierto en agosto.</p>',
         encoding="utf-8")
     passages = split_document(dict(read_folder(tmp_path))["web.html"], "web.html")
     assert [(p.headings, p.text) for p in passages] == [
         (("Peluquería Lola",), "De 9:00 a 20:00."),
-        (("Peluquería Lola", "Aviso legal"), "Responsable: Lola Pérez.")]
+        (("Peluquería Lola", "Aviso legal"), "Responsable: Lola Pérez.  \nAbierto en agosto.")]
 
 
 def test_the_questions_of_an_html_faq_head_their_answers(tmp_path):

@@ -375,14 +375,15 @@ class Bot:
         0.066. Computed once a passage, when first asked."""
         if position not in self._counterparts:
             index = self.retriever.index
-            whole = (index.vectors @ index.vector(position))[index.starts]
             language = index.passages[position].language
-            whole[(self._languages == language) | (self._languages == "")] = -np.inf
-            best, second = (np.argsort(-whole)[:2].tolist() + [None])[:2]
-            self._counterparts[position] = best if (
-                np.isfinite(whole[best]) and (second is None or not np.isfinite(whole[second])
-                                              or whole[best] - whole[second]
-                                              >= TRANSLATION_MARGIN)) else None
+            others = np.flatnonzero((self._languages != language) & (self._languages != ""))
+            whole = (index.vectors @ index.vector(position))[index.starts[others]]
+            order = np.argsort(-whole)[:2]
+            best = None
+            if len(order) and (len(order) == 1
+                               or whole[order[0]] - whole[order[1]] >= TRANSLATION_MARGIN):
+                best = int(others[order[0]])
+            self._counterparts[position] = best
         return self._counterparts[position]
 
 

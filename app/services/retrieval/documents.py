@@ -123,7 +123,7 @@ def table_markdown(rows: list[list[str]], header: bool = True) -> str:
     return "\n".join(f"- {table_row(names, row)}" for row in body)
 
 
-# YAML front matter (static site generators, Obsidian, Notion exports): metadata, not text.
+# HTML tags written in markdown's text (`without_tags`).
 LINE_BREAK_TAG = re.compile(r"[ \t]*<br\s*/?>[ \t]*", re.IGNORECASE)
 INLINE_TAG = re.compile(r"</?(?P<name>b|strong|i|em|u|s|span|font|small|big|mark|sup|sub|a|abbr)"
                         r"\b[^<>]*>", re.IGNORECASE)
@@ -131,6 +131,7 @@ INLINE_MARKS = {"b": "**", "strong": "**", "i": "_", "em": "_", "s": "~~"}
 # A list item that opens with a question in bold, its answer after it.
 BOLD_QUESTION = re.compile(r"\s*(\*\*|__)(?P<question>[^*_\n]{1,150}?\?)\s*\1\s*:?\s*"
                            r"(?P<answer>.*)", re.DOTALL)
+# YAML front matter (static site generators, Obsidian, Notion exports): metadata, not text.
 FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(?P<yaml>(?:[^\n]*\n){0,60}?)"
                           r"(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
 FRONT_TITLE = re.compile(r"^title:[ \t]*[\"']?(?P<title>[^\n\"']+?)[\"']?[ \t]*$", re.MULTILINE)
@@ -640,13 +641,16 @@ class _HtmlToMarkdown(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if self.furniture and tag == self.furniture[-1][0]:
-            self.furniture[-1][1] += 1
-        if tag in self.SKIP:
+            self.furniture[-1][1] += 1  # an element of the same tag inside a skipped one
+            return
+        if tag in self.SKIP or self._is_furniture(tag, attrs):
+            if tag not in self.SKIP:
+                self.furniture.append([tag, 1])
             self.skipping += 1
-        elif self._is_furniture(tag, attrs):
-            self.furniture.append([tag, 1])
-            self.skipping += 1
-        elif tag == "table":
+            return
+        if self.skipping:
+            return
+        if tag == "table":
             self.tables += 1
             if self.tables == 1:
                 self.rows, self.header, self.cell = [], False, None
@@ -672,6 +676,9 @@ class _HtmlToMarkdown(HTMLParser):
             self.parts.append("\n\n" if tag in self.BLOCKS and not self.tables else " ")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in ("body", "html"):  # whatever was left open ends with the page
+            self.furniture, self.skipping = [], 0
+            return
         if self.furniture and tag == self.furniture[-1][0]:
             self.furniture[-1][1] -= 1
             if not self.furniture[-1][1]:
@@ -680,7 +687,10 @@ class _HtmlToMarkdown(HTMLParser):
             return
         if tag in self.SKIP:
             self.skipping = max(0, self.skipping - 1)
-        elif tag == "table" and self.tables:
+            return
+        if self.skipping:
+            return
+        if tag == "table" and self.tables:
             self.tables -= 1
             if not self.tables:
                 self._close_cell()
