@@ -38,6 +38,9 @@ ANSWER_LATENCY = Histogram(
     "whatsapp_answer_latency_seconds",
     "From the person's message being stored to the provider accepting the last part of the "
     "answer.", ["dialect"], buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300))
+BOT_REPLIES = Counter("whatsapp_bot_replies",
+                      "The bot's replies by outcome: answer (from the documents), no_answer, "
+                      "small_talk, handoff, or fallback (the bot failed).", ["outcome"])
 BOT_LATENCY = Histogram(
     "whatsapp_bot_latency_seconds", "Time the bot took to compose an answer.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))

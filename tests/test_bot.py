@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from prometheus_client import REGISTRY
 
 from app.config import load_settings
-from app.services.bot import make_bot, make_model
+from app.services.bot import OUTCOMES, make_bot, make_model
+from app.services.chat import ChatManager
 from app.services.extractive import ExtractiveChatModel
+from app.services.store.sqlite import SqliteStore
 from app.services.texts import Texts
 from tests.server import ROOT
 
@@ -238,6 +243,34 @@ def test_a_follow_up_is_read_with_the_question_before_it(bot):
     history = [("user", "que tipos de aceite vendeis"), ("assistant", "Picual Temprano...")]
     assert bot.relevant("y en que tamaños", []) == []
     assert bot.relevant("y en que tamaños", history)[0].passage.title == "Formatos y precios"
+
+
+def test_the_log_and_metrics_say_how_the_bot_answered_and_from_what(bot, tmp_path, caplog):
+    """An operator greps `outcome=no_answer` for what the documents lack, and reads which
+    passage an answer came from, and how relevant it was."""
+    store = SqliteStore(str(tmp_path / "gateway.sqlite3"))
+    store.ensure_schema()
+    chat = ChatManager(store, bot, texts=TEXTS, detector=bot.detector)
+    conversation = store.sessions.get_or_create("34600000009")
+
+    def replies(outcome: str) -> float:
+        return REGISTRY.get_sample_value("whatsapp_bot_replies_total",
+                                         {"outcome": outcome}) or 0.0
+
+    before = {outcome: replies(outcome) for outcome in OUTCOMES}
+    caplog.set_level("INFO", logger="app.services.chat")
+    for text in ("hola", "a q hora abren el sabado??", "quien gano el mundial de 2010",
+                 "quiero hablar con una persona"):
+        chat.generate_response(text, conversation)
+    store.close()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("answered ")]
+    assert [re.search(r"outcome=(\w+)", line)[1] for line in lines] == [
+        "small_talk", "answer", "no_answer", "handoff"]
+    assert re.search(r"source=\W*horario-y-contacto\.md › Horario de la tienda\W* "
+                     r"relevance=0\.\d+$", lines[1])
+    assert all("source=" not in line for line in lines[::2] + lines[3:])
+    assert {outcome: replies(outcome) - before[outcome] for outcome in OUTCOMES} == {
+        "answer": 1, "no_answer": 1, "small_talk": 1, "handoff": 1}
 
 
 def test_the_model_gets_language_sources_history_and_question(index_cache):

@@ -135,10 +135,20 @@ def make_model(settings: Any, texts: Texts | None = None, tie: float = 0.02) -> 
 
 @dataclass(frozen=True)
 class Reply:
-    """What the bot says, and whether the person asked for a person (the team is told)."""
+    """What the bot says, whether the person asked for a person (the team is told), and for
+    the log: how it answered (`OUTCOMES`), and the passage it answered from, with its
+    relevance."""
 
     text: str
     wants_person: bool = False
+    outcome: str = "answer"
+    source: str = ""
+    relevance: float | None = None
+
+
+# How the bot answered: from the documents, with its "no answer" text (nothing relevant), with
+# a fixed reply to small talk, or by handing over to a person.
+OUTCOMES = ("answer", "no_answer", "small_talk", "handoff")
 
 
 class Bot:
@@ -176,24 +186,28 @@ class Bot:
             # "hello" alone: the example it matches knows its language better than a detector.
             language = example_language or language
         if kind == "handoff":
-            return Reply(self.texts.get("handoff", language), wants_person=True)
-        if kind is not None and social >= SOCIAL_OVER_QUESTION:
-            return Reply(self.texts.get(kind, language))  # whatever a search would find
+            return Reply(self.texts.get("handoff", language), wants_person=True,
+                         outcome="handoff")
+        if kind is not None and social >= SOCIAL_OVER_QUESTION:  # whatever a search would find
+            return Reply(self.texts.get(kind, language), outcome="small_talk")
         if not re.search(r"\w", question):  # "?", "...": nothing to search for
-            return Reply(self.texts.get("no_answer", language))
+            return Reply(self.texts.get("no_answer", language), outcome="no_answer")
         # Small talk is read alone: "hola, ¿qué tal?" in the middle of a conversation found
         # nothing by itself and was read as a follow-up of the question before it, whose
         # answer it got again.
         hits = self.relevant(question, [] if kind is not None else history, language)
         if kind is not None and not hits:
-            return Reply(self.texts.get(kind, language))
+            return Reply(self.texts.get(kind, language), outcome="small_talk")
         if not hits:
-            return Reply(self.texts.get("no_answer", language))
+            return Reply(self.texts.get("no_answer", language), outcome="no_answer")
+        best = hits[0]
         return Reply(self.chain.invoke({
             "context": format_context(hits[:self.passages]),
             "history": _messages(history), "question": question, "language": language,
             "language_name": LANGUAGE_NAMES.get(language, language),
-            "no_answer": self.texts.get("no_answer", language)}))
+            "no_answer": self.texts.get("no_answer", language)}),
+            source=" › ".join([best.passage.source, *best.passage.headings[-1:]]),
+            relevance=round(best.score, 3))
 
     def relevant(self, question: str, history: list[tuple[str, str]],
                  language: str | None = None) -> list[Hit]:

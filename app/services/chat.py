@@ -66,9 +66,17 @@ class ChatManager:
         took = time.monotonic() - started
         metrics.BOT_LATENCY.observe(took)
         answer = reply.text.strip()
-        log.info("answered conversation=%s bot_ms=%d history=%d language=%s chars=%d%s",
-                 conversation_id, took * 1000, len(history), language, len(answer),
-                 "" if answer else " (fallback)")
+        outcome = reply.outcome if answer else "fallback"
+        metrics.BOT_REPLIES.labels(outcome).inc()
+        if reply.source:  # what the answer was drawn from, and how relevant it was
+            log.info("answered conversation=%s bot_ms=%d history=%d language=%s outcome=%s "
+                     "chars=%d source=%s relevance=%s", conversation_id, took * 1000,
+                     len(history), language, outcome, len(answer), reply.source,
+                     reply.relevance)
+        else:
+            log.info("answered conversation=%s bot_ms=%d history=%d language=%s outcome=%s "
+                     "chars=%d", conversation_id, took * 1000, len(history), language,
+                     outcome, len(answer))
         if reply.wants_person:
             self.store.sessions.flag(conversation_id, "wants_person")
             log.warning("person requested conversation=%s wa_id=%s: flagged for an operator",
