@@ -210,6 +210,13 @@ def test_a_translation_in_other_words_is_quoted_in_the_customers_language(index_
     assert TEXTS.get("other_language", "es") not in reply and "Check-in is" not in reply
 
 
+def test_where_are_you_gets_the_business_address_not_one_it_mentions(index_cache):
+    school = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/autoescuela"),
+                                     "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    reply = school.answer("donde estais?", [], "es")
+    assert reply.startswith("## DÓNDE ESTAMOS") and "Centro Médico Delicias" not in reply
+
+
 def test_a_price_question_is_answered_by_the_price_of_what_it_asks_about(garage):
     """The car repair shop's courtesy car "cuesta 20 € al día": "¿cuánto cuesta cambiar el
     aceite?" found it ahead of the price list, which names the oil change."""

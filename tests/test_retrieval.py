@@ -24,7 +24,7 @@ from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
     WeightedEmbeddings,
 )
-from app.services.retrieval.facts import asked_by
+from app.services.retrieval.facts import asked_by, asked_of
 from app.services.retrieval.index import load_index
 from app.services.retrieval.lexicon import Lexicon
 from app.services.retrieval.retriever import HybridRetriever
@@ -465,6 +465,18 @@ def test_a_passage_giving_an_address_or_a_phone_number_is_asked_for_it(text, kin
     questions = " ".join(asked_by(text))
     assert ("Where are you?" in questions) == ("address" in kinds), questions
     assert ("phone number" in questions) == ("phone" in kinds), questions
+
+
+def test_only_the_business_is_asked_where_it_is_when_it_writes_its_address_in_full():
+    # A driving school's guide recommends a medical centre "en la calle Delicias 30", and
+    # "where are you?" found it as close as the school's own address, and quoted it first.
+    own = "Calle Doctor Fleming 14, 50004 Zaragoza. Teléfono: 976 55 43 21."
+    other = "Te recomendamos el Centro Médico Delicias, en la calle Delicias 30."
+    price = "Si no la devuelves se cobra la bici entera: 350 € la de paseo y 1.200 € la eléctrica."
+    where = asked_by(own)[0]
+    assert [where in questions for questions in asked_of([own, other, price])] == [
+        True, False, False]
+    assert where in asked_of([other])[0]  # with no address in full, any address is theirs
 
 
 def test_chat_abbreviations_are_spelled_out_and_words_containing_them_are_not():

@@ -20,6 +20,7 @@ STREET = re.compile(
     r"|\b\d{1,4}[a-z]?,?\s+(?:[A-Z][\w'-]*\s+){1,4}"
     r"(?i:street|st\.?|road|rd\.?|avenue|ave\.?|lane|square|boulevard|drive|place)\b"
     r"|\b\d{5}\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+")  # a Spanish postcode, then its town: "41003 Sevilla"
+POSTCODE = re.compile(r"\b\d{5}\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+")
 # Nine to fifteen digits in groups, perhaps after a country code: "983 20 40 60",
 # "+34 600 123 456", "(020) 7946 0958"; not an amount, a date or a time.
 PHONE = re.compile(r"(?<![\w.,:/])(?:\+\d{1,3}[ .-]?)?\(?\d{2,4}\)?(?:[ .-]?\d{2,4}){2,4}"
@@ -36,12 +37,29 @@ def _phone(text: str) -> bool:
     return any(9 <= sum(c.isdigit() for c in m.group()) <= 15 for m in PHONE.finditer(text))
 
 
-def asked_by(text: str) -> list[str]:
+def _address(text: str) -> bool:
+    """Whether `text` gives a street address: a street's name holds a capitalised word
+    ("Calle Feria 23", not the "paseo y 1.200" of a price)."""
+    return any(re.search(r"[A-ZÁÉÍÓÚÑ]", match.group()[1:]) for match in STREET.finditer(text))
+
+
+def asked_by(text: str, addresses: bool = True) -> list[str]:
     """The questions `text` answers by the kind of fact it gives, in Spanish and in English:
-    a passage in one is asked in the other too, and closer in the asker's own language."""
+    a passage in one is asked in the other too, and closer in the asker's own language.
+    `addresses=False`: an address in it is someone else's (`asked_of`)."""
     found = []
-    if STREET.search(text):
+    if addresses and _address(text):
         found.append("address")
     if _phone(text):
         found.append("phone")
     return [QUESTIONS[kind][lang] for kind in found for lang in ("es", "en")]
+
+
+def asked_of(texts: list[str]) -> list[list[str]]:
+    """`asked_by` of each of a knowledge base's passages. Where some give an address with its
+    postcode, the business's own written in full, an address without one is someone else's:
+    a driving school's guide recommends "el Centro Médico Delicias, en la calle Delicias
+    30", and "where are you?" found that passage as close as the school's own address."""
+    full = [_address(text) and bool(POSTCODE.search(text)) for text in texts]
+    return [asked_by(text, addresses=own or not any(full))
+            for text, own in zip(texts, full, strict=True)]

@@ -31,13 +31,13 @@ from app.services.retrieval.embeddings import (
     embeddings_id,
     widths_of,
 )
-from app.services.retrieval.facts import asked_by
+from app.services.retrieval.facts import asked_of
 from app.services.retrieval.lexicon import Lexicon
 from app.services.retrieval.spelling import Speller, english_words
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 26  # bump when what is embedded of a passage, or of its words, changes
+FORMAT_VERSION = 27  # bump when what is embedded of a passage, or of its words, changes
 
 
 # A sentence ends at . ! ? ; or : before a space, or at a blank line or a list item; a
@@ -53,9 +53,15 @@ MIN_SENTENCE_CHARS = 12
 VIEW_WEIGHTS = {"passage": 1.0, "heading": 0.9, "sentence": 0.9, "fact": 0.95}
 
 
-def views(passage: Passage) -> list[tuple[str, str]]:
+def views_of(passages: list[Passage]) -> list[list[tuple[str, str]]]:
+    """The views of each passage of a knowledge base (`views`)."""
+    return [views(passage, questions) for passage, questions in zip(
+        passages, asked_of([p.text for p in passages]), strict=True)]
+
+
+def views(passage: Passage, questions: list[str]) -> list[tuple[str, str]]:
     """What is embedded of a passage, as `(kind, text)`: all of it, its heading, each
-    sentence, and the questions it answers by the kind of fact it gives (`facts`).
+    sentence, and the `questions` it answers by the kind of fact it gives (`facts`).
 
     A short question is closest in meaning to a short text: "is there parking?" to the one
     sentence that mentions it, "where are you?" to the question an address answers.
@@ -71,7 +77,7 @@ def views(passage: Passage) -> list[tuple[str, str]]:
     return [("passage", passage.searchable),
             *([("heading", heading)] if passage.headings else []),
             *([("sentence", s) for s in sentences] if len(sentences) > 1 else []),
-            *[("fact", question) for question in asked_by(passage.text)]]
+            *[("fact", question) for question in questions]]
 
 
 class KnowledgeIndex:
@@ -81,7 +87,7 @@ class KnowledgeIndex:
 
     def __init__(self, passages: list[Passage], vectors: np.ndarray, starts: np.ndarray,
                  key: str = "", widths: tuple[int, ...] = (), lexicon: Lexicon | None = None):
-        groups = [views(p) for p in passages]
+        groups = views_of(passages)
         kinds = [kind for group in groups for kind, _ in group]
         if len(starts) != len(passages) or len(kinds) != len(vectors):
             raise ValueError("the vectors are not those of these passages' views")
@@ -106,7 +112,7 @@ class KnowledgeIndex:
     def build(cls, passages: list[Passage], embeddings: Embeddings, key: str = "",
               ) -> KnowledgeIndex:
         """Embed every view of `passages` and index them."""
-        groups = [views(p) for p in passages]
+        groups = views_of(passages)
         starts = np.concatenate([[0], np.cumsum([len(g) for g in groups])[:-1]]).astype(np.int64)
         rows = [row for group in groups for row in group]
         vectors = (embeddings.views_matrix(rows) if isinstance(embeddings, WeightedEmbeddings)
