@@ -163,9 +163,9 @@ class Bot:
         self.texts = texts
         self.condense = condense
         self.passages = passages
-        languages = Counter(p.language for p in retriever.index.passages)
-        self.main_language = languages.most_common(1)[0][0] if languages else ""
-        self._languages = np.array([p.language for p in retriever.index.passages])
+        languages = [p.language for p in retriever.index.passages]
+        self.main_language = Counter(languages).most_common(1)[0][0] if languages else ""
+        self._languages = np.array(languages)
         self._counterparts: dict[int, int | None] = {}
         # Relevance and "same content" are on the embedding model's own scale.
         self.calibration = calibration_of(retriever.embeddings)

@@ -68,15 +68,12 @@ class ChatManager:
         answer = reply.text.strip()
         outcome = reply.outcome if answer else "fallback"
         metrics.BOT_REPLIES.labels(outcome).inc()
+        line = "answered conversation=%s bot_ms=%d history=%d language=%s outcome=%s chars=%d"
+        values = [conversation_id, took * 1000, len(history), language, outcome, len(answer)]
         if reply.source:  # what the answer was drawn from, and how relevant it was
-            log.info("answered conversation=%s bot_ms=%d history=%d language=%s outcome=%s "
-                     "chars=%d source=%s relevance=%s", conversation_id, took * 1000,
-                     len(history), language, outcome, len(answer), reply.source,
-                     reply.relevance)
-        else:
-            log.info("answered conversation=%s bot_ms=%d history=%d language=%s outcome=%s "
-                     "chars=%d", conversation_id, took * 1000, len(history), language,
-                     outcome, len(answer))
+            line += " source=%s relevance=%s"
+            values += [reply.source, reply.relevance]
+        log.info(line, *values)
         if reply.wants_person:
             self.store.sessions.flag(conversation_id, "wants_person")
             log.warning("person requested conversation=%s wa_id=%s: flagged for an operator",

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import re
 
+# A Spanish postcode, then its town: "41003 Sevilla".
+POSTCODE = re.compile(r"\b\d{5}\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+")
 # A street, square or road, a capitalised name of up to six words, then its number:
-# "Calle Feria 23", "C/ Mayor, 5", "Avda. de la Constitución 12", "12 High Street".
+# "Calle Feria 23", "C/ Mayor, 5", "Avda. de la Constitución 12", "12 High Street"; or a
+# postcode and its town.
 STREET = re.compile(
     r"\b(?i:calle|c/|avenida|avda\.?|av\.|plaza|pza\.?|pl\.|paseo|pº|camino|"
     r"carretera|ctra\.?|ronda|travesía|glorieta|rambla|pasaje|polígono|pol\.|urbanización|"
@@ -19,8 +22,7 @@ STREET = re.compile(
     r"(?:(?:de|del|la|las|los|el|y)\s+|[A-ZÁÉÍÓÚÑ0-9][\w'.ºª-]*\s*){1,6},?\s*(?:n\.?º\s*)?\d{1,4}\b"
     r"|\b\d{1,4}[a-z]?,?\s+(?:[A-Z][\w'-]*\s+){1,4}"
     r"(?i:street|st\.?|road|rd\.?|avenue|ave\.?|lane|square|boulevard|drive|place)\b"
-    r"|\b\d{5}\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+")  # a Spanish postcode, then its town: "41003 Sevilla"
-POSTCODE = re.compile(r"\b\d{5}\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+")
+    r"|" + POSTCODE.pattern)
 # Nine to fifteen digits in groups, perhaps after a country code: "983 20 40 60",
 # "+34 600 123 456", "(020) 7946 0958"; not an amount, a date or a time.
 PHONE = re.compile(r"(?<![\w.,:/])(?:\+\d{1,3}[ .-]?)?\(?\d{2,4}\)?(?:[ .-]?\d{2,4}){2,4}"
@@ -43,15 +45,15 @@ def _address(text: str) -> bool:
     return any(re.search(r"[A-ZÁÉÍÓÚÑ]", match.group()[1:]) for match in STREET.finditer(text))
 
 
-def asked_by(text: str, addresses: bool = True) -> list[str]:
+def asked_by(text: str) -> list[str]:
     """The questions `text` answers by the kind of fact it gives, in Spanish and in English:
-    a passage in one is asked in the other too, and closer in the asker's own language.
-    `addresses=False`: an address in it is someone else's (`asked_of`)."""
-    found = []
-    if addresses and _address(text):
-        found.append("address")
-    if _phone(text):
-        found.append("phone")
+    a passage in one is asked in the other too, and closer in the asker's own language."""
+    return _asked(text, _address(text))
+
+
+def _asked(text: str, address: bool) -> list[str]:
+    """`asked_by`, told whether `text` gives the business's address."""
+    found = [kind for kind, given in (("address", address), ("phone", _phone(text))) if given]
     return [QUESTIONS[kind][lang] for kind in found for lang in ("es", "en")]
 
 
@@ -60,6 +62,8 @@ def asked_of(texts: list[str]) -> list[list[str]]:
     postcode, the business's own written in full, an address without one is someone else's:
     a driving school's guide recommends "el Centro Médico Delicias, en la calle Delicias
     30", and "where are you?" found that passage as close as the school's own address."""
-    full = [_address(text) and bool(POSTCODE.search(text)) for text in texts]
-    return [asked_by(text, addresses=own or not any(full))
-            for text, own in zip(texts, full, strict=True)]
+    addresses = [_address(text) for text in texts]
+    full = [address and bool(POSTCODE.search(text))
+            for text, address in zip(texts, addresses, strict=True)]
+    return [_asked(text, address and (own or not any(full)))
+            for text, address, own in zip(texts, addresses, full, strict=True)]
