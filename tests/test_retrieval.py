@@ -506,6 +506,10 @@ def test_a_slip_in_a_word_is_mended_to_the_documents_word_in_the_customers_langu
     # Known words and their stems, "vosotros" verbs, short words: no slips.
     for text in ["hay mesas libres", "alquilais bicis", "cuanto vale la cita", "un bar"]:
         assert speller.mend(text, "es") == text
+    # "abrís" without its accent is one edit from "abril": the time it asks for is not a month.
+    april = Speller(["Tenemos peonías de abril a junio."], ["es"], BM25(["abril"]).index)
+    assert april.mend("a que hora abris?", "es") == "a que hora abris?"
+    assert april.mend("peonias en abirl", "es") == "peonias en abril"
     # Only to a word of the customer's language: "close" is no slip for "clase".
     assert speller.mend("when do you close", "en") == "when do you close"
     assert speller.mend("are your classes smalll", "en") == "are your classes small"

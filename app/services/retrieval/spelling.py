@@ -26,6 +26,10 @@ from app.services.retrieval.analysis import STOPWORDS, fold, stems, words
 
 # Words shorter than this are never mended, nor used to mend.
 MIN_CHARS = 5
+# A "vosotros" verb of the third conjugation typed without its accent ("abris", "recibis",
+# "servis"): no slip either, though no document need write it ("abris" is one edit from
+# "abril", and "¿a qué hora abrís?" asked about the peonies' season).
+UNACCENTED_IR_VOSOTROS = re.compile(r"\w{3,}is")
 # The English words a slip is mended to: the most common, enough for what customers write.
 ENGLISH_WORDS = 50_000
 _LETTERS = string.ascii_lowercase  # folded words have no accents, and "ñ" folds to "n"
@@ -88,6 +92,7 @@ class Speller:
                     # "alquilais", "teneis": a verb of "vosotros" typed without its
                     # accent is no slip ("alquilamos" in the documents is not its stem).
                     or UNACCENTED_VOSOTROS.fullmatch(word)
+                    or (language != "en" and UNACCENTED_IR_VOSOTROS.fullmatch(word))
                     or any(stem in self.known_stems for stem in stems(word))):
                 return written
             near = edits(word)
