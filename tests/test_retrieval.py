@@ -326,6 +326,23 @@ def test_the_questions_of_a_pdf_faq_head_their_answers_without_blank_lines(tmp_p
     assert "nos llamas?" in passages[1].text
 
 
+def test_the_numbered_articles_of_a_pdf_of_rules_head_their_sections(tmp_path):
+    """A nursery school's rules: title, subtitle and first article in a row had been read
+    as a list's lines, and "Artículo 2. Horario" as two sentences of prose, so the whole
+    rules were three long passages."""
+    _text_pdf(tmp_path / "reglamento.pdf", [[
+        "Reglamento de régimen interno", "Curso 2026-2027", "Artículo 1. Edades y grupos",
+        "Acogemos a niños de 4 meses a 3 años.", "Artículo 2: Horario",
+        "Abrimos de 7:30 a 17:30. El artículo 3 del reglamento",
+        "Artículo 3 del reglamento anterior queda sin efecto.", "Cláusula IV - Bajas",
+        "Hay que avisar con 15 días de antelación."]])
+    passages = split_document(dict(read_folder(tmp_path))["reglamento.pdf"], "reglamento.pdf")
+    assert [p.headings[-1] for p in passages] == [
+        "Artículo 1. Edades y grupos", "Artículo 2: Horario", "Cláusula IV - Bajas"]
+    assert passages[1].text.startswith("Abrimos de 7:30") and "queda sin efecto" in (
+        passages[1].text)
+
+
 def test_front_matter_is_metadata_and_its_title_heads_the_document(tmp_path):
     (tmp_path / "envios.md").write_text(
         '---\ntitle: "Envíos y devoluciones"\ntags:\n  - envios\n---\n\nEnviamos en 48 horas.\n\n'

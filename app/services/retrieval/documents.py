@@ -450,6 +450,15 @@ def read_folder(directory: str | Path) -> list[tuple[str, str]]:
 RULE = re.compile(r"\s*([=\-~*_#])\1{2,}\s*")
 DECORATED = re.compile(r"\s*([=\-~*#_]{2,})\s*(?P<title>[^=\-~*#_\s][^=~*#_]*?)\s*[=\-~*#_]*\s*")
 NUMBERED_CAPS = re.compile(r"\s*\d{1,2}(?:\.\d{1,2})*[.)]?\s+[^a-zà-ÿ]*[A-ZÀ-Ý][^a-zà-ÿ]*")
+# A title's label and number, as rules and terms number theirs: "Artículo 5. ", "Cláusula 2 -
+# ", "Section 3: ".
+LABELLED = (r"(?i:art[íi]culo|art\.|article|cap[íi]tulo|chapter|cl[áa]usula|clause|secci[óo]n|"
+            r"section|apartado|anexo|annex|parte|part)\s+(?:\d{1,3}(?:\.\d{1,3})*|[IVXLC]{1,6})"
+            r"[º°]?\s*(?:[.):]|\.?\s*[-–—])?\s*")
+# What numbers a title: that, or "3. ", "2.1. ", "IV. ".
+NUMBERED = re.compile(rf"(?:{LABELLED}|\d{{1,3}}(?:\.\d{{1,3}})*[.)]|[IVXLC]{{1,6}}[.)](?=\s))\s*")
+# A labelled title: what follows its number starts as a title does and ends no sentence.
+LABELLED_TITLE = re.compile(rf"\s*{LABELLED}[A-ZÀ-Ý¿][^.!?]*[^\s.,;:!?]\s*")
 
 
 def mark_headings(text: str) -> str:
@@ -471,7 +480,8 @@ def mark_headings(text: str) -> str:
         elif (decorated := DECORATED.fullmatch(line)) and len(
                 decorated["title"]) <= MAX_HEADING_CHARS:
             lines[i], marked[i] = decorated["title"], "##"
-        elif NUMBERED_CAPS.fullmatch(line) and len(line.strip()) <= MAX_HEADING_CHARS:
+        elif (NUMBERED_CAPS.fullmatch(line) or LABELLED_TITLE.fullmatch(line)) and len(
+                line.strip()) <= MAX_HEADING_CHARS:
             marked[i] = "##"
     filled = [i for i, line in enumerate(lines) if line.strip()]
     heading: dict[int, str] = {}
@@ -570,10 +580,17 @@ def _unmark_lists(heading: dict[int, str], apart: list[bool]) -> set[int]:
     return unmarked
 
 
+
+
+def _unnumbered(line: str) -> str:
+    """`line` without the number or the label and number that open it, if any."""
+    return NUMBERED.sub("", line, count=1) if NUMBERED.match(line) else line
+
+
 def _one_sentence(line: str) -> bool:
-    """Whether `line` holds at most one sentence, its number ("3. ") aside: two are prose,
-    not a title."""
-    return not re.search(r"[.!?…]\s", re.sub(r"^\d{1,3}[.)]\s*", "", line))
+    """Whether `line` holds at most one sentence, its number ("3. ", "Artículo 3. ") aside:
+    two are prose, not a title."""
+    return not re.search(r"[.!?…]\s", _unnumbered(line))
 
 
 def _asks(line: str) -> bool:
@@ -599,9 +616,10 @@ def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
     if words[-1].lower() in OPEN_ENDED or (
             len(words) >= WRAPPED_WORDS and after.strip()[:1].islower()):
         return False
+    title = _unnumbered(stripped)  # "Artículo 2: Horario" gives no label its value
     return (len(stripped) <= MAX_HEADING_CHARS and not stripped.endswith(SENTENCE_END)
             and stripped[0].isupper() and not stripped.startswith(("-", "*", "•"))
-            and not FIGURE.search(stripped) and not LABEL_VALUE.fullmatch(stripped))
+            and not FIGURE.search(title) and not LABEL_VALUE.fullmatch(title))
 
 
 class _HtmlToMarkdown(HTMLParser):
