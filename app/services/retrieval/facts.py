@@ -29,7 +29,8 @@ PHONE = re.compile(r"(?<![\w.,:/])(?:\+\d{1,3}[ .-]?)?\(?\d{2,4}\)?(?:[ .-]?\d{2
                    r"(?![\w.,:/]*\d)(?!\s*(?:€|%|eur|euros|\$|£))", re.IGNORECASE)
 
 QUESTIONS = {
-    "address": {"es": "¿Dónde estáis? Nuestra dirección", "en": "Where are you? Our address"},
+    "address": {"es": "¿Dónde estáis? ¿Dónde está la tienda? Nuestra dirección",
+                "en": "Where are you? Where is the shop? Our address"},
     "phone": {"es": "¿Cuál es vuestro teléfono? Llámanos",
               "en": "What is your phone number? Call us"},
 }
