@@ -56,6 +56,12 @@ LABEL_HEADING_WORDS = 5
 # timetables align them: "Viernes ........ 10:00 - 14:00", "Corte de pelo . . . . . 15 €".
 LEADER = re.compile(r"(?<=[^\s.])[ \t]*(?:\.[ \t]?){5,}[ \t]*(?=[^\s.])"
                     r"|(?<=\S)[ \t]*…{2,}[ \t]*(?=\S)")
+# A table of contents' entry: a title, a leader and its page ("2. Precios ........ 4"); and
+# the title of the table.
+CONTENTS_ENTRY = re.compile(
+    r"\s*(?P<title>\S.*?)(?:[ \t]*(?:\.[ \t]?){3,}|[ \t]*…+)[ \t]*\d{1,4}\s*")
+CONTENTS_TITLE = re.compile(r"\s*(?i:índice|indice|contenidos?|tabla de contenidos?|sumario|"
+                            r"contents|table of contents)\s*:?\s*")
 # A list's bullet that markdown does not know ("• Corte", "▪ Tinte"), written as its "- ".
 BULLET = re.compile(r"\s*[•·▪◦●‣]\s+")
 # This many guessed headings in a row, with no text between them, are a list's lines.
@@ -465,8 +471,9 @@ def mark_headings(text: str) -> str:
     """Plain text with `## ` before each line that reads as a heading (`# ` before a heading
     that is followed at once by another, as a document's title is, or underlined with `=`).
     Underlines and rules are dropped: on a phone they are a row of symbols."""
+    text = without_contents(text.replace("\r\n", "\n"))
     lines = [BULLET.sub("- ", line.rstrip(), count=1) if BULLET.match(line) else line.rstrip()
-             for line in LEADER.sub(": ", text.replace("\r\n", "\n")).split("\n")]
+             for line in LEADER.sub(": ", text).split("\n")]
     marked: dict[int, str] = {}  # line index -> "#" or "##", from the text's own marks
     for i, line in enumerate(lines):
         if RULE.fullmatch(line):
@@ -518,6 +525,26 @@ def mark_headings(text: str) -> str:
             if n in breaks:
                 out.append("")
     return "\n".join(out)
+
+
+def without_contents(text: str) -> str:
+    """`text` without its table of contents: the entries whose title heads a section further
+    on, and the table's own title. Left in, a document's every title sat in one passage, which
+    a question on any of them found ("horario" in "1. Horario de atención: 2")."""
+    lines = text.split("\n")
+    later: Counter[str] = Counter(" ".join(line.split()).casefold() for line in lines)
+    entries = []
+    for i, line in enumerate(lines):
+        entry = CONTENTS_ENTRY.fullmatch(line)
+        if entry and later[" ".join(entry["title"].split()).casefold()]:
+            entries.append(i)
+    if len(entries) < 2:  # one line with a leader and a number is a price or a time
+        return text
+    before = [i for i in range(entries[0]) if lines[i].strip()]
+    if before and CONTENTS_TITLE.fullmatch(lines[before[-1]]):
+        entries.append(before[-1])
+    dropped = set(entries)
+    return "\n".join(line for i, line in enumerate(lines) if i not in dropped)
 
 
 def _breaks(items: set[int], count: int, heading: Container[int]) -> set[int]:
@@ -587,6 +614,12 @@ def _unnumbered(line: str) -> str:
     return NUMBERED.sub("", line, count=1) if NUMBERED.match(line) else line
 
 
+def _number(line: str) -> int | None:
+    """The number that opens `line` as a list's item or a title's ("3. ", "3) "), if any."""
+    found = re.match(r"\s*(\d{1,3})[.)]\s", line)
+    return int(found[1]) if found else None
+
+
 def _one_sentence(line: str) -> bool:
     """Whether `line` holds at most one sentence, its number ("3. ", "Artículo 3. ") aside:
     two are prose, not a title."""
@@ -616,9 +649,16 @@ def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
     if words[-1].lower() in OPEN_ENDED or (
             len(words) >= WRAPPED_WORDS and after.strip()[:1].islower()):
         return False
-    title = _unnumbered(stripped)  # "Artículo 2: Horario" gives no label its value
+    # A numbered list's steps ("1. Trae tu DNI", "2. Rellena el formulario") follow each
+    # other; numbered titles have their sections between them.
+    number = _number(stripped)
+    if number is not None and (_number(before) == number - 1 or _number(after) == number + 1):
+        return False
+    # Its number aside ("2. Precios", "Artículo 2: Horario"): a title starts in capitals,
+    # and gives no label its value.
+    title = _unnumbered(stripped)
     return (len(stripped) <= MAX_HEADING_CHARS and not stripped.endswith(SENTENCE_END)
-            and stripped[0].isupper() and not stripped.startswith(("-", "*", "•"))
+            and title[:1].isupper() and not stripped.startswith(("-", "*", "•"))
             and not FIGURE.search(title) and not LABEL_VALUE.fullmatch(title))
 
 
