@@ -346,21 +346,31 @@ def test_the_numbered_articles_of_a_pdf_of_rules_head_their_sections(tmp_path):
 def test_a_pdfs_numbered_titles_head_their_sections_and_its_contents_are_left_out(tmp_path):
     """Terms exported from a word processor: numbered titles in lower case ("2. Precios y
     formas de pago") were read as a list's items, and the table of contents ("1. Horario de
-    atención ........ 2") as one passage holding every title. A leader before a price, or a
-    numbered list's steps, stay as they were."""
+    atención ........ 2") as one passage holding every title. A title and a subtitle before
+    the first numbered section are no list's lines. A leader before a price, or a numbered
+    list's steps, stay as they were."""
     _text_pdf(tmp_path / "condiciones.pdf", [
-        ["Condiciones generales", "Índice", "1. Horario de atención ........ 2",
-         "2. Precios y formas de pago ........ 2"],
-        ["1. Horario de atención", "Atendemos de lunes a viernes de 9:00 a 14:00.",
-         "2. Precios y formas de pago", "Consulta ........ 50 €", "Revisión ........ 30",
+        ["Condiciones generales", "Clínica Ejemplo, enero de 2026", "Índice",
+         "1. Horario de atención ........ 1", "2. Precios y formas de pago ........ 2",
+         "1. Horario de atención", "Atendemos de lunes a viernes de 9:00 a 14:00."],
+        ["2. Precios y formas de pago", "Consulta ........ 50 €", "Revisión ........ 30",
          "Para pedir cita:", "1. Llámanos al 976 00 00 00 o escríbenos.",
          "2. Te confirmamos la hora por WhatsApp."]])
     passages = split_document(dict(read_folder(tmp_path))["condiciones.pdf"], "condiciones.pdf")
     assert [(p.headings[-1], p.text.split("\n")[0].strip()) for p in passages] == [
+        ("Condiciones generales", "Clínica Ejemplo, enero de 2026"),
         ("1. Horario de atención", "Atendemos de lunes a viernes de 9:00 a 14:00."),
         ("2. Precios y formas de pago", "Consulta: 50 €")]
-    assert "Revisión: 30" in passages[1].text and "2. Te confirmamos" in passages[1].text
+    assert "Revisión: 30" in passages[2].text and "2. Te confirmamos" in passages[2].text
     assert not any("Índice" in p.text or "Índice" in p.headings for p in passages)
+
+
+def test_a_title_may_close_with_a_remark_in_brackets():
+    passages = split_document(mark_headings(
+        "Tarifas 2026 (IVA no incluido)\nConsulta: 50 €\nRevisión: 30 €\n\nNos vemos pronto\n"
+        "(de lunes a viernes)\n"), "tarifas.txt")
+    assert passages[0].headings == ("Tarifas 2026 (IVA no incluido)",)
+    assert "Consulta: 50 €" in passages[0].text
 
 
 def test_front_matter_is_metadata_and_its_title_heads_the_document(tmp_path):

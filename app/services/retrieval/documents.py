@@ -507,7 +507,8 @@ def mark_headings(text: str) -> str:
         elif _is_heading(lines[i], before, after,
                          blank_before=i == 0 or not lines[i - 1].strip()):
             heading[n] = ""
-    listed = _unmark_lists(heading, [i == 0 or not lines[i - 1].strip() for i in filled])
+    listed = _unmark_lists(heading, [i == 0 or not lines[i - 1].strip()
+                                     or _number(lines[i]) is not None for i in filled])
     items = listed | _list_lines([lines[i].strip() for i in filled], heading)
     breaks = _breaks(items, len(filled), heading)
     out = []
@@ -589,9 +590,11 @@ def _item_shaped(sentence: str) -> bool:
 
 def _unmark_lists(heading: dict[int, str], apart: list[bool]) -> set[int]:
     """Drop guessed headings (`""`) that come `HEADINGS_IN_A_ROW` or more in a row, but those
-    a blank line sets apart (`apart`, the text's first line included): a list's short lines
-    ("Corte de pelo", "Tinte", "Mechas"), which would otherwise each head an empty section
-    and be lost. Returns the lines unmarked."""
+    a blank line sets apart or a number heads (`apart`, the text's first line included: a
+    list's numbered steps are no headings already): a list's short lines ("Corte de pelo",
+    "Tinte", "Mechas"), which would otherwise each head an empty section and be lost. A
+    document's title and subtitle before its first numbered section are no list. Returns the
+    lines unmarked."""
     unmarked: set[int] = set()
     n, count = 0, len(apart)
     while n < count:
@@ -657,7 +660,9 @@ def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
     # Its number aside ("2. Precios", "Artículo 2: Horario"): a title starts in capitals,
     # and gives no label its value.
     title = _unnumbered(stripped)
-    return (len(stripped) <= MAX_HEADING_CHARS and not stripped.endswith(SENTENCE_END)
+    # A title may close with a remark in brackets: "Tarifas 2026 (IVA no incluido)".
+    closed = re.sub(r"\s*\([^()]*\)$", "", stripped) or stripped
+    return (len(stripped) <= MAX_HEADING_CHARS and not closed.endswith(SENTENCE_END)
             and title[:1].isupper() and not stripped.startswith(("-", "*", "•"))
             and not FIGURE.search(title) and not LABEL_VALUE.fullmatch(title))
 

@@ -37,7 +37,7 @@ from app.services.retrieval.spelling import Speller, english_words
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 30  # bump when what is embedded of a passage, or of its words, changes
+FORMAT_VERSION = 31  # bump when what is embedded of a passage, or of its words, changes
 
 
 # A sentence ends at . ! ? ; or : before a space, or at a blank line or a list item; a
