@@ -522,3 +522,25 @@ def test_the_towns_name_neither_sets_the_language_nor_lets_a_foreign_passage_in(
     assert bot.answer("can you recommend a restaurant in ubeda", [], "en") == TEXTS.get(
         "no_answer", "en")
     assert "Portugal" in bot.answer("do u ship to portugal", [], "en")
+
+
+def test_a_brand_or_an_acronym_is_what_the_question_asks_about(tmp_path):
+    """"do you take paypal": "PayPal" is written only as a name, and names had stopped
+    reaching a passage, so the one passage that says it was held to the higher bar and the
+    question refused. An acronym or a brand (a capital past its first letter) is the
+    question's topic; a town's name is still not."""
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "tienda.md").write_text(
+        "# Floristería Lirio\n\n## Dónde estamos\nCalle Alfonso I 24, 50003 Zaragoza.\n\n"
+        "## Formas de pago\nAceptamos tarjeta y Bizum. No aceptamos pago contra reembolso.\n\n"
+        "## Envíos\nRepartimos en Zaragoza de lunes a sábado por 6 €.\n", encoding="utf-8")
+    (kb / "abroad.md").write_text(
+        "# Sending flowers from abroad\n\nYou can order in English by WhatsApp or email. We "
+        "accept international cards and PayPal\nfor orders from abroad. Prices include VAT.\n",
+        encoding="utf-8")
+    shop = make_bot(load_settings({"KNOWLEDGE_DIR": str(kb),
+                                   "INDEX_CACHE_DIR": str(tmp_path / "cache")}), TEXTS)
+    assert "PayPal" in shop.answer("do you take paypal", [], "en")
+    assert shop.answer("can you recommend a hotel in zaragoza", [], "en") == TEXTS.get(
+        "no_answer", "en")

@@ -14,7 +14,7 @@ from app.config import DEFAULT_KNOWLEDGE_DIR
 from app.errors import KnowledgeError
 from app.factory import create_app
 from app.services.formatter import to_whatsapp
-from app.services.language import LanguageDetector, names_in
+from app.services.language import LanguageDetector, names_in, terms_in
 from app.services.retrieval.analysis import fold, spelled_out, terms
 from app.services.retrieval.bm25 import BM25
 from app.services.retrieval.documents import mark_headings, plain_markdown, read_folder
@@ -688,6 +688,10 @@ def test_the_documents_names_do_not_decide_the_customers_language():
                               ("hacen envios a portugal", "es")]:
         assert knowing.detect(message) == language, message
     assert plain.detect("do u ship to portugal") == "es"
+    # Acronyms and brands name a topic: a capital past the first letter, not in a heading
+    # written in capitals.
+    assert terms_in(["Pagas con PayPal o Bizum; el IVA va incluido.\n", "HORARIO DE VERANO\n"
+                     "Reparamos iPhone y Samsung."]) == {"paypal", "iva", "iphone"}
     assert plain.detect("whats the best hotel in valencia") == "es"
 
 

@@ -29,7 +29,7 @@ from app.services.extractive import (
     PASSAGE_SEPARATOR,
     ExtractiveChatModel,
 )
-from app.services.language import LanguageDetector, names_in
+from app.services.language import LanguageDetector, names_in, terms_in
 from app.services.retrieval.analysis import words
 from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
@@ -167,6 +167,7 @@ class Bot:
         self.main_language = Counter(languages).most_common(1)[0][0] if languages else ""
         self._languages = np.array(languages)
         self._counterparts: dict[int, int | None] = {}
+        self._terms = terms_in(p.text for p in retriever.index.passages)
         # Relevance and "same content" are on the embedding model's own scale.
         self.calibration = calibration_of(retriever.embeddings)
         self.min_score = self.calibration.min_relevance if min_score is None else min_score
@@ -277,7 +278,8 @@ class Bot:
         Portugal?"), a hit holds. Computed when first asked (rarely: for a passage just under
         its bar), unless the query holds no name."""
         found = words(query)
-        plain = [written for written, folded in found if folded not in self.detector.names]
+        plain = [written for written, folded in found
+                 if folded not in self.detector.names or folded in self._terms]
         if len(plain) == len(found):
             return lambda hit: hit.coverage
         text = " ".join([*plain, context]).strip()

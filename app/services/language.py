@@ -51,6 +51,19 @@ def names_in(texts: Iterable[str]) -> frozenset[str]:
     return frozenset(capitalised - lower)
 
 
+def terms_in(texts: Iterable[str]) -> frozenset[str]:
+    """The words `texts` write with a capital past their first letter, in a line not written
+    in capitals throughout, folded: acronyms and brands ("NIE", "IVA", "PayPal", "iPhone"),
+    which name what a question asks about, where a town's name only sets the scene."""
+    found: set[str] = set()
+    for text in texts:
+        for line in text.split("\n"):
+            if any(c.islower() for c in line):
+                found.update(fold(word) for word in WORD.findall(line)
+                              if len(word) > 1 and any(c.isupper() for c in word[1:]))
+    return frozenset(found)
+
+
 @cache
 def _detector():
     """One lingua detector per process, restricted to the languages we serve."""
