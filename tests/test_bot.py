@@ -191,6 +191,18 @@ def guesthouse(index_cache):
                                    "INDEX_CACHE_DIR": index_cache}), TEXTS)
 
 
+def test_a_line_of_a_price_list_is_found_by_what_it_says(index_cache):
+    """A PDF price list's last line, "La primera consulta de 30 minutos es gratis.", was one
+    sentence with every price before it, and "la primera consulta se paga?" found the FAQ
+    "¿Cómo se paga?" instead; "is the first consultation free" was refused. Each line of a
+    list that stands on its own is searched on its own too."""
+    office = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/asesoria"),
+                                     "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    for question, language in [("la primera consulta se paga?", "es"),
+                               ("is the first consultation free", "en")]:
+        assert "es gratis" in office.answer(question, [], language), question
+
+
 def test_a_tie_with_a_page_in_the_other_language_goes_to_the_customers_own(guesthouse):
     """"y salir?" after a question on check-in found the English page for visitors (it
     mentions check-out) a hair ahead of the Spanish *Entrada y salida*, which says it. (A

@@ -37,12 +37,13 @@ from app.services.retrieval.spelling import Speller, english_words
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 31  # bump when what is embedded of a passage, or of its words, changes
+FORMAT_VERSION = 32  # bump when what is embedded of a passage, or of its words, changes
 
 
-# A sentence ends at . ! ? ; or : before a space, or at a blank line or a list item; a
-# hard-wrapped line does not end one.
-SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n\s*\n|\n(?=\s*(?:[-*•]|\d+\.)\s)")
+# A sentence ends at . ! ? ; or : before a space, at a blank line, at a list item, or at a
+# line that stands on its own (a price list's, ended by a hard break: "Docena de rosas 48 €");
+# a hard-wrapped line does not end one.
+SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n\s*\n|\n(?=\s*(?:[-*•]|\d+\.)\s)| {2,}\n")
 MIN_SENTENCE_CHARS = 12
 
 
