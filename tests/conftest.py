@@ -129,6 +129,7 @@ def make_app(config):
     yield make
     for app in apps:
         app.extensions["dispatcher"].stop(timeout=5)
+        app.extensions["schema"].close()
         app.extensions["store"].close()
 
 

@@ -56,6 +56,24 @@ def test_once_known_down_requests_are_refused_at_once_until_a_ping_answers(caplo
     assert len(lines) == 2 and lines[0].startswith("store down") and "store back" in lines[1]
 
 
+def test_a_closed_gate_stops_probing_a_store_that_is_down():
+    """An app torn down while its store is down leaves no thread pinging it (and logging
+    reminders) for the rest of the process's life."""
+    store = Flaky()
+    store.down.set()
+    gate = SchemaGate(store, probe_seconds=0.05)
+    with pytest.raises(StoreUnavailable):
+        gate.ensure()
+    deadline = time.monotonic() + 5
+    while store.calls < 3 and time.monotonic() < deadline:  # the probe pings
+        time.sleep(0.01)
+    gate.close()
+    time.sleep(0.1)
+    calls = store.calls
+    time.sleep(0.3)
+    assert store.calls == calls
+
+
 def test_concurrent_requests_do_not_queue_behind_the_schema():
     store = Flaky(delay=1.0)
     store.down.set()
@@ -74,6 +92,7 @@ def test_concurrent_requests_do_not_queue_behind_the_schema():
     for thread in threads:
         thread.join(5)
     assert len(times) == 6 and sorted(times)[-2] < 0.5  # only one waited for the store
+    gate.close()
 
 
 def test_readyz_reports_a_write_locked_sqlite_file_within_a_second(app, client, config):

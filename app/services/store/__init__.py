@@ -40,6 +40,11 @@ class SchemaGate:
         self.reason = ""
         self._lock = threading.Lock()
         self._state = threading.Lock()
+        self._closed = threading.Event()
+
+    def close(self) -> None:
+        """Stop probing a store that is down (the store itself is closed apart)."""
+        self._closed.set()
 
     def ensure(self) -> None:
         """Ensure the schema once; raise `StoreUnavailable` while the store is down."""
@@ -95,7 +100,8 @@ class SchemaGate:
     def _probe_until_up(self) -> None:
         reminded = time.monotonic()
         while True:
-            time.sleep(self.probe_seconds)
+            if self._closed.wait(self.probe_seconds):
+                return
             error = _error_of(self.store.ping)
             if error is None:
                 break
