@@ -638,6 +638,17 @@ def test_a_conjugated_word_of_the_documents_is_reached_through_its_dictionary_fo
     assert found["president"] == []
 
 
+def test_the_verb_that_asks_is_not_what_a_question_is_about():
+    """"¿hacéis nóminas?": the documents never say "hacéis", and a word they do not know had
+    counted as the most informative of all, so the passage that does payslips covered a third
+    of the question and was held to the higher bar. Unknown words are still information."""
+    bm25 = BM25(["Llevamos contabilidad, nóminas y contratos.", "Abrimos de 9 a 14."])
+    nothing = lambda unknown: {word: [] for word in unknown}  # noqa: E731 - no stand-ins
+    for question in ("haceis nominas?", "¿hacéis nóminas?", "lleváis nominas"):
+        assert bm25.coverage(question, nothing)[0] == pytest.approx(1.0), question
+    assert bm25.coverage("vendeis ordenadores y nominas", nothing)[0] < 0.5
+
+
 def test_an_english_question_covers_the_spanish_passage_through_its_stand_ins():
     bm25 = BM25(SPANISH)
     bridge = Lexicon.build(SPANISH, UniversalSentenceEmbeddings()).stand_ins

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from app.services.retrieval.analysis import stems, terms, words
+
+# A "vosotros" verb, with its accent or without ("tenéis", "haceis", "lleváis"): the customer
+# asking the business ("¿hacéis nóminas?"), not what is asked about.
+ASKING_VERB = re.compile(r"\w{2,}(?:[aáeé]is|ís)", re.IGNORECASE)
 
 # For words no passage uses: each one's stand-ins among the passages' words, with a weight.
 Bridge = Callable[[list[str]], Mapping[str, list[tuple[str, float]]]]
@@ -71,7 +76,8 @@ class BM25:
             information += self.idf.get(term, self.unseen_idf)
         for written, stand_ins in (bridge(list(unknown)) if unknown else {}).items():
             if not stand_ins:  # nothing like it in the documents: as informative as it gets
-                information += self.unseen_idf * len(unknown[written])
+                if not ASKING_VERB.fullmatch(written):
+                    information += self.unseen_idf * len(unknown[written])
                 continue
             information += self._cover_by_stand_ins(stand_ins, covered)
         return covered / (information or 1.0)
