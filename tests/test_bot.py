@@ -396,21 +396,26 @@ def test_a_message_opening_with_and_carries_on_the_question_before(school):
     assert "prueba de nivel gratuita" in school.answer("y es gratis?", history, "es")
 
 
+def _bot_over(tmp_path, documents: dict[str, str]):
+    """The offline bot over a knowledge base of these documents (name: text)."""
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for name, text in documents.items():
+        (kb / name).write_text(text, encoding="utf-8")
+    return make_bot(load_settings({"KNOWLEDGE_DIR": str(kb),
+                                   "INDEX_CACHE_DIR": str(tmp_path / "cache")}), TEXTS)
+
+
 def test_a_faq_question_gets_its_own_answer_not_the_whole_faq(tmp_path):
     """Each question of a FAQ heads its answer, in plain text (a line ending in "?") as in
     markdown (a bold first line): before, the reply was every question and answer."""
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    (kb / "faq.txt").write_text(
-        "Preguntas frecuentes\n\n¿Hacéis envíos a Canarias?\nSí, en 5 a 7 días; el envío "
-        "cuesta 12 euros.\n\n¿Puedo pagar con Bizum?\nSí, aceptamos Bizum, tarjeta y PayPal."
-        "\n\n¿Tenéis tienda física?\nSí, en la calle Mayor 12 de Teruel.\n", encoding="utf-8")
-    (kb / "mas.md").write_text(
-        "# Más preguntas\n\n**¿Tenéis garantía?**\nDos años desde la compra.\n\n"
-        "**¿Hacéis descuentos por volumen?**\nUn 10% a partir de 10 unidades.\n",
-        encoding="utf-8")
-    faq = make_bot(load_settings({"KNOWLEDGE_DIR": str(kb),
-                                  "INDEX_CACHE_DIR": str(tmp_path / "cache")}), TEXTS)
+    faq = _bot_over(tmp_path, {
+        "faq.txt": "Preguntas frecuentes\n\n¿Hacéis envíos a Canarias?\nSí, en 5 a 7 días; el "
+                   "envío cuesta 12 euros.\n\n¿Puedo pagar con Bizum?\nSí, aceptamos Bizum, "
+                   "tarjeta y PayPal.\n\n¿Tenéis tienda física?\nSí, en la calle Mayor 12 de "
+                   "Teruel.\n",
+        "mas.md": "# Más preguntas\n\n**¿Tenéis garantía?**\nDos años desde la compra.\n\n"
+                  "**¿Hacéis descuentos por volumen?**\nUn 10% a partir de 10 unidades.\n"})
     for question, fact, others in [("se puede pagar con bizum", "PayPal", ["Canarias", "Teruel"]),
                                    ("tienen garantia", "Dos años", ["10%", "Bizum"])]:
         reply = faq.answer(question, [], "es")
@@ -503,9 +508,7 @@ def test_where_are_you_and_your_phone_number_find_the_passages_that_give_them(tm
     bar) until a passage that gives an address or a phone number was searched by the question
     it answers. "donde esta la tienda" found the payment methods ("en la tienda") ahead of
     the address. A question of where about something else is still refused."""
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    (kb / "ferreteria.md").write_text(
+    shop = _bot_over(tmp_path, {"ferreteria.md": (
         "# Ferretería Lasierra\n\nSomos una ferretería de barrio fundada en 1962. Nos "
         "encontrarás en la Avda. de Madrid 112,\n50010 Zaragoza, junto a la parada del tranvía."
         "\n\n## Horario\nDe lunes a viernes de 9:00 a 13:30 y de 17:00 a 20:00.\n\n"
@@ -513,9 +516,7 @@ def test_where_are_you_and_your_phone_number_find_the_passages_that_give_them(tm
         "## Devoluciones\nTienes 30 días para devolver un artículo sin usar con su ticket.\n\n"
         "## Formas de pago\nAceptamos tarjeta y Bizum. En la tienda también efectivo.\n\n"
         "## Atención al cliente\nEscríbenos por WhatsApp o llámanos al 976 33 21 10 en "
-        "horario de tienda.\n", encoding="utf-8")
-    shop = make_bot(load_settings({"KNOWLEDGE_DIR": str(kb),
-                                   "INDEX_CACHE_DIR": str(tmp_path / "cache")}), TEXTS)
+        "horario de tienda.\n")})
     for question, language, fact in [("donde estais", "es", "Avda. de Madrid 112"),
                                      ("where are you located", "en", "Avda. de Madrid 112"),
                                      ("donde esta la tienda", "es", "Avda. de Madrid 112"),
@@ -541,18 +542,14 @@ def test_a_brand_or_an_acronym_is_what_the_question_asks_about(tmp_path):
     reaching a passage, so the one passage that says it was held to the higher bar and the
     question refused. An acronym or a brand (a capital past its first letter) is the
     question's topic; a town's name is still not."""
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    (kb / "tienda.md").write_text(
-        "# Floristería Lirio\n\n## Dónde estamos\nCalle Alfonso I 24, 50003 Zaragoza.\n\n"
-        "## Formas de pago\nAceptamos tarjeta y Bizum. No aceptamos pago contra reembolso.\n\n"
-        "## Envíos\nRepartimos en Zaragoza de lunes a sábado por 6 €.\n", encoding="utf-8")
-    (kb / "abroad.md").write_text(
-        "# Sending flowers from abroad\n\nYou can order in English by WhatsApp or email. We "
-        "accept international cards and PayPal\nfor orders from abroad. Prices include VAT.\n",
-        encoding="utf-8")
-    shop = make_bot(load_settings({"KNOWLEDGE_DIR": str(kb),
-                                   "INDEX_CACHE_DIR": str(tmp_path / "cache")}), TEXTS)
+    shop = _bot_over(tmp_path, {
+        "tienda.md": "# Floristería Lirio\n\n## Dónde estamos\nCalle Alfonso I 24, 50003 "
+                     "Zaragoza.\n\n## Formas de pago\nAceptamos tarjeta y Bizum. No aceptamos "
+                     "pago contra reembolso.\n\n## Envíos\nRepartimos en Zaragoza de lunes a "
+                     "sábado por 6 €.\n",
+        "abroad.md": "# Sending flowers from abroad\n\nYou can order in English by WhatsApp or "
+                     "email. We accept international cards and PayPal\nfor orders from abroad. "
+                     "Prices include VAT.\n"})
     assert "PayPal" in shop.answer("do you take paypal", [], "en")
     assert shop.answer("can you recommend a hotel in zaragoza", [], "en") == TEXTS.get(
         "no_answer", "en")
