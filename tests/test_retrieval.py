@@ -557,6 +557,9 @@ def test_a_slip_in_a_word_is_mended_to_the_documents_word_in_the_customers_langu
     april = Speller(["Tenemos peonías de abril a junio."], ["es"], BM25(["abril"]).index)
     assert april.mend("a que hora abris?", "es") == "a que hora abris?"
     assert april.mend("peonias en abirl", "es") == "peonias en abril"
+    # Nor is a question word one: "cuanto" is one edit from "canto", taught at a music school.
+    singing = Speller(["Clases de piano y canto."], ["es"], BM25(["canto"]).index)
+    assert singing.mend("cuanto es la matricula", "es") == "cuanto es la matricula"
     # Only to a word of the customer's language: "close" is no slip for "clase".
     assert speller.mend("when do you close", "en") == "when do you close"
     assert speller.mend("are your classes smalll", "en") == "are your classes small"

@@ -30,6 +30,10 @@ MIN_CHARS = 5
 # "servis"): no slip either, though no document need write it ("abris" is one edit from
 # "abril", and "¿a qué hora abrís?" asked about the peonies' season).
 UNACCENTED_IR_VOSOTROS = re.compile(r"\w{3,}is")
+# The question words that are not function words to the lexical index (they count there:
+# "¿cuánto cuesta?" is a price's question), but are never slips: "cuanto" is one edit from
+# "canto", which a music school teaches.
+QUESTION_WORDS = frozenset("cuanto cuanta cuantos cuantas quien quienes cuales".split())
 # The English words a slip is mended to: the most common, enough for what customers write.
 ENGLISH_WORDS = 50_000
 _LETTERS = string.ascii_lowercase  # folded words have no accents, and "ñ" folds to "n"
@@ -88,7 +92,8 @@ class Speller:
         def mended(match: re.Match) -> str:
             written = match.group()
             word = fold(written)
-            if (len(word) < MIN_CHARS or word in STOPWORDS or word in dictionary
+            if (len(word) < MIN_CHARS or word in STOPWORDS or word in QUESTION_WORDS
+                    or word in dictionary
                     # "alquilais", "teneis": a verb of "vosotros" typed without its
                     # accent is no slip ("alquilamos" in the documents is not its stem).
                     or UNACCENTED_VOSOTROS.fullmatch(word)
