@@ -590,11 +590,11 @@ def _item_shaped(sentence: str) -> bool:
 
 def _unmark_lists(heading: dict[int, str], apart: list[bool]) -> set[int]:
     """Drop guessed headings (`""`) that come `HEADINGS_IN_A_ROW` or more in a row, but those
-    a blank line sets apart or a number heads (`apart`, the text's first line included: a
-    list's numbered steps are no headings already): a list's short lines ("Corte de pelo",
-    "Tinte", "Mechas"), which would otherwise each head an empty section and be lost. A
-    document's title and subtitle before its first numbered section are no list. Returns the
-    lines unmarked."""
+    a blank line sets apart or a number heads (`apart`, the text's first line included; a
+    list's numbered steps were told from titles by `_is_heading`): a list's short lines
+    ("Corte de pelo", "Tinte", "Mechas"), which would otherwise each head an empty section
+    and be lost. A document's title and subtitle before its first numbered section are no
+    list. Returns the lines unmarked."""
     unmarked: set[int] = set()
     n, count = 0, len(apart)
     while n < count:
@@ -608,8 +608,6 @@ def _unmark_lists(heading: dict[int, str], apart: list[bool]) -> set[int]:
                     unmarked.add(row)
         n = end + 1
     return unmarked
-
-
 
 
 def _unnumbered(line: str) -> str:
