@@ -24,6 +24,7 @@ from markdown_it import MarkdownIt
 
 from app.errors import KnowledgeError
 from app.services.formatter import table_row
+from app.services.retrieval.splitter import HEADERS
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +206,7 @@ def plain_markdown(markdown: str) -> str:
 
     def under(title: str) -> str:
         """A heading one level under the last one (a FAQ's question, a bold title)."""
-        return f"{'#' * min(level + 1, 4)} {title}"
+        return f"{'#' * min(level + 1, len(HEADERS))} {title}"
 
     tokens = _MARKDOWN.parse("\n".join(lines))
     for index, token in enumerate(tokens):
@@ -529,16 +530,15 @@ def mark_headings(text: str) -> str:
 
 
 def without_contents(text: str) -> str:
-    """`text` without its table of contents: the entries whose title heads a section further
-    on, and the table's own title. Left in, a document's every title sat in one passage, which
-    a question on any of them found ("horario" in "1. Horario de atención: 2")."""
+    """`text` without its table of contents: the entries whose title is also a line of its
+    own (the section it heads), and the table's own title. Left in, a document's every title
+    sat in one passage, which a question on any of them found ("horario" in "1. Horario de
+    atención: 2")."""
     lines = text.split("\n")
-    later: Counter[str] = Counter(" ".join(line.split()).casefold() for line in lines)
-    entries = []
-    for i, line in enumerate(lines):
-        entry = CONTENTS_ENTRY.fullmatch(line)
-        if entry and later[" ".join(entry["title"].split()).casefold()]:
-            entries.append(i)
+    written = {" ".join(line.split()).casefold() for line in lines}
+    entries = [i for i, line in enumerate(lines)
+               if (entry := CONTENTS_ENTRY.fullmatch(line))
+               and " ".join(entry["title"].split()).casefold() in written]
     if len(entries) < 2:  # one line with a leader and a number is a price or a time
         return text
     before = [i for i in range(entries[0]) if lines[i].strip()]
@@ -726,7 +726,7 @@ class _HtmlToMarkdown(HTMLParser):
             self.header = self.header or (len(self.rows) == 1 and tag == "th")
             self.cell = len(self.parts)
         elif re.fullmatch(r"h[1-6]", tag):  # h5 and h6 as h4: the splitter's last level
-            self.parts.append(f"\n\n{'#' * min(int(tag[1]), 4)} ")
+            self.parts.append(f"\n\n{'#' * min(int(tag[1]), len(HEADERS))} ")
         elif tag == "li":
             self.parts.append("\n- ")
         elif tag in ("strong", "b"):
