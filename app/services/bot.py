@@ -431,6 +431,7 @@ def make_bot(settings: Any, texts: Texts) -> Bot:
               detector=LanguageDetector(settings.default_language,
                                         names=names_in(p.text for p in index.passages)))
     bot.detector.load()
+    bot.smalltalk.load()
     if settings.embeddings_provider == "offline":
         bot.relevant("hola", [])  # load the models now, not when the first customer writes
         bot.instant = offline

@@ -84,7 +84,15 @@ class SmallTalk:
         self.min_similarity = min_similarity
         self.labels = [(kind, language) for kind, by_language in EXAMPLES.items()
                        for language, examples in by_language.items() for _ in examples]
-        self._vectors: np.ndarray | None = None  # embedded on first use
+        self._vectors: np.ndarray | None = None  # embedded by `load`, or on first use
+
+    def load(self) -> None:
+        """Embed the examples now (a few dozen; 26 ms on this machine), not when the first
+        customer writes."""
+        if self._vectors is None:
+            self._vectors = as_matrix(self.embeddings, [
+                example for by_language in EXAMPLES.values() for examples in by_language.values()
+                for example in examples])
 
     def classify(self, text: str) -> tuple[str | None, str | None, float]:
         """The kind of social message `text` is, the language of the example it is closest
@@ -105,10 +113,7 @@ class SmallTalk:
         for language, asks in ASKS_FOR_SOMEONE.items():
             if asks.search(plain):
                 return "handoff", language, 1.0
-        if self._vectors is None:
-            self._vectors = as_matrix(self.embeddings, [
-                example for by_language in EXAMPLES.values() for examples in by_language.values()
-                for example in examples])
+        self.load()
         similarity = self._vectors @ as_matrix(self.embeddings, [text], query=True)[0]
         best = int(np.argmax(similarity))
         score = float(similarity[best])
