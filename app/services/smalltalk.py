@@ -86,6 +86,14 @@ class SmallTalk:
                        for language, examples in by_language.items() for _ in examples]
         self._vectors: np.ndarray | None = None  # embedded by `load`, or on first use
 
+    @staticmethod
+    def reading(text: str) -> str | None:
+        """What `classify` encodes of `text`: its words alone (the encoder reads "bye!" much
+        further from "bye" than a person does, 0.68 against 1.0, and "Vale!" as no example
+        at all); `None` when it encodes nothing (no words, or too many for small talk)."""
+        words = _words(text)
+        return " ".join(words) if 0 < len(words) <= MAX_WORDS else None
+
     def load(self) -> None:
         """Embed the examples now (a few dozen; 26 ms on this machine), not when the first
         customer writes."""
@@ -97,7 +105,7 @@ class SmallTalk:
     def classify(self, text: str) -> tuple[str | None, str | None, float]:
         """The kind of social message `text` is, the language of the example it is closest
         to, and how close it came."""
-        words = re.findall(r"\w+", text.lower())
+        words = _words(text)
         if not words:
             # "👍", "🙏", "😊": an emoji alone acknowledges what was said. The encoder reads
             # every emoji as the same unknown token, so it cannot tell them apart.
@@ -106,9 +114,7 @@ class SmallTalk:
         if len(words) > MAX_WORDS:
             return None, None, 0.0
         asked = text.rstrip().endswith("?")
-        # Its words alone: the encoder reads "bye!" much further from "bye" than a person does
-        # (0.68 against 1.0), and "Vale!" as no example at all.
-        text = " ".join(words)
+        text = " ".join(words)  # `reading`
         plain = fold(text)  # "pásame" as "pasame"
         for language, asks in ASKS_FOR_SOMEONE.items():
             if asks.search(plain):
@@ -126,3 +132,7 @@ class SmallTalk:
         if never.intersection(plain.split()):
             return None, None, score  # "where are you guys" is no "who are you"
         return (*self.labels[best], score)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())

@@ -61,14 +61,9 @@ class BM25:
         holding one covers the word at the stand-in's weight times its idf.
         """
         covered = np.zeros(self.size, dtype=np.float32)
-        known: set[str] = set()
-        unknown: dict[str, tuple[str, ...]] = {}
-        for written, folded in words(query):
-            word_stems = stems(folded)
-            if bridge is None or any(stem in self.index for stem in word_stems):
-                known.update(word_stems)
-            else:
-                unknown.setdefault(written, word_stems)
+        unknown = self.unknown(query) if bridge is not None else {}
+        known = {stem for written, folded in words(query) if written not in unknown
+                 for stem in stems(folded)}
         information = 0.0
         for term in known:
             if term in self.index:
@@ -81,6 +76,12 @@ class BM25:
                 continue
             information += self._cover_by_stand_ins(stand_ins, covered)
         return covered / (information or 1.0)
+
+    def unknown(self, query: str) -> dict[str, tuple[str, ...]]:
+        """The words of `query` that no passage uses, as written, with their stems."""
+        found = ((written, stems(folded)) for written, folded in words(query))
+        return {written: word_stems for written, word_stems in found
+                if not any(stem in self.index for stem in word_stems)}
 
     def _cover_by_stand_ins(self, stand_ins: list[tuple[str, float]],
                             covered: np.ndarray) -> float:

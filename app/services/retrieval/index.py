@@ -130,6 +130,10 @@ class KnowledgeIndex:
         uses counted through its stand-ins (`BM25.coverage`, `Lexicon.stand_ins`)."""
         return self.bm25.coverage(text, self.lexicon.stand_ins)
 
+    def unknown_words(self, text: str) -> list[str]:
+        """The words of `text` that no passage uses (`coverage` looks up their stand-ins)."""
+        return list(self.bm25.unknown(text))
+
     def similarity(self, query_vector: np.ndarray) -> np.ndarray:
         """Each passage's similarity with the query: that of its closest view, per model, and
         the models' (weighted) similarities added."""
