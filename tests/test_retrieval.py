@@ -315,6 +315,30 @@ def test_a_word_document_is_read_with_its_headings_lists_and_tables(tmp_path, ca
     assert warning.endswith("tarifas.xlsx")
 
 
+def test_a_word_documents_larger_bold_line_is_the_title_of_its_smaller_ones(tmp_path):
+    """A document written without styles: its title in 14 pt bold, its sections in bold at
+    the text's size (one set to 11 pt, one left to the default, 11 pt). The sections were
+    read as the title's siblings, which left "Honorarios" out of the fees' passage."""
+    from docx import Document
+    from docx.shared import Pt
+
+    document = Document()
+    title = document.add_paragraph().add_run("INMOBILIARIA SOL - CONDICIONES Y HONORARIOS")
+    title.bold, title.font.size = True, Pt(14)
+    document.add_paragraph("Para quienes buscan piso.")
+    fees = document.add_paragraph().add_run("Tarifas")
+    fees.bold, fees.font.size = True, Pt(11)
+    document.add_paragraph("Venta: 3% del precio.")
+    document.add_paragraph().add_run("Visitas").bold = True
+    document.add_paragraph("Siempre con un agente.")
+    document.save(tmp_path / "condiciones.docx")
+    passages = split_document(dict(read_folder(tmp_path))["condiciones.docx"],
+                              "condiciones.docx")
+    title = "INMOBILIARIA SOL - CONDICIONES Y HONORARIOS"
+    assert [p.headings for p in passages] == [
+        (title,), (title, "Tarifas"), (title, "Visitas")]
+
+
 def test_the_questions_of_a_pdf_faq_head_their_answers_without_blank_lines(tmp_path):
     _text_pdf(tmp_path / "faq.pdf", [[
         "Preguntas frecuentes", "¿Hacéis envíos a Canarias?", "Sí, en 5 a 7 días, por 12 euros.",

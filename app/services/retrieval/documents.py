@@ -370,6 +370,13 @@ def load_docx(path: Path) -> str:
         blocks = list(document.iter_inner_content())
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as err:
         raise KnowledgeError(f"{path.name}: not a readable Word document ({err})") from err
+    # Bold lines in more than one size: the larger, the higher the heading ("a title in
+    # 14 pt bold over sections in 11 pt bold", as documents written without styles are).
+    default = document.styles.element.xpath("./w:docDefaults/w:rPrDefault/w:rPr/w:sz/@w:val")
+    base = int(default[0]) * 6350 if default and default[0].isdigit() else 0  # half points
+    sizes = sorted({_size(block, base) for block in blocks
+                    if not isinstance(block, Table) and _bold(block)}, reverse=True)
+    levels = dict(zip(sizes, range(1, len(HEADERS)), strict=False)) if len(sizes) > 1 else {}
     out: list[str] = []
     for block in blocks:
         if isinstance(block, Table):
@@ -389,11 +396,29 @@ def load_docx(path: Path) -> str:
         # property for its numbering.
         elif "list" in style or block._p.pPr is not None and block._p.pPr.numPr is not None:
             out.append(f"- {text}")
-        elif block.runs and all(run.bold for run in block.runs if run.text.strip()):
-            out.append(f"**{text}**")
+        elif _bold(block):
+            level = levels.get(_size(block, base))
+            out.append(f"{'#' * level} {text}" if level else f"**{text}**")
         else:
             out.append(text)
     return plain_markdown("\n\n".join(out))
+
+
+def _bold(paragraph) -> bool:
+    """Whether every word of a Word paragraph is bold."""
+    runs = [run for run in paragraph.runs if run.text.strip()]
+    return bool(runs) and all(run.bold for run in runs)
+
+
+def _size(paragraph, default: int) -> int:
+    """The largest font size of a Word paragraph's words, in EMU: theirs, else their style's
+    (or the style it is based on), else the document's `default`."""
+    sizes = [run.font.size for run in paragraph.runs if run.text.strip() and run.font.size]
+    style = paragraph.style
+    while not sizes and style is not None:
+        sizes = [style.font.size] if style.font.size else []
+        style = style.base_style
+    return max(sizes, default=default)
 
 
 def load_html(path: Path) -> str:
