@@ -92,6 +92,23 @@ def test_a_pdf_without_text_is_left_out_and_named_in_the_log(tmp_path, caplog):
     assert "knowledge file notas.txt has no text, left out" in warnings  # no OCR for a text
 
 
+def test_a_pdf_with_a_password_is_named_and_one_protected_against_editing_is_read(tmp_path):
+    """A PDF that only a password opens was "not a readable PDF (File has not been
+    decrypted)"; one that opens without a password but may not be edited is read."""
+    from pypdf import PdfWriter
+
+    _text_pdf(tmp_path / "plain.pdf", [["Horario", "De lunes a viernes de 9:00 a 14:00."]])
+    for name, password in [("editing.pdf", ""), ("locked.pdf", "clave")]:
+        writer = PdfWriter(clone_from=tmp_path / "plain.pdf")
+        writer.encrypt(user_password=password, owner_password="dueño", algorithm="AES-128")
+        writer.write(tmp_path / name)
+    (tmp_path / "plain.pdf").unlink()
+    with pytest.raises(KnowledgeError, match="locked.pdf: protected by a password"):
+        read_folder(tmp_path)
+    (tmp_path / "locked.pdf").unlink()
+    assert "De lunes a viernes de 9:00 a 14:00." in dict(read_folder(tmp_path))["editing.pdf"]
+
+
 def _text_pdf(path, pages: list[list[str]]) -> None:
     """A PDF whose pages hold these lines of text (Helvetica, as office suites export)."""
     from pypdf import PdfWriter

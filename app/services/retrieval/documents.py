@@ -307,6 +307,10 @@ def load_pdf(path: Path) -> str:
 
     try:
         reader = PdfReader(path)
+        # One protected against editing only opens with an empty password, which pypdf tries.
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise KnowledgeError(f"{path.name}: protected by a password; save a copy without "
+                                 "one (print it to PDF) to use it")
         pages = [page.extract_text() or "" for page in reader.pages]
     except (PyPdfError, ValueError, KeyError, TypeError) as err:
         raise KnowledgeError(f"{path.name}: not a readable PDF ({err})") from err
