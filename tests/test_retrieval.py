@@ -161,6 +161,19 @@ def test_a_price_list_without_full_stops_keeps_every_line_each_on_its_own_line(t
         "Sesión de fisioterapia (45 min): 40 €", "Punción seca: 10 €"]
 
 
+def test_a_price_tables_rows_stay_one_to_a_line_whatever_their_last_column_says(tmp_path):
+    """A PDF table's columns are joined on each row: "Parcela 28 € 36 € en julio y agosto".
+    Such rows, whose last figure is followed by more than a few words, ran into one line on a
+    phone; a row of two figures or more is a table's."""
+    _text_pdf(tmp_path / "precios.pdf", [[
+        "Precios por noche", "Parcela 28 € 36 € en julio y agosto",
+        "Persona adicional 6 € 7,50 € en julio y agosto", "Perro 3 €"]])
+    [passage] = split_document(dict(read_folder(tmp_path))["precios.pdf"], "precios.pdf")
+    assert to_whatsapp(passage.text).split("\n") == [
+        "Parcela 28 € 36 € en julio y agosto", "Persona adicional 6 € 7,50 € en julio y agosto",
+        "Perro 3 €"]
+
+
 def test_tabs_and_no_break_spaces_still_part_words(tmp_path):
     # The splitter dropped every character that does not print: a tab-separated price list
     # read "Corte16 €", and a no-break space from a word processor glued its words too.

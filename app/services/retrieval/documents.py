@@ -613,7 +613,10 @@ def _item_shaped(sentence: str) -> bool:
         return False
     figures = list(FIGURE.finditer(sentence))
     label = LABEL_VALUE.fullmatch(sentence)
-    return bool(figures and len(sentence) - figures[-1].end() <= FIGURE_TAIL_CHARS) or bool(
+    # Two figures or more: a table's row, its columns joined ("Parcela 28 € 36 € en julio
+    # y agosto", "Lunes 9:00 14:00"), whatever its last column says.
+    return bool(figures and (len(figures) > 1
+                             or len(sentence) - figures[-1].end() <= FIGURE_TAIL_CHARS)) or bool(
         label and len(sentence.split(":")[0].split()) <= LABEL_WORDS)
 
 
