@@ -434,6 +434,24 @@ def _bot_over(tmp_path, documents: dict[str, str]):
                                    "INDEX_CACHE_DIR": str(tmp_path / "cache")}), TEXTS)
 
 
+def test_a_document_of_paragraphs_alone_answers_with_the_paragraph_asked_of(tmp_path):
+    """A text of paragraphs with no title was cut in pieces of 900 characters: the opening
+    hours came with the cakes to order and gluten, under the file's name as a title."""
+    bakery = _bot_over(tmp_path, {"informacion.txt": (
+        "Pastelería Dulce Abril, en la calle Verdi 48 de Barcelona, desde 1995. Hacemos todo "
+        "en nuestro obrador, cada mañana, con mantequilla de verdad y sin conservantes.\n\n"
+        "Abrimos de martes a sábado de 8:00 a 14:00 y de 17:00 a 20:30, y los domingos de "
+        "8:30 a 14:30. Los lunes cerramos por descanso del personal.\n\n"
+        "Las tartas de cumpleaños se encargan con al menos 48 horas de antelación, por "
+        "WhatsApp o en la tienda. Para tartas de boda, pedimos una semana.\n\n"
+        "Tenemos opciones sin gluten, elaboradas en una zona separada del obrador, y sin "
+        "lactosa. No hacemos productos veganos por ahora.\n")})
+    answer = bakery.answer("con cuanta antelacion hay que encargar una tarta", [], "es")
+    assert answer.startswith("Las tartas de cumpleaños se encargan")
+    assert "domingos" not in answer and "gluten" not in answer
+    assert "informacion" not in answer
+
+
 def test_a_faq_question_gets_its_own_answer_not_the_whole_faq(tmp_path):
     """Each question of a FAQ heads its answer, in plain text (a line ending in "?") as in
     markdown (a bold first line): before, the reply was every question and answer."""

@@ -54,18 +54,24 @@ class ExtractiveChatModel(BaseChatModel):
                                 p[2] >= first[2] - self.tie
                                 and (p[1] == first[1] or first[1] in ("", language))]
             answer = "\n\n".join(
-                f"{self.texts.get('other_language', language)}\n\n## {title}\n{text}"
+                f"{self.texts.get('other_language', language)}\n\n{_titled(title, text)}"
                 if lang not in ("", language) and (n == 0 or quoted[n - 1][1] != lang)
-                else f"## {title}\n{text}"
+                else _titled(title, text)
                 for n, (title, lang, _, text) in enumerate(quoted))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=answer))])
 
 
+def _titled(title: str, text: str) -> str:
+    return f"## {title}\n{text}" if title else text
+
+
 def _parse(block: str) -> tuple[str, str, float, str]:
-    """`(title, language, relevance, text)` of one context passage."""
+    """`(title, language, relevance, text)` of one context passage; its title is its closest
+    heading, none under no heading (a file's name means nothing to a customer)."""
     header, _, text = block.partition("\n")
     match = PASSAGE_HEADER.match(header)
     if match is None:
         return header.strip(), "", 0.0, text.strip()
-    return (match["where"].rsplit(" › ", 1)[-1], match["language"], float(match["score"]),
+    source, _, headings = match["where"].partition(" › ")
+    return (headings.rsplit(" › ", 1)[-1], match["language"], float(match["score"]),
             text.strip())

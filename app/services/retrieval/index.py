@@ -37,7 +37,7 @@ from app.services.retrieval.spelling import Speller, english_words
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 34  # bump when what is embedded of a passage, or of its words, changes
+FORMAT_VERSION = 35  # bump when what is embedded of a passage, or of its words, changes
 
 
 # A sentence ends at . ! ? ; or : before a space, at a blank line, at a list item, or at a

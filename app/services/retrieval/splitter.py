@@ -52,7 +52,24 @@ def split_document(markdown: str, source: str, chunk_chars: int = CHUNK_CHARS,
     passages = []
     for section in sections:
         headings = tuple(section.metadata[key] for _, key in HEADERS if key in section.metadata)
-        for text in pieces.split_text(section.page_content):
-            if re.search(r"\w", text):  # not a rule ("---") or a row of symbols alone
-                passages.append(Passage(text.strip(), source, headings))
+        for part in (section.page_content,) if headings else _paragraphs(section.page_content):
+            for text in pieces.split_text(part):
+                if re.search(r"\w", text):  # not a rule ("---") or a row of symbols alone
+                    passages.append(Passage(text.strip(), source, headings))
     return passages
+
+
+def _paragraphs(text: str) -> list[str]:
+    """The paragraphs of text under no heading (a document of paragraphs alone, or its start
+    before its first title), each its own passage: with no heading to say what a stretch of
+    text is about, a paragraph is the unit of one topic. One that ends with a colon
+    ("Precios:") introduces the next and stays with it."""
+    # The header splitter ends a paragraph with a hard break; a line within one, with "\n".
+    paragraphs = [p for p in text.split("  \n") if p.strip()]
+    joined: list[str] = []
+    for paragraph in paragraphs:
+        if joined and joined[-1].rstrip().endswith(":"):
+            joined[-1] += "  \n" + paragraph
+        else:
+            joined.append(paragraph)
+    return joined
