@@ -452,6 +452,18 @@ def test_a_document_of_paragraphs_alone_answers_with_the_paragraph_asked_of(tmp_
     assert "informacion" not in answer
 
 
+def test_an_english_answer_in_a_spanish_faq_is_quoted_as_english(tmp_path):
+    """Its language was guessed with the FAQ's Spanish title: "Do you speak English? Yes, we
+    do" came to an English customer as "I only have this information in Spanish"."""
+    bakery = _bot_over(tmp_path, {"faq.md": (
+        "# Preguntas frecuentes\n\n## ¿Hacéis tartas sin gluten?\n\nSí, en una zona aparte "
+        "del obrador.\n\n## Do you speak English?\n\nYes, we do. You can order cakes in "
+        "English on WhatsApp too.\n")})
+    answer = bakery.answer("do you speak english?", [], "en")
+    assert answer.startswith("## Do you speak English?\nYes, we do.")
+    assert TEXTS.get("other_language", "en") not in answer
+
+
 def test_a_faq_question_gets_its_own_answer_not_the_whole_faq(tmp_path):
     """Each question of a FAQ heads its answer, in plain text (a line ending in "?") as in
     markdown (a bold first line): before, the reply was every question and answer."""

@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,9 @@ from app.services.retrieval.spelling import Speller, english_words
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 35  # bump when what is embedded of a passage, or of its words, changes
+FORMAT_VERSION = 36  # bump when what is embedded of a passage, or of its words, changes
+# How sure the language detector must be of a passage's own text to overrule its headings.
+OWN_LANGUAGE_SURE = 0.9
 
 
 # A sentence ends at . ! ? ; or : before a space, at a blank line, at a list item, or at a
@@ -165,10 +167,19 @@ def folder_key(directory: str | Path, embeddings: Embeddings) -> str:
 
 
 def passages_of(directory: str | Path) -> list[Passage]:
-    """Every passage of every document in `directory`, each with its language."""
+    """Every passage of every document in `directory`, each with its language (`_language`)."""
     detector = LanguageDetector()
-    return [Passage(p.text, p.source, p.headings, detector.guess(p.searchable)[0])
+    return [replace(p, language=_language(p, detector))
             for name, markdown in read_folder(directory) for p in split_document(markdown, name)]
+
+
+def _language(passage: Passage, detector: LanguageDetector) -> str:
+    """The language of a passage's text and its own heading when the detector is nearly sure
+    of it ("Do you speak English?" under *Preguntas frecuentes* is English, 99%), else that of
+    all its headings and its text: "Where are you? Avenida de Madrid 112, Zaragoza, next to
+    the tram stop" alone is 75% Spanish, for its names, under an English title."""
+    language, sure = detector.guess("\n".join([*passage.headings[-1:], passage.text]))
+    return language if sure >= OWN_LANGUAGE_SURE else detector.guess(passage.searchable)[0]
 
 
 def load_index(directory: str | Path, embeddings: Embeddings, cache_dir: str | Path | None,
