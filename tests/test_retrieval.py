@@ -242,6 +242,22 @@ def test_a_faq_written_as_a_list_of_bold_questions_heads_each_answer_with_its_qu
         (("Preguntas frecuentes", "Pagos"), "- **Tarjeta**: Visa y Mastercard.\n- Bizum")]
 
 
+def test_a_faq_written_as_a_list_of_plain_questions_heads_each_answer_with_its_question():
+    """Not in bold, each item's first sentence a question: the whole FAQ (757 characters)
+    was the answer to "¿duele el láser?". A list of items that are not all questions stays a
+    list."""
+    markdown = plain_markdown(
+        "# Preguntas frecuentes\n\n- ¿Duele la depilación láser? Se nota un pinchazo de "
+        "calor.\n- ¿Atendéis a hombres? Sí, también.\n- Can I pay by card? Yes, any card.\n\n"
+        "## Servicios\n\n- ¿Tienes prisa? Hacemos manicura exprés.\n- Pedicura completa.\n")
+    assert [(p.headings, p.text) for p in split_document(markdown, "faq.md")] == [
+        (("Preguntas frecuentes", "¿Duele la depilación láser?"), "Se nota un pinchazo de calor."),
+        (("Preguntas frecuentes", "¿Atendéis a hombres?"), "Sí, también."),
+        (("Preguntas frecuentes", "Can I pay by card?"), "Yes, any card."),
+        (("Preguntas frecuentes", "Servicios"),
+         "- ¿Tienes prisa? Hacemos manicura exprés.\n- Pedicura completa.")]
+
+
 def test_prose_that_mentions_prices_is_still_one_paragraph():
     marked = mark_headings("Cuotas\n\nLa cuota mensual cuesta 39,90 € y da acceso a todo.\n"
                            "La trimestral cuesta 109 €, pagada de una vez. La matrícula de alta\n"

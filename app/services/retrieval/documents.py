@@ -138,6 +138,9 @@ INLINE_MARKS = {"b": "**", "strong": "**", "i": "_", "em": "_", "s": "~~"}
 # A list item that opens with a question in bold, its answer after it.
 BOLD_QUESTION = re.compile(r"\s*(\*\*|__)(?P<question>[^*_\n]{1,150}?\?)\s*\1\s*:?\s*"
                            r"(?P<answer>.*)", re.DOTALL)
+# ... or in plain text: its first sentence a question ("¿Duele el láser? Se nota un poco").
+PLAIN_QUESTION = re.compile(r"\s*(?P<question>¿[^?\n]{1,148}\?|[A-ZÀ-Ý][^.!?¿\n]{1,148}\?)\s+"
+                            r"(?P<answer>\S.*)", re.DOTALL)
 # YAML front matter (static site generators, Obsidian, Notion exports): metadata, not text.
 FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(?P<yaml>(?:[^\n]*\n){0,60}?)"
                           r"(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
@@ -172,7 +175,8 @@ def without_tags(markdown: str) -> str:
 
 def _list_of_questions(tokens: list, start: int) -> list[tuple[tuple[int, int], str, str]]:
     """For the list opening at `tokens[start]` whose every item is one paragraph that opens
-    with a question in bold, each item's lines, question and answer; else nothing."""
+    with a question, in bold or not, and goes on with its answer, each item's lines, question
+    and answer; else nothing."""
     items, depth = [], 0
     for index in range(start, len(tokens)):
         token = tokens[index]
@@ -180,8 +184,8 @@ def _list_of_questions(tokens: list, start: int) -> list[tuple[tuple[int, int], 
         if token.type == "list_item_open" and depth == 2:
             inline = tokens[index + 2] if index + 2 < len(tokens) else None
             after = tokens[index + 4] if index + 4 < len(tokens) else None
-            asked = BOLD_QUESTION.match(inline.content) if (
-                inline is not None and inline.type == "inline") else None
+            asked = (BOLD_QUESTION.match(inline.content) or PLAIN_QUESTION.match(inline.content)
+                     ) if inline is not None and inline.type == "inline" else None
             if (asked is None or not asked["answer"].strip() or token.map is None
                     or after is None or after.type != "list_item_close"):
                 return []
