@@ -258,6 +258,25 @@ def test_a_faq_written_as_a_list_of_plain_questions_heads_each_answer_with_its_q
          "- ¿Tienes prisa? Hacemos manicura exprés.\n- Pedicura completa.")]
 
 
+def test_an_old_style_pages_table_names_its_columns_and_its_copyright_is_left_out(tmp_path):
+    """A table written in <td> cells only, its first row naming the columns: that row was
+    read as one more row ("Tratamiento — Precio, Duración") and no price named its column;
+    and the page's copyright line ended the last section's answer."""
+    (tmp_path / "web.html").write_text(
+        '<font face="Arial"><strong>Tarifas</strong><br><table border="1">'
+        "<tr><td>Tratamiento</td><td>Precio</td><td>Duración</td></tr>"
+        "<tr><td>Limpieza facial</td><td>45 €</td><td>60 min</td></tr>"
+        "<tr><td>Pedicura</td><td>30 €</td><td>50 min</td></tr></table><br>"
+        "<strong>Bonos</strong><br>Bono de 5 masajes: 175 €.<br></font>"
+        "<center><font size=1>© 2026 Nácar Estética · Aviso legal</font></center>",
+        encoding="utf-8")
+    passages = split_document(dict(read_folder(tmp_path))["web.html"], "web.html")
+    assert [(p.headings, p.text) for p in passages] == [
+        (("Tarifas",), "- Limpieza facial — Precio: 45 €, Duración: 60 min\n"
+                       "- Pedicura — Precio: 30 €, Duración: 50 min"),
+        (("Bonos",), "Bono de 5 masajes: 175 €.")]
+
+
 def test_prose_that_mentions_prices_is_still_one_paragraph():
     marked = mark_headings("Cuotas\n\nLa cuota mensual cuesta 39,90 € y da acceso a todo.\n"
                            "La trimestral cuesta 109 €, pagada de una vez. La matrícula de alta\n"

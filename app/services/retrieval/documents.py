@@ -130,6 +130,16 @@ def table_markdown(rows: list[list[str]], header: bool = True) -> str:
     return "\n".join(f"- {table_row(names, row)}" for row in body)
 
 
+def _names_columns(rows: list[list[str]]) -> bool:
+    """Whether a table's first row, written in `<td>` cells as the others, names its columns:
+    no figure in it, where most rows below have one ("Tratamiento | Precio | Duración" over
+    "Limpieza facial | 45 € | 60 min")."""
+    rows = [row for row in rows if any(row)]
+    if len(rows) < 3 or len(rows[0]) < 2 or any(re.search(r"\d", cell) for cell in rows[0]):
+        return False
+    return sum(any(FIGURE.search(cell) for cell in row) for row in rows[1:]) * 2 > len(rows) - 1
+
+
 # HTML tags written in markdown's text (`without_tags`).
 LINE_BREAK_TAG = re.compile(r"[ \t]*<br\s*/?>[ \t]*", re.IGNORECASE)
 INLINE_TAG = re.compile(r"</?(?P<name>b|strong|i|em|u|s|span|font|small|big|mark|sup|sub|a|abbr)"
@@ -446,6 +456,11 @@ LOADERS: dict[str, Callable[[Path], str]] = {
 }
 
 
+# A copyright line ("© 2026 Nácar Estética · Aviso legal"): a page's furniture, not an answer.
+COPYRIGHT = re.compile(r"^[ \t]*(?:©|\(c\)\s*\d{4}|copyright\b)[^\n]{0,120}$\n?",
+                       re.IGNORECASE | re.MULTILINE)
+
+
 def read_folder(directory: str | Path) -> list[tuple[str, str]]:
     """`(file name, markdown)` for every supported file under `directory`, sorted by path.
 
@@ -471,6 +486,7 @@ def read_folder(directory: str | Path) -> list[tuple[str, str]]:
             raise
         except (OSError, UnicodeDecodeError) as err:
             raise KnowledgeError(f"{name}: cannot be read ({type(err).__name__}: {err})") from err
+        text = COPYRIGHT.sub("", text)
         if text.strip():
             documents.append((name, text))
         elif name.lower().endswith(".pdf"):  # a scan: its pages are images
@@ -809,7 +825,8 @@ class _HtmlToMarkdown(HTMLParser):
             self.cell = None
 
     def _table(self) -> str:
-        return f"\n\n{table_markdown(self.rows, header=self.header)}\n\n"
+        header = self.header or _names_columns(self.rows)
+        return f"\n\n{table_markdown(self.rows, header=header)}\n\n"
 
     def handle_data(self, data: str) -> None:
         if not self.skipping:
