@@ -229,49 +229,48 @@ def test_a_word_a_justified_pdf_split_with_a_hyphen_is_whole_again(tmp_path):
         "Pedimos una senal del 30% del total por transferencia bancaria.")
 
 
-def test_a_faq_written_as_a_list_of_bold_questions_heads_each_answer_with_its_question():
-    # It was one passage: a question on Canarias was answered with the whole FAQ.
-    markdown = plain_markdown(
-        "# Preguntas frecuentes\n\n- **¿Hacéis envíos a Canarias?** Sí, con 12 € más.\n"
-        "- **¿Puedo devolver un pedido?** Tienes 30 días\n  desde que lo recibes.\n\n"
-        "## Pagos\n\n- **Tarjeta**: Visa y Mastercard.\n- Bizum\n")
+@pytest.mark.parametrize("faq, expected", [
+    # In bold: it was one passage, and a question on Canarias got the whole FAQ.
+    ("- **¿Hacéis envíos a Canarias?** Sí, con 12 € más.\n"
+     "- **¿Puedo devolver un pedido?** Tienes 30 días\n  desde que lo recibes.\n\n"
+     "## Pagos\n\n- **Tarjeta**: Visa y Mastercard.\n- Bizum\n",
+     [("¿Hacéis envíos a Canarias?", "Sí, con 12 € más."),
+      ("¿Puedo devolver un pedido?", "Tienes 30 días\ndesde que lo recibes."),
+      ("Pagos", "- **Tarjeta**: Visa y Mastercard.\n- Bizum")]),
+    # Not in bold, each item's first sentence a question: the whole FAQ (757 characters) was
+    # the answer to "¿duele el láser?". A list whose items are not all questions stays a list.
+    ("- ¿Duele la depilación láser? Se nota un pinchazo de calor.\n"
+     "- ¿Atendéis a hombres? Sí, también.\n- Can I pay by card? Yes, any card.\n\n"
+     "## Servicios\n\n- ¿Tienes prisa? Hacemos manicura exprés.\n- Pedicura completa.\n",
+     [("¿Duele la depilación láser?", "Se nota un pinchazo de calor."),
+      ("¿Atendéis a hombres?", "Sí, también."), ("Can I pay by card?", "Yes, any card."),
+      ("Servicios", "- ¿Tienes prisa? Hacemos manicura exprés.\n- Pedicura completa.")]),
+])
+def test_a_faq_written_as_a_list_of_questions_heads_each_answer_with_its_question(faq,
+                                                                                  expected):
+    markdown = plain_markdown(f"# Preguntas frecuentes\n\n{faq}")
     assert [(p.headings, p.text) for p in split_document(markdown, "faq.md")] == [
-        (("Preguntas frecuentes", "¿Hacéis envíos a Canarias?"), "Sí, con 12 € más."),
-        (("Preguntas frecuentes", "¿Puedo devolver un pedido?"),
-         "Tienes 30 días\ndesde que lo recibes."),
-        (("Preguntas frecuentes", "Pagos"), "- **Tarjeta**: Visa y Mastercard.\n- Bizum")]
+        (("Preguntas frecuentes", heading), text) for heading, text in expected]
 
 
-def test_a_faq_written_as_a_list_of_plain_questions_heads_each_answer_with_its_question():
-    """Not in bold, each item's first sentence a question: the whole FAQ (757 characters)
-    was the answer to "¿duele el láser?". A list of items that are not all questions stays a
-    list."""
-    markdown = plain_markdown(
-        "# Preguntas frecuentes\n\n- ¿Duele la depilación láser? Se nota un pinchazo de "
-        "calor.\n- ¿Atendéis a hombres? Sí, también.\n- Can I pay by card? Yes, any card.\n\n"
-        "## Servicios\n\n- ¿Tienes prisa? Hacemos manicura exprés.\n- Pedicura completa.\n")
-    assert [(p.headings, p.text) for p in split_document(markdown, "faq.md")] == [
-        (("Preguntas frecuentes", "¿Duele la depilación láser?"), "Se nota un pinchazo de calor."),
-        (("Preguntas frecuentes", "¿Atendéis a hombres?"), "Sí, también."),
-        (("Preguntas frecuentes", "Can I pay by card?"), "Yes, any card."),
-        (("Preguntas frecuentes", "Servicios"),
-         "- ¿Tienes prisa? Hacemos manicura exprés.\n- Pedicura completa.")]
+def _web_page(tmp_path, html: str) -> list[tuple[tuple[str, ...], str]]:
+    """`(headings, text)` of each passage of an HTML page."""
+    (tmp_path / "web.html").write_text(html, encoding="utf-8")
+    return [(p.headings, p.text)
+            for p in split_document(dict(read_folder(tmp_path))["web.html"], "web.html")]
 
 
 def test_an_old_style_pages_table_names_its_columns_and_its_copyright_is_left_out(tmp_path):
     """A table written in <td> cells only, its first row naming the columns: that row was
     read as one more row ("Tratamiento — Precio, Duración") and no price named its column;
     and the page's copyright line ended the last section's answer."""
-    (tmp_path / "web.html").write_text(
-        '<font face="Arial"><strong>Tarifas</strong><br><table border="1">'
+    assert _web_page(
+        tmp_path, '<font face="Arial"><strong>Tarifas</strong><br><table border="1">'
         "<tr><td>Tratamiento</td><td>Precio</td><td>Duración</td></tr>"
         "<tr><td>Limpieza facial</td><td>45 €</td><td>60 min</td></tr>"
         "<tr><td>Pedicura</td><td>30 €</td><td>50 min</td></tr></table><br>"
         "<strong>Bonos</strong><br>Bono de 5 masajes: 175 €.<br></font>"
-        "<center><font size=1>© 2026 Nácar Estética · Aviso legal</font></center>",
-        encoding="utf-8")
-    passages = split_document(dict(read_folder(tmp_path))["web.html"], "web.html")
-    assert [(p.headings, p.text) for p in passages] == [
+        "<center><font size=1>© 2026 Nácar Estética · Aviso legal</font></center>") == [
         (("Tarifas",), "- Limpieza facial — Precio: 45 €, Duración: 60 min\n"
                        "- Pedicura — Precio: 30 €, Duración: 50 min"),
         (("Bonos",), "Bono de 5 masajes: 175 €.")]
@@ -536,16 +535,13 @@ def test_only_a_faqs_questions_and_bold_title_lines_become_headings():
 def test_a_site_builders_menus_header_and_footer_are_left_out(tmp_path):
     # Drawn with plain <div>s, they became a passage of their own ("Inicio Contacto"), and
     # an h5 heading stayed in the text as "##### Aviso legal".
-    (tmp_path / "web.html").write_text(
-        '<div class="site-header"><div><a href="/">Inicio</a></div><a href="/c">Contacto</a>'
-        '</div><ul id="main-menu"><li>Servicios</li></ul><h1>Peluquería Lola</h1>'
-        '<div class="section-header"><p>De 9:00 a 20:00.</p></div><h5>Aviso legal</h5>'
-        '<p>Responsable: Lola Pérez.</p><div role="contentinfo">© 2026 Lola</div>'
-        '<div class="footer"><div class="menu"><div>Aviso</div></div><nav>Mapa</nav></div>'
-        '<p>Abierto en agosto.</p>',
-        encoding="utf-8")
-    passages = split_document(dict(read_folder(tmp_path))["web.html"], "web.html")
-    assert [(p.headings, p.text) for p in passages] == [
+    assert _web_page(
+        tmp_path, '<div class="site-header"><div><a href="/">Inicio</a></div>'
+        '<a href="/c">Contacto</a></div><ul id="main-menu"><li>Servicios</li></ul>'
+        '<h1>Peluquería Lola</h1><div class="section-header"><p>De 9:00 a 20:00.</p></div>'
+        '<h5>Aviso legal</h5><p>Responsable: Lola Pérez.</p>'
+        '<div role="contentinfo">© 2026 Lola</div><div class="footer"><div class="menu">'
+        '<div>Aviso</div></div><nav>Mapa</nav></div><p>Abierto en agosto.</p>') == [
         (("Peluquería Lola",), "De 9:00 a 20:00."),
         (("Peluquería Lola", "Aviso legal"), "Responsable: Lola Pérez.  \nAbierto en agosto.")]
 
