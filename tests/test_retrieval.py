@@ -174,6 +174,18 @@ def test_a_price_tables_rows_stay_one_to_a_line_whatever_their_last_column_says(
         "Perro 3 €"]
 
 
+def test_a_price_list_under_no_heading_stays_one_passage(tmp_path):
+    """Text under no heading is a paragraph a passage; a price list's lines, each ended by a
+    hard break as paragraphs are, end no sentence and stay together."""
+    (tmp_path / "precios.txt").write_text(
+        "Abrimos de martes a sábado, de 9:00 a 20:00, sin cita.\n\n"
+        "Corte 16 €\nTinte 45 €\nMechas 60 €\n", encoding="utf-8")
+    passages = split_document(dict(read_folder(tmp_path))["precios.txt"], "precios.txt")
+    assert [(p.headings, to_whatsapp(p.text)) for p in passages] == [
+        ((), "Abrimos de martes a sábado, de 9:00 a 20:00, sin cita."),
+        ((), "Corte 16 €\nTinte 45 €\nMechas 60 €")]
+
+
 def test_tabs_and_no_break_spaces_still_part_words(tmp_path):
     # The splitter dropped every character that does not print: a tab-separated price list
     # read "Corte16 €", and a no-break space from a word processor glued its words too.

@@ -19,6 +19,8 @@ OVERLAP_CHARS = 150
 # full of them). The header splitter drops every character that does not print, and these
 # do not: "Corte\t16 €" became "Corte16 €", "Tinte\u202f45 €" "Tinte45 €".
 SPACES = re.compile(r"[^\S\n\r ]+")
+# A sentence's end, before a closing bracket or quote if any.
+SENTENCE_END = re.compile(r"[.!?…][)\]»\"']*\s*\Z")
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,13 @@ def split_document(markdown: str, source: str, chunk_chars: int = CHUNK_CHARS,
 def _paragraphs(text: str) -> list[str]:
     """The paragraphs of text under no heading (a document of paragraphs alone, or its start
     before its first title), each its own passage: with no heading to say what a stretch of
-    text is about, a paragraph is the unit of one topic. One that ends with a colon
-    ("Precios:") introduces the next and stays with it."""
+    text is about, a paragraph is the unit of one topic. A paragraph that ends no sentence
+    ("Precios:", "Corte 16 €", a list's line) stays with the next."""
     # The header splitter ends a paragraph with a hard break; a line within one, with "\n".
     paragraphs = [p for p in text.split("  \n") if p.strip()]
     joined: list[str] = []
     for paragraph in paragraphs:
-        if joined and joined[-1].rstrip().endswith(":"):
+        if joined and not SENTENCE_END.search(joined[-1]):
             joined[-1] += "  \n" + paragraph
         else:
             joined.append(paragraph)
