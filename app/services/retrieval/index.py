@@ -37,7 +37,7 @@ from app.services.retrieval.spelling import Speller, english_words
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 39  # bump when what is embedded of a passage, or of its words, changes
+FORMAT_VERSION = 40  # bump when what is embedded of a passage, or of its words, changes
 # How sure the language detector must be of a passage's own text to overrule its headings.
 OWN_LANGUAGE_SURE = 0.9
 
