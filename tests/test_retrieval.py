@@ -704,6 +704,24 @@ def test_a_changed_list_of_function_words_names_another_index(tmp_path, monkeypa
     assert index_module.folder_key(tmp_path, embeddings) != before
 
 
+def test_another_version_of_the_code_that_reads_documents_names_another_index(tmp_path,
+                                                                          monkeypatch):
+    """An index cached by one version of the loaders was read back by another under the same
+    `FORMAT_VERSION`: the passages were the old code's."""
+    import app.services.retrieval.index as index_module
+
+    assert all(path.is_file() for path in index_module.INDEXED_CODE)  # none renamed away
+    (tmp_path / "hours.md").write_text("## Hours\nWe open at nine.", encoding="utf-8")
+    loader = tmp_path / "loader.py"
+    loader.write_text("SPLIT = 900\n", encoding="utf-8")
+    monkeypatch.setattr(index_module, "INDEXED_CODE", (loader,))
+    embeddings = UniversalSentenceEmbeddings()
+    before = index_module.folder_key(tmp_path, embeddings)
+    assert index_module.folder_key(tmp_path, embeddings) == before
+    loader.write_text("SPLIT = 500\n", encoding="utf-8")
+    assert index_module.folder_key(tmp_path, embeddings) != before
+
+
 def test_a_question_in_english_finds_the_passage_only_in_spanish(tmp_path):
     kb = tmp_path / "kb"
     kb.mkdir()

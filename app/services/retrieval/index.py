@@ -1,8 +1,9 @@
 """The searchable knowledge: passages, their vectors and a BM25 index, cached on disk.
 
-The cache key is a hash of every file's name and bytes, the splitter's settings and the
-embedding model: a restart with the same documents reads the vectors instead of computing them,
-and any change to a document, the splitter or the model builds the index afresh.
+The cache key is a hash of every file's name and bytes, the splitter's settings, the
+embedding model and the source of the code that reads them (`INDEXED_CODE`): a restart with the
+same documents reads the vectors instead of computing them, and any change to a document, the
+code that splits it or the model builds the index afresh.
 """
 
 from __future__ import annotations
@@ -150,13 +151,31 @@ class KnowledgeIndex:
         return self.vectors[self.starts[position]]
 
 
+# The code that decides what an index holds: loaders, splitter, views, facts, words, the
+# passages' language. Its source is part of an index's name (`folder_key`).
+INDEXED_CODE = tuple(Path(__file__).with_name(name) for name in (
+    "documents.py", "splitter.py", "index.py", "facts.py", "analysis.py", "lexicon.py")) + (
+    Path(__file__).parents[1] / "language.py",)
+
+
+def _code_digest(paths: tuple[Path, ...]) -> str:
+    """A hash of the source of `paths`."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def folder_key(directory: str | Path, embeddings: Embeddings) -> str:
-    """The content hash that names an index: files, splitter settings, model, and the
-    function words (the documents' vocabulary, whose vectors the index keeps, leaves them out:
-    a list changed without a new `FORMAT_VERSION` had a stale vocabulary read back)."""
+    """The content hash that names an index: files, splitter settings, model, the function
+    words (the documents' vocabulary, whose vectors the index keeps, leaves them out: a list
+    changed without a new `FORMAT_VERSION` had a stale vocabulary read back), and the source
+    of the code that reads them (`INDEXED_CODE`): a change to a loader measured and undone
+    under one `FORMAT_VERSION` left the measured passages in the cache, read back after."""
     digest = hashlib.sha256(json.dumps(
         [FORMAT_VERSION, CHUNK_CHARS, OVERLAP_CHARS, embeddings_id(embeddings),
-         UniversalSentenceEmbeddings.model_id, sorted(STOPWORDS)]).encode())
+         UniversalSentenceEmbeddings.model_id, sorted(STOPWORDS),
+         _code_digest(INDEXED_CODE)]).encode())
     root = Path(directory)
     if root.is_dir():
         for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in LOADERS):
