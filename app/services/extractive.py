@@ -72,6 +72,6 @@ def _parse(block: str) -> tuple[str, str, float, str]:
     match = PASSAGE_HEADER.match(header)
     if match is None:
         return header.strip(), "", 0.0, text.strip()
-    source, _, headings = match["where"].partition(" › ")
+    _, _, headings = match["where"].partition(" › ")  # the file's name, then its headings
     return (headings.rsplit(" › ", 1)[-1], match["language"], float(match["score"]),
             text.strip())

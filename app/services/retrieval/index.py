@@ -16,6 +16,7 @@ import re
 import tempfile
 import time
 from dataclasses import asdict, replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,10 @@ class KnowledgeIndex:
                           for p, group in zip(passages, groups, strict=True)])
         texts, languages = [p.searchable for p in passages], [p.language for p in passages]
         self.speller = Speller(texts, languages, self.bm25.index, {"en": english_words()})
+        # A message is read for the small talk batch, then for each search of its turn, and
+        # again as the context of the next turn's follow-up.
+        self._read = lru_cache(maxsize=4096)(
+            lambda text, language: self.speller.mend(spelled_out(text), language))
         self.lexicon = lexicon or Lexicon.build(texts, UniversalSentenceEmbeddings(), languages)
         self.key = key
         # Column ranges of each model in a joined vector: each finds its closest view alone.
@@ -126,7 +131,7 @@ class KnowledgeIndex:
     def read(self, text: str, language: str | None) -> str:
         """`text` as it is searched: chat abbreviations written out and slips mended against
         the documents' words in `language` (`Speller`)."""
-        return self.speller.mend(spelled_out(text), language)
+        return self._read(text, language)
 
     def coverage(self, text: str) -> np.ndarray:
         """Each passage's share of the information of the words of `text`, a word no passage
