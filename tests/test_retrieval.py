@@ -443,6 +443,25 @@ def test_the_numbered_articles_of_a_pdf_of_rules_head_their_sections(tmp_path):
         passages[1].text)
 
 
+def test_a_numbered_title_in_capitals_heads_the_text_that_follows_it_on_its_line(tmp_path):
+    """Terms and conditions run each title into its clause: "4. RECLAMACIONES. Dispones de 7
+    días..." was one line of prose, and the six clauses one passage. A numbered step that
+    opens in capitals but goes on in lower case stays a step."""
+    _text_pdf(tmp_path / "condiciones.pdf", [[
+        "Condiciones generales de servicio",
+        "1. PRESUPUESTOS. Los presupuestos son gratuitos y válidos durante 15 días.",
+        "2. PEDIDOS Y PAGO. Para pedidos de más de 150 € pedimos un adelanto del 50% al",
+        "hacer el encargo.", "3. RECLAMACIONES: dispones de 7 días desde la entrega.",
+        "Para reclamar:", "1. IVA incluido en la factura que te damos.",
+        "2. Escríbenos a hola@ejemplo.es."]])
+    passages = split_document(dict(read_folder(tmp_path))["condiciones.pdf"], "condiciones.pdf")
+    assert [(p.headings[-1], p.text.split("\n")[0]) for p in passages] == [
+        ("1. PRESUPUESTOS", "Los presupuestos son gratuitos y válidos durante 15 días."),
+        ("2. PEDIDOS Y PAGO", "Para pedidos de más de 150 € pedimos un adelanto del 50% al"),
+        ("3. RECLAMACIONES", "dispones de 7 días desde la entrega.")]
+    assert "1. IVA incluido" in passages[2].text
+
+
 def test_a_pdfs_numbered_titles_head_their_sections_and_its_contents_are_left_out(tmp_path):
     """Terms exported from a word processor: numbered titles in lower case ("2. Precios y
     formas de pago") were read as a list's items, and the table of contents ("1. Horario de
@@ -512,6 +531,28 @@ def test_a_table_becomes_rows_that_name_their_columns_in_markdown_and_html(tmp_p
                for line in lines)
 
 
+def test_a_faq_written_as_a_table_heads_each_answer_with_its_question(tmp_path):
+    """"Pregunta | Respuesta" rows were one passage, a list of every question and answer,
+    which any question found and quoted whole. Each row is a question heading its answer, in
+    markdown and in HTML; a table of two columns that are not questions stays a table."""
+    (tmp_path / "faq.md").write_text(
+        "# Preguntas frecuentes\n\n| Pregunta | Respuesta |\n|---|---|\n"
+        "| ¿Hacéis envíos? | Sí, a toda España: 6,50 €. |\n"
+        "| ¿Guardáis mis archivos? | Los borramos a los 30 días. |\n\n## Precios\n\n"
+        "| Servicio | Precio |\n|---|---|\n| Copia A4 | 0,06 € |\n| Copia A3 | 0,12 € |\n",
+        encoding="utf-8")
+    (tmp_path / "faq.html").write_bytes(
+        "<h1>FAQ</h1><table><tr><td>¿Hacéis envíos?</td><td>Sí, a toda España: 6,50 €.</td>"
+        "</tr><tr><td>¿Guardáis mis archivos?</td><td>Los borramos a los 30 días.</td></tr>"
+        "</table>".encode())
+    for name in ("faq.md", "faq.html"):
+        passages = split_document(dict(read_folder(tmp_path))[name], name)
+        assert [(p.headings[-1], p.text.split("\n")[0]) for p in passages][:2] == [
+            ("¿Hacéis envíos?", "Sí, a toda España: 6,50 €."),
+            ("¿Guardáis mis archivos?", "Los borramos a los 30 días.")], name
+    assert "- Copia A4: 0,06 €\n- Copia A3: 0,12 €" in dict(read_folder(tmp_path))["faq.md"]
+
+
 def test_plain_text_gets_headings_from_its_layout():
     text = ("Returns\n\nYou have 30 days to return a product,\nunopened.\n\n"
             "Refunds\nWe refund within 14 days.\n")
@@ -556,6 +597,35 @@ def test_a_site_builders_menus_header_and_footer_are_left_out(tmp_path):
         '<div>Aviso</div></div><nav>Mapa</nav></div><p>Abierto en agosto.</p>') == [
         (("Peluquería Lola",), "De 9:00 a 20:00."),
         (("Peluquería Lola", "Aviso legal"), "Responsable: Lola Pérez.  \nAbierto en agosto.")]
+
+
+def test_a_footers_address_and_phone_are_kept_under_the_pages_title_its_links_left_out(
+        tmp_path):
+    """A site writes the business's address and phone number in its footer, often nowhere
+    else, and the whole footer was left out: "where are you?" was refused. Its own text is
+    kept, as a section under the page's title; its links to legal pages and networks, its
+    copyright and a menu inside it are not. A phone number written as a link is kept."""
+    assert _web_page(
+        tmp_path, '<html><head><title>Yoga Alba · Málaga</title></head><body>'
+        '<h1>Precios</h1><p>Clase suelta: 14 €.</p><footer><nav><a href="/">Inicio</a></nav>'
+        '<p><strong>Yoga Alba</strong> · Calle Alcazabilla 9 · 29015 Málaga</p>'
+        '<p>Teléfono: <a href="tel:+34952063318">952 06 33 18</a></p>'
+        '<p><a href="/aviso-legal">Aviso legal</a> · <a href="/cookies">Cookies</a></p>'
+        '<p>© 2026 Yoga Alba.</p></footer></body></html>') == [
+        (("Precios",), "Clase suelta: 14 €."),
+        (("Yoga Alba · Málaga",), "**Yoga Alba** · Calle Alcazabilla 9 · 29015 Málaga  \n"
+                                  "Teléfono: 952 06 33 18")]
+
+
+def test_a_line_giving_an_address_or_a_phone_number_is_no_title():
+    """A business profile's text opens with its name, then its address: the address was read
+    as a title, and the phone number under it as its section."""
+    text = mark_headings("IMPRENTA ARGA\nC/ Amaya 14, bajo · 31002 Pamplona\n"
+                         "Tel. 948 22 61 40\n\nHORARIO\nL-V: 9:00-14:00\n")
+    passages = split_document(text, "info.txt")
+    assert [(p.headings, p.text.split("\n")[0].strip()) for p in passages] == [
+        (("IMPRENTA ARGA",), "C/ Amaya 14, bajo · 31002 Pamplona"),
+        (("HORARIO",), "L-V: 9:00-14:00")]
 
 
 def test_the_questions_of_an_html_faq_head_their_answers(tmp_path):

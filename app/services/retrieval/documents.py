@@ -24,6 +24,7 @@ from markdown_it import MarkdownIt
 
 from app.errors import KnowledgeError
 from app.services.formatter import table_row
+from app.services.retrieval.facts import gives_contact
 from app.services.retrieval.splitter import HEADERS
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,16 @@ def table_markdown(rows: list[list[str]], header: bool = True) -> str:
     names, body = (rows[0], rows[1:]) if header else ([], rows)
     names = [*names, *[""] * (width - len(names))]
     return "\n".join(f"- {table_row(names, row)}" for row in body)
+
+
+def _asked_in_table(rows: list[list[str]]) -> list[tuple[str, str]]:
+    """A FAQ written as a table, a question and its answer a row (under a first row that
+    names the columns, or none): each `(question, answer)`; else nothing."""
+    rows = [[cell.strip() for cell in row] for row in rows if any(row)]
+    body = rows[1:] if rows and not _asks(rows[0][0] if rows[0] else "") else rows
+    if len(body) < 2 or not all(len(row) == 2 and _asks(row[0]) and row[1] for row in body):
+        return []
+    return [(question, answer) for question, answer in body]
 
 
 def _names_columns(rows: list[list[str]]) -> bool:
@@ -301,7 +312,10 @@ def plain_markdown(markdown: str) -> str:
         elif token.type == "inline" and rows:
             rows[-1].append(token.content.strip())
         elif token.type == "table_close":
-            edits.append((start, end, [*table_markdown(rows).split("\n"), ""]))
+            # A FAQ as a table ("Pregunta | Respuesta"): each question heads its answer.
+            asked = [line for question, answer in _asked_in_table(rows)
+                     for line in ("", under(question), "", answer, "")]
+            edits.append((start, end, asked or [*table_markdown(rows).split("\n"), ""]))
             rows = []
     for start, end, replacement in reversed(edits):
         lines[start:end] = replacement
@@ -515,6 +529,11 @@ LABELLED = (r"(?i:art[íi]culo|art\.|article|cap[íi]tulo|chapter|cl[áa]usula|c
 NUMBERED = re.compile(rf"(?:{LABELLED}|\d{{1,3}}(?:\.\d{{1,3}})*[.)]|[IVXLC]{{1,6}}[.)](?=\s))\s*")
 # A labelled title: what follows its number starts as a title does and ends no sentence.
 LABELLED_TITLE = re.compile(rf"\s*{LABELLED}[A-ZÀ-Ý¿][^.!?]*[^\s.,;:!?]\s*")
+# A numbered title in capitals that its section's text follows on the same line, as terms
+# and conditions write theirs: "4. RECLAMACIONES. Dispones de 7 días desde la entrega...".
+RUN_IN_TITLE = re.compile(
+    rf"(?P<title>\s*(?:{LABELLED}|\d{{1,2}}(?:\.\d{{1,2}})*[.)]\s*)"
+    r"[A-ZÀ-Ý][^a-zà-ÿ.:!?]*[A-ZÀ-Ý]{3}[^a-zà-ÿ.:!?]*?)\s*[.:]\s+(?P<text>\S.*)")
 
 
 def mark_headings(text: str) -> str:
@@ -524,6 +543,7 @@ def mark_headings(text: str) -> str:
     text = without_contents(text.replace("\r\n", "\n"))
     lines = [BULLET.sub("- ", line.rstrip(), count=1) if BULLET.match(line) else line.rstrip()
              for line in LEADER.sub(": ", text).split("\n")]
+    lines = [part for line in lines for part in _run_in_title_apart(line)]
     marked: dict[int, str] = {}  # line index -> "#" or "##", from the text's own marks
     for i, line in enumerate(lines):
         if RULE.fullmatch(line):
@@ -576,6 +596,15 @@ def mark_headings(text: str) -> str:
             if n in breaks:
                 out.append("")
     return "\n".join(out)
+
+
+def _run_in_title_apart(line: str) -> tuple[str, ...]:
+    """A line that opens with a numbered title in capitals, as the title's line and its
+    text's ("4. RECLAMACIONES", "Dispones de 7 días..."); any other line, alone."""
+    run_in = RUN_IN_TITLE.fullmatch(line)
+    if run_in is None or len(run_in["title"].strip()) > MAX_HEADING_CHARS:
+        return (line,)
+    return run_in["title"], run_in["text"]
 
 
 def without_contents(text: str) -> str:
@@ -714,21 +743,26 @@ def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
     closed = re.sub(r"\s*\([^()]*\)$", "", stripped) or stripped
     return (len(stripped) <= MAX_HEADING_CHARS and not closed.endswith(SENTENCE_END)
             and title[:1].isupper() and not stripped.startswith(("-", "*", "•"))
-            and not FIGURE.search(title) and not LABEL_VALUE.fullmatch(title))
+            and not FIGURE.search(title) and not LABEL_VALUE.fullmatch(title)
+            and not gives_contact(stripped))
 
 
 class _HtmlToMarkdown(HTMLParser):
     """Headings, paragraphs, list items, tables (a list item per row) and line breaks; nothing
-    from skipped elements."""
+    from skipped elements. A footer's own text is kept, its links left out: it is where a
+    site writes the business's address and phone number, often nowhere else."""
 
-    SKIP = frozenset({"script", "style", "nav", "footer", "header", "noscript", "template",
+    SKIP = frozenset({"script", "style", "nav", "header", "noscript", "template",
                       "svg", "form", "button", "head"})
     # Site builders draw menus, headers, footers and cookie notices with plain elements and
     # say what they are in a class, an id or a role ("site-header", "main-menu").
     FURNITURE = re.compile(r"(?:site|main|page|top|primary)?[-_]?(?:header|footer|nav|navbar|"
                            r"navigation|menu|menubar|breadcrumbs?|cookies?|cookie[-_](?:banner|"
                            r"notice|consent))", re.IGNORECASE)
-    FURNITURE_ROLES = frozenset({"navigation", "banner", "contentinfo", "menu", "menubar"})
+    FURNITURE_ROLES = frozenset({"navigation", "banner", "menu", "menubar"})
+    FOOTER = re.compile(r"(?:site|main|page)?[-_]?footer", re.IGNORECASE)
+    # A footer's link that is itself the business's contact: an address to write or call.
+    CONTACT_LINK = re.compile(r"\s*(?:mailto|tel|sms|https?://wa\.me)\b", re.IGNORECASE)
     VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "source", "wbr", "area",
                       "base", "col", "embed", "track", "param"})
     BLOCKS = frozenset({"p", "div", "section", "article", "main", "tr", "ul", "ol",
@@ -743,18 +777,39 @@ class _HtmlToMarkdown(HTMLParser):
         self.header = False  # the first row is of <th> cells
         self.cell: int | None = None  # where in `parts` the open cell's text starts
         self.furniture: list[list] = []  # [tag, how many of that tag are open] per skipped one
+        self.footer: list | None = None  # [tag, how many open, where in `parts` it starts]
+        self.title: list[str] | None = None  # the page's <title>, while it is being read
+        self.page_title = ""
 
     def _is_furniture(self, tag: str, attrs: list) -> bool:
         if tag in self.VOID:
             return False
         values = dict(attrs)
         return (str(values.get("role") or "").lower() in self.FURNITURE_ROLES or any(
-            self.FURNITURE.fullmatch(token)
+            self.FURNITURE.fullmatch(token) and not self.FOOTER.fullmatch(token)
             for token in f"{values.get('class') or ''} {values.get('id') or ''}".split()))
 
+    def _is_footer(self, tag: str, attrs: list) -> bool:
+        values = dict(attrs)
+        return tag not in self.VOID and self.footer is None and (
+            tag == "footer" or str(values.get("role") or "").lower() == "contentinfo" or any(
+                self.FOOTER.fullmatch(token) for token in
+                f"{values.get('class') or ''} {values.get('id') or ''}".split()))
+
     def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "title" and self.page_title == "":
+            self.title = []
         if self.furniture and tag == self.furniture[-1][0]:
             self.furniture[-1][1] += 1  # an element of the same tag inside a skipped one
+            return
+        if self.footer is not None and tag == self.footer[0]:
+            self.footer[1] += 1
+        elif not self.skipping and self._is_footer(tag, attrs):
+            self.footer = [tag, 1, len(self.parts)]
+        if self.footer is not None and tag == "a" and not self.CONTACT_LINK.match(
+                str(dict(attrs).get("href") or "")):
+            self.furniture.append([tag, 1])  # its menu, legal pages, social networks
+            self.skipping += 1
             return
         if tag in self.SKIP or self._is_furniture(tag, attrs):
             if tag not in self.SKIP:
@@ -789,9 +844,18 @@ class _HtmlToMarkdown(HTMLParser):
             self.parts.append("\n\n" if tag in self.BLOCKS and not self.tables else " ")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "title" and self.title is not None:
+            self.page_title, self.title = " ".join("".join(self.title).split()), None
         if tag in ("body", "html"):  # whatever was left open ends with the page
             self.furniture, self.skipping = [], 0
+            self._close_footer()
             return
+        if self.footer is not None and tag == self.footer[0] and not (
+                self.furniture and tag == self.furniture[-1][0]):
+            self.footer[1] -= 1
+            if not self.footer[1]:
+                self._close_footer()
+                return
         if self.furniture and tag == self.furniture[-1][0]:
             self.furniture[-1][1] -= 1
             if not self.furniture[-1][1]:
@@ -825,12 +889,31 @@ class _HtmlToMarkdown(HTMLParser):
             self.cell = None
 
     def _table(self) -> str:
+        if asked := _asked_in_table(self.rows):  # a FAQ as a list, which markdown reads as one
+            return "\n\n" + "\n".join(f"- **{q}** {a}" for q, a in asked) + "\n\n"
         header = self.header or _names_columns(self.rows)
         return f"\n\n{table_markdown(self.rows, header=header)}\n\n"
 
     def handle_data(self, data: str) -> None:
+        if self.title is not None:
+            self.title.append(data)
         if not self.skipping:
             self.parts.append(re.sub(r"\s+", " ", data))
+
+    def _close_footer(self) -> None:
+        """The footer's text, if any is left, as a section of its own under the page's title
+        (else it would end the page's last section): its lines with a word or a figure,
+        without the separators its links stood between."""
+        if self.footer is None:
+            return
+        start, self.footer = self.footer[2], None
+        text = re.sub(r"\s*\n\s*", "\n", "".join(self.parts[start:]))
+        lines = [re.sub(r"^[\s·|•–—-]+|[\s·|•–—-]+$", "", line) for line in text.split("\n")]
+        kept = [line for line in lines if re.search(r"[^\W_]", line)]
+        del self.parts[start:]
+        if kept:
+            self.parts.append("\n\n" + (f"# {self.page_title}\n\n" if self.page_title else "")
+                              + "\n\n".join(kept) + "\n\n")
 
     def markdown(self) -> str:
         """The collected text, one blank line between blocks."""

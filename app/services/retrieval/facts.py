@@ -46,6 +46,12 @@ def _address(text: str) -> bool:
     return any(re.search(r"[A-ZÁÉÍÓÚÑ]", match.group()[1:]) for match in STREET.finditer(text))
 
 
+def gives_contact(text: str) -> bool:
+    """Whether `text` gives a street address or a phone number (a line of them is no title:
+    "C/ Amaya 14, bajo · 31002 Pamplona")."""
+    return _address(text) or _phone(text)
+
+
 def asked_by(text: str) -> list[str]:
     """The questions `text` answers by the kind of fact it gives, in Spanish and in English:
     a passage in one is asked in the other too, and closer in the asker's own language."""
