@@ -859,6 +859,8 @@ def test_an_english_question_covers_the_spanish_passage_through_its_stand_ins():
     # lingua is 50% sure, for the town; its other words lean English, each read alone.
     ("do you have a shop in barcelona", [], "en"), ("how long to mallorca", [], "en"),
     ("cuanto cuesta el parking in madrid", [], "es"),
+    # 52% English, its words leaning English by less than the lead, as the whole does.
+    ("do you ship to madrid", [], "en"), ("dais ingles?", [], "es"),
 ])
 def test_the_language_comes_from_the_message_or_the_conversation(text, earlier, language):
     assert LanguageDetector().detect(text, earlier) == language

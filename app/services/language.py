@@ -23,6 +23,9 @@ LANGUAGES = ("es", "en")
 MIN_CONFIDENCE = 0.6
 # How far the words of a message lingua is unsure of must lean to one language (`_words_vote`).
 WORDS_LEAD = 0.3
+# ... or at all, where lingua leans that way too, in a message of so many words: two words
+# that lean apart ("dais ingles?", an English "dais" and a Spanish "ingles") are no vote.
+AGREEING_VOTERS = 3
 # "ok", "vale", "thx": a message this short follows the conversation's language.
 SHORT_WORDS = 2
 # A message of up to this many words is read with the person's message before it: "y el
@@ -137,27 +140,32 @@ class LanguageDetector:
             language, confidence = self.guess(" ".join([earlier[-1], text]))
             if confidence >= self.min_confidence:
                 return language
-        language, confidence = self.guess(text)
+        alone, confidence = self.guess(text)
         if confidence >= self.min_confidence:
-            return language
+            return alone
         if earlier:
             language, confidence = self.guess(" ".join([*earlier[-3:], text]))
             if confidence >= self.min_confidence:
                 return language
-        return self._words_vote(text) or self.default
+        return self._words_vote(text, alone) or self.default
 
-    def _words_vote(self, text: str) -> str | None:
+    def _words_vote(self, text: str, leaning_whole: str) -> str | None:
         """The language the words of `text` lean to, each read alone and counted by how sure
-        lingua is of it past a toss-up, when it leads by `WORDS_LEAD`: lingua read "do you
-        have a shop in barcelona" as 50% Spanish, for the town, and each of "you", "have",
-        "shop" as 87 to 93% English."""
+        lingua is of it past a toss-up, when it leads by `WORDS_LEAD`, or at all where the
+        whole message leans that way too (`AGREEING_VOTERS`): lingua read "do you have a
+        shop in barcelona" as 50% Spanish, for the town, and each of "you", "have", "shop" as
+        87 to 93% English;
+        "do you ship to madrid" as 52% English, its words leaning English by 0.18 ("do" is
+        a Spanish word too), and it got a Spanish reply."""
         leaning: Counter[str] = Counter()
-        for word in WORD.findall(text):
-            if len(word) > 1:
-                language, confidence = self.guess(word)
-                leaning[language] += confidence - 0.5
+        voters = [word for word in WORD.findall(text) if len(word) > 1]
+        for word in voters:
+            language, confidence = self.guess(word)
+            leaning[language] += confidence - 0.5
         ranked = leaning.most_common()
-        if ranked and ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else 0) >= WORDS_LEAD:
+        lead = ranked[0][1] - (ranked[1][1] if len(ranked) > 1 else 0) if ranked else 0
+        if lead >= WORDS_LEAD or (lead > 0 and ranked[0][0] == leaning_whole
+                                  and len(voters) >= AGREEING_VOTERS):
             return ranked[0][0]
         return None
 
