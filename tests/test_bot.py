@@ -629,3 +629,20 @@ def test_a_passage_holding_every_word_of_a_question_needs_less_of_its_meaning(tm
     assert guesthouse.answer("teneis aparcamiento para autocaravanas?", [], "es") == no_answer
     assert campsite.answer("me recomendais un restaurante en el burgo de osma?", [],
                            "es") == no_answer
+
+
+def test_a_notice_written_line_by_line_in_two_languages_is_quoted_in_the_customers(tmp_path):
+    """Each rule in Spanish, then in English: the notice was one Spanish passage, and an
+    English customer got both languages under "I only have this information in Spanish"."""
+    studio = _bot_over(tmp_path, {"normas.txt": (
+        "NORMAS DEL ESTUDIO / STUDIO RULES\n\n"
+        "Llega 10 minutos antes. Una vez empezada la clase, la puerta se cierra.\n"
+        "Please arrive 10 minutes early. Once the class has started, the door is closed.\n\n"
+        "Hay vestuario con taquillas, pero no tenemos duchas.\n"
+        "There are changing rooms with lockers, but we have no showers.\n\n"
+        "Los bonos son personales y no se pueden compartir.\n"
+        "Class passes are personal and cannot be shared.\n")})
+    reply = studio.answer("can i shower after class?", [], "en")
+    assert "no showers" in reply and "duchas" not in reply
+    assert TEXTS.get("other_language", "en") not in reply
+    assert "no tenemos duchas" in studio.answer("hay duchas?", [], "es")

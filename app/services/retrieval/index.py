@@ -15,6 +15,7 @@ import os
 import re
 import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict, replace
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 40  # bump when what is embedded of a passage, or of its words, changes
 # How sure the language detector must be of a passage's own text to overrule its headings.
 OWN_LANGUAGE_SURE = 0.9
+# Lines of each language that make a passage a bilingual one (`_by_language`).
+BILINGUAL_LINES = 2
 
 
 # A sentence ends at . ! ? ; or : before a space, at a blank line, at a list item, or at a
@@ -191,10 +194,39 @@ def folder_key(directory: str | Path, embeddings: Embeddings) -> str:
 
 
 def passages_of(directory: str | Path) -> list[Passage]:
-    """Every passage of every document in `directory`, each with its language (`_language`)."""
+    """Every passage of every document in `directory`, each with its language (`_language`);
+    a passage written in two languages line by line is two (`_by_language`)."""
     detector = LanguageDetector()
-    return [replace(p, language=_language(p, detector))
-            for name, markdown in read_folder(directory) for p in split_document(markdown, name)]
+    return [replace(part, language=_language(part, detector))
+            for name, markdown in read_folder(directory) for p in split_document(markdown, name)
+            for part in _by_language(p, detector)]
+
+
+def _by_language(passage: Passage, detector: LanguageDetector) -> list[Passage]:
+    """A passage whose lines are in two languages, each line a translation of the one before
+    or after it as a bilingual notice writes them ("Llega 10 minutos antes." / "Please
+    arrive 10 minutes early."), as two passages under the same headings, one a language:
+    an English customer was quoted both, under "I only have this information in Spanish".
+    At least `BILINGUAL_LINES` lines of each language, each one the detector is nearly sure
+    of, make a passage bilingual; a line it is unsure of goes with the line before it."""
+    lines = passage.text.split("\n")
+    sure = [(language if confidence >= OWN_LANGUAGE_SURE else None) if line.strip() else None
+            for line in lines
+            for language, confidence in [detector.guess(line) if line.strip() else ("", 0.0)]]
+    counts = Counter(language for language in sure if language)
+    if len(counts) < 2 or min(counts.values()) < BILINGUAL_LINES:
+        return [passage]
+    parts: dict[str, list[str]] = {language: [] for language in counts}
+    current = next(language for language in sure if language)
+    for line, language in zip(lines, sure, strict=True):
+        if not line.strip():
+            for part in parts.values():
+                part.append("")
+            continue
+        current = language or current
+        parts[current].append(line)
+    return [replace(passage, text=re.sub(r"\n{3,}", "\n\n", "\n".join(part)).strip())
+            for part in parts.values()]
 
 
 def _language(passage: Passage, detector: LanguageDetector) -> str:
