@@ -462,6 +462,41 @@ def test_a_numbered_title_in_capitals_heads_the_text_that_follows_it_on_its_line
     assert "1. IVA incluido" in passages[2].text
 
 
+def test_a_contracts_clauses_numbered_in_words_head_their_text():
+    """"PRIMERA.- OBJETO. La empresa cede..." numbers its clauses in words: the contract was
+    two passages of 862 and 322 characters."""
+    text = mark_headings(
+        "CONTRATO DE ALQUILER\n\nPRIMERA.- OBJETO. Cedemos el uso del trastero.\n\n"
+        "SEGUNDA. DURACIÓN. El contrato es mensual.\n\nDÉCIMA PRIMERA - IMPAGO: se bloquea "
+        "el código.\n\nPrimero de todo, lee el contrato.\n")
+    passages = split_document(text, "contrato.txt")
+    assert [(p.headings[-1], p.text.split("\n")[0].strip()) for p in passages] == [
+        ("PRIMERA.- OBJETO", "Cedemos el uso del trastero."),
+        ("SEGUNDA. DURACIÓN", "El contrato es mensual."),
+        ("DÉCIMA PRIMERA - IMPAGO", "se bloquea el código.")]
+    assert "Primero de todo, lee el contrato." in passages[-1].text
+
+
+def test_whatsapp_quick_replies_are_headed_by_their_shortcut():
+    """A business's quick replies, each "/shortcut" over its message, were one passage of
+    every message: "/fianza" heads its own, without its slash."""
+    passages = split_document(mark_headings(
+        "RESPUESTAS RÁPIDAS\n\n/horario\nAbrimos de 9:00 a 14:00.\n\n/fianza\nPedimos "
+        "una fianza de un mes.\n\nEscribe /precios para ver la tarifa.\n"), "rapidas.txt")
+    assert [(p.headings[-1], p.text.split("\n")[0].strip()) for p in passages] == [
+        ("Horario", "Abrimos de 9:00 a 14:00."), ("Fianza", "Pedimos una fianza de un mes.")]
+
+
+def test_a_bold_title_after_an_emoji_heads_its_section():
+    markdown = plain_markdown("# Bigotes\n\n🕒 **Horario**\nMartes a viernes de 9:30 a 14:00."
+                              "\n\n❤️ **Pago:**\nTarjeta o Bizum.\n\n👉 Ven **cuando** "
+                              "quieras.\n")
+    passages = split_document(markdown, "info.md")
+    assert [(p.headings[-1], p.text.split("\n")[0].strip()) for p in passages] == [
+        ("Horario", "Martes a viernes de 9:30 a 14:00."), ("Pago", "Tarjeta o Bizum.")]
+    assert "👉 Ven **cuando** quieras." in passages[-1].text
+
+
 def test_a_pdfs_numbered_titles_head_their_sections_and_its_contents_are_left_out(tmp_path):
     """Terms exported from a word processor: numbered titles in lower case ("2. Precios y
     formas de pago") were read as a list's items, and the table of contents ("1. Horario de

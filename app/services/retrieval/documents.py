@@ -75,9 +75,11 @@ OPEN_ENDED = frozenset(
     "por que según sin sobre su sus tu tus u un una unas unos y an and at by for from in "
     "into of on or the to with".split())
 WRAPPED_WORDS = 5  # a line of so many words, the next starting in lower case, is wrapped
-# A paragraph's first line in bold alone ("**Horario**", "**¿Tenéis garantía?**"): a heading
-# written as bold text, as in documents exported from a word processor.
-BOLD_LINE = re.compile(r"\s*(\*\*|__)(?P<title>[^*_\n]{1,150}?)\1\s*:?\s*")
+# A paragraph's first line in bold alone ("**Horario**", "**¿Tenéis garantía?**"), perhaps
+# after an emoji or two ("🕒 **Horario**"): a heading written as bold text, as in documents
+# exported from a word processor or written for social networks.
+BOLD_LINE = re.compile(r"\s*(?:[^\w\s*_#>|-]\ufe0f?\s*){0,2}(\*\*|__)"
+                       r"(?P<title>[^*_\n]{1,150}?)\1\s*:?\s*")
 
 
 BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
@@ -529,11 +531,21 @@ LABELLED = (r"(?i:art[íi]culo|art\.|article|cap[íi]tulo|chapter|cl[áa]usula|c
 NUMBERED = re.compile(rf"(?:{LABELLED}|\d{{1,3}}(?:\.\d{{1,3}})*[.)]|[IVXLC]{{1,6}}[.)](?=\s))\s*")
 # A labelled title: what follows its number starts as a title does and ends no sentence.
 LABELLED_TITLE = re.compile(rf"\s*{LABELLED}[A-ZÀ-Ý¿][^.!?]*[^\s.,;:!?]\s*")
+# A clause numbered in words, as Spanish contracts number theirs: "PRIMERA.- ", "Segundo. ".
+ORDINAL = (r"(?i:(?:d[ée]cim[ao]\s*)?(?:primer[ao]?|segund[ao]|tercer[ao]?|cuart[ao]|quint[ao]|"
+           r"sext[ao]|s[ée]ptim[ao]|octav[ao]|noven[ao])|d[ée]cim[ao]|und[ée]cim[ao]|"
+           r"duod[ée]cim[ao])\s*(?:\.\s*-?|-|:)\s*")
 # A numbered title in capitals that its section's text follows on the same line, as terms
-# and conditions write theirs: "4. RECLAMACIONES. Dispones de 7 días desde la entrega...".
+# and conditions write theirs: "4. RECLAMACIONES. Dispones de 7 días desde la entrega...",
+# "PRIMERA.- OBJETO. La empresa cede...".
 RUN_IN_TITLE = re.compile(
-    rf"(?P<title>\s*(?:{LABELLED}|\d{{1,2}}(?:\.\d{{1,2}})*[.)]\s*)"
+    rf"(?P<title>\s*(?:{LABELLED}|{ORDINAL}|\d{{1,2}}(?:\.\d{{1,2}})*[.)]\s*)"
     r"[A-ZÀ-Ý][^a-zà-ÿ.:!?]*[A-ZÀ-Ý]{3}[^a-zà-ÿ.:!?]*?)\s*[.:]\s+(?P<text>\S.*)")
+# Such a clause's title alone on its line: "SEGUNDA. DURACIÓN".
+ORDINAL_CAPS = re.compile(rf"\s*{ORDINAL}[^a-zà-ÿ]*[A-ZÀ-Ý][^a-zà-ÿ]*")
+# A WhatsApp Business quick reply's shortcut on a line of its own, its message below:
+# "/horario". It heads the message, without its slash.
+SHORTCUT = re.compile(r"\s*/(?P<name>[^\W\d_][\w-]{1,30})\s*")
 
 
 def mark_headings(text: str) -> str:
@@ -557,9 +569,13 @@ def mark_headings(text: str) -> str:
         elif (decorated := DECORATED.fullmatch(line)) and len(
                 decorated["title"]) <= MAX_HEADING_CHARS:
             lines[i], marked[i] = decorated["title"], "##"
-        elif (NUMBERED_CAPS.fullmatch(line) or LABELLED_TITLE.fullmatch(line)) and len(
+        elif (NUMBERED_CAPS.fullmatch(line) or LABELLED_TITLE.fullmatch(line)
+              or ORDINAL_CAPS.fullmatch(line)) and len(
                 line.strip()) <= MAX_HEADING_CHARS:
             marked[i] = "##"
+        elif shortcut := SHORTCUT.fullmatch(line):
+            name = shortcut["name"].replace("_", " ").replace("-", " ")
+            lines[i], marked[i] = name[:1].upper() + name[1:], "##"
     filled = [i for i, line in enumerate(lines) if line.strip()]
     heading: dict[int, str] = {}
     for n, i in enumerate(filled):
