@@ -477,6 +477,33 @@ def test_a_contracts_clauses_numbered_in_words_head_their_text():
     assert "Primero de todo, lee el contrato." in passages[-1].text
 
 
+def test_a_faqs_questions_in_lower_case_without_their_opening_mark_head_their_answers():
+    """"donde estais?" is how a FAQ written in haste asks: such questions were lines of one
+    passage, and the title above them was taken for a wrapped line."""
+    passages = split_document(mark_headings(
+        "Preguntas que nos hacéis mucho\n\ndonde estais?\nEn la calle Mayor 9.\n\nhay "
+        "edad maxima?\nNo, tenemos alumnos de 18 a 75 años.\n"), "preguntas.txt")
+    assert [(p.headings, p.text.strip()) for p in passages] == [
+        (("Preguntas que nos hacéis mucho", "donde estais?"), "En la calle Mayor 9."),
+        (("Preguntas que nos hacéis mucho", "hay edad maxima?"),
+         "No, tenemos alumnos de 18 a 75 años.")]
+
+
+def test_a_list_of_bold_titles_over_their_own_lists_heads_each_with_its_title():
+    """A school's rules as nested bullets, each group under a bold title: they were one
+    passage, and "como me doy de baja" was refused. A list whose items are not all such
+    titles stays a list."""
+    markdown = plain_markdown(
+        "# Normas\n\n- **Parejas**\n  - No hace falta venir con pareja.\n- **Bajas**\n"
+        "  - Avísanos antes del día 25.\n  - Las clases no se devuelven.\n\n## Otras\n\n"
+        "- **Ropa**: cómoda.\n- **Calzado**\n  - Suela lisa.\n")
+    passages = split_document(markdown, "normas.md")
+    assert [(p.headings[-1], p.text.strip()) for p in passages] == [
+        ("Parejas", "- No hace falta venir con pareja."),
+        ("Bajas", "- Avísanos antes del día 25.\n- Las clases no se devuelven."),
+        ("Otras", "- **Ropa**: cómoda.\n- **Calzado**\n- Suela lisa.")]
+
+
 def test_whatsapp_quick_replies_are_headed_by_their_shortcut():
     """A business's quick replies, each "/shortcut" over its message, were one passage of
     every message: "/fianza" heads its own, without its slash."""

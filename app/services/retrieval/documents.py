@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 SENTENCE_END = (".", ",", ";", ":", "!", "?", "…", ")", "]", "»", '"')
 MAX_HEADING_CHARS = 70
 MAX_QUESTION_CHARS = 150
-# A question that may head its answer: "¿Hacéis envíos?", "Do you ship?", "3. ¿Y a Canarias?"
-QUESTION = re.compile(r"(?:\d{1,3}[.)]\s*|[PQ]\s*[:.]\s*)?(?P<question>(?:[¿¡]|(?=[A-ZÀ-Ý])).*)")
+# A question that may head its answer: "¿Hacéis envíos?", "Do you ship?", "3. ¿Y a Canarias?",
+# or as a FAQ written in haste asks, in lower case and without its "¿": "donde estais?".
+QUESTION = re.compile(r"(?:\d{1,3}[.)]\s*|[PQ]\s*[:.]\s*)?(?P<question>(?:[¿¡]|(?=[^\W\d_])).*)")
 # A FAQ's own marks: "P: ¿Hacéis envíos?" / "R: Sí, ...", "Q: Do you ship?" / "A: Yes, ...".
 # A marked question may hold more than one sentence ("Q: I walk the Camino. Can you help?").
 MARKED_QUESTION = re.compile(r"\s*(?:P|Q|Pregunta|Question)\s*[:.]\s*(?P<question>\S.*\?)\s*",
@@ -219,6 +220,28 @@ def _list_of_questions(tokens: list, start: int) -> list[tuple[tuple[int, int], 
     return items if len(items) >= 2 else []
 
 
+def _list_of_titles(tokens: list, start: int) -> list[tuple[int, str, tuple[int, int]]]:
+    """For the list opening at `tokens[start]` whose every item is a title in bold over a
+    list of its own ("- **Bajas**" and, indented under it, its rules), each item's first line,
+    title and its inner list's lines; else nothing."""
+    items, depth = [], 0
+    for index in range(start, len(tokens)):
+        token = tokens[index]
+        depth += token.nesting
+        if token.type == "list_item_open" and depth == 2:
+            inline = tokens[index + 2] if index + 2 < len(tokens) else None
+            inner = tokens[index + 4] if index + 4 < len(tokens) else None
+            titled = BOLD_LINE.fullmatch(inline.content) if (
+                inline is not None and inline.type == "inline") else None
+            if (titled is None or token.map is None or inner is None or inner.map is None
+                    or inner.type not in ("bullet_list_open", "ordered_list_open")):
+                return []
+            items.append((token.map[0], titled["title"].strip(" :"), tuple(inner.map)))
+        if depth == 0:
+            break
+    return items if len(items) >= 2 else []
+
+
 def plain_markdown(markdown: str) -> str:
     """Markdown as the splitter reads it, found by markdown-it (so a `|` in a sentence is left
     alone): a heading underlined with `===` or `---` (setext), or written as a paragraph's
@@ -304,6 +327,16 @@ def plain_markdown(markdown: str) -> str:
             # question heading its answer, as in a FAQ of paragraphs.
             for (start, end), question, answer in asked:
                 edits.append((start, end, ["", under(question), "", *answer.split("\n"), ""]))
+        elif (token.type in ("bullet_list_open", "ordered_list_open") and token.level == 0
+              and (titled := _list_of_titles(tokens, index))):
+            # "- **Bajas**" over its own rules, indented: each title heads its rules, which
+            # were otherwise one passage with every other title's.
+            for first, title, (start, end) in titled:
+                inner = lines[start:end]
+                indent = min((len(line) - len(line.lstrip()) for line in inner if line.strip()),
+                             default=0)
+                edits.append((first, end, ["", under(title), "",
+                                           *(line[indent:] for line in inner), ""]))
         elif token.type == "hr" and token.map:  # a rule: a row of symbols on a phone
             edits.append((token.map[0], token.map[1], [""]))
         elif token.type == "table_open":
@@ -740,12 +773,17 @@ def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
     if not (stripped and after and starts and _one_sentence(stripped)):
         return False
     if stripped.endswith("?"):  # a FAQ's question, its answer below: it heads that answer
-        return _asks(stripped)
+        # One in lower case ("donde estais?") only where a block surely starts: after a
+        # short line that ends no sentence, it is that line's sentence, wrapped.
+        return _asks(stripped) and not (
+            stripped[:1].islower() and not blank_before and before
+            and not before.endswith((".", "!", "?", ":")))
     # A narrow column's lines (a PDF's) are short and end no sentence, as titles do; but the
     # sentence goes on: the line ends open, or a long one runs into a line in lower case.
     words = stripped.split()
     if words[-1].lower() in OPEN_ENDED or (
-            len(words) >= WRAPPED_WORDS and after.strip()[:1].islower()):
+            len(words) >= WRAPPED_WORDS and after.strip()[:1].islower()
+            and not _asks(after.strip())):  # a question in lower case starts anew
         return False
     # A numbered list's steps ("1. Trae tu DNI", "2. Rellena el formulario") follow each
     # other; numbered titles have their sections between them.
