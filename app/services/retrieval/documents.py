@@ -165,6 +165,8 @@ BOLD_QUESTION = re.compile(r"\s*(\*\*|__)(?P<question>[^*_\n]{1,150}?\?)\s*\1\s*
 # ... or in plain text: its first sentence a question ("¿Duele el láser? Se nota un poco").
 PLAIN_QUESTION = re.compile(r"\s*(?P<question>¿[^?\n]{1,148}\?|[A-ZÀ-Ý][^.!?¿\n]{1,148}\?)\s+"
                             r"(?P<answer>\S.*)", re.DOTALL)
+# The marks that open a markdown quote's lines ("> ", "> > ").
+QUOTE_MARKS = re.compile(r"^[ \t]{0,3}(?:>[ \t]?)+", re.MULTILINE)
 # YAML front matter (static site generators, Obsidian, Notion exports): metadata, not text.
 FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(?P<yaml>(?:[^\n]*\n){0,60}?)"
                           r"(?:---|\.\.\.)[ \t]*(?:\n|\Z)")
@@ -174,8 +176,11 @@ FRONT_TITLE = re.compile(r"^title:[ \t]*[\"']?(?P<title>[^\n\"']+?)[\"']?[ \t]*$
 def load_markdown(path: Path) -> str:
     """A markdown file, its underlined headings written with `#`, its tables as lists; its
     front matter left out, but for its `title`, which heads a document that has none; the
-    HTML tags written in its text read as markdown (`without_tags`)."""
+    HTML tags written in its text read as markdown (`without_tags`); its quotes' marks left
+    out, so that what a quote holds is read as the rest is (a FAQ written as quotes, each a
+    question in bold and its answer, was one passage of every question)."""
     markdown = without_tags(read_text(path).replace("\r\n", "\n"))
+    markdown = QUOTE_MARKS.sub("", markdown)
     if front := FRONT_MATTER.match(markdown):
         markdown = markdown[front.end():]
         title = FRONT_TITLE.search(front["yaml"])
