@@ -202,26 +202,37 @@ def without_tags(markdown: str) -> str:
     return "\n".join(lines)
 
 
-def _list_of_questions(tokens: list, start: int) -> list[tuple[tuple[int, int], str, str]]:
-    """For the list opening at `tokens[start]` whose every item is one paragraph that opens
-    with a question, in bold or not, and goes on with its answer, each item's lines, question
-    and answer; else nothing."""
-    items, depth = [], 0
+def _list_items(tokens: list, start: int):
+    """`(index, token)` of each item of the list opening at `tokens[start]`, not of the lists
+    inside it."""
+    depth = 0
     for index in range(start, len(tokens)):
         token = tokens[index]
         depth += token.nesting
         if token.type == "list_item_open" and depth == 2:
-            inline = tokens[index + 2] if index + 2 < len(tokens) else None
-            after = tokens[index + 4] if index + 4 < len(tokens) else None
-            asked = (BOLD_QUESTION.match(inline.content) or PLAIN_QUESTION.match(inline.content)
-                     ) if inline is not None and inline.type == "inline" else None
-            if (asked is None or not asked["answer"].strip() or token.map is None
-                    or after is None or after.type != "list_item_close"):
-                return []
-            items.append((tuple(token.map), asked["question"].strip(),
-                          asked["answer"].strip()))
+            yield index, token
         if depth == 0:
-            break
+            return
+
+
+def _at(tokens: list, index: int):
+    """`tokens[index]`, or None past the end."""
+    return tokens[index] if index < len(tokens) else None
+
+
+def _list_of_questions(tokens: list, start: int) -> list[tuple[tuple[int, int], str, str]]:
+    """For the list opening at `tokens[start]` whose every item is one paragraph that opens
+    with a question, in bold or not, and goes on with its answer, each item's lines, question
+    and answer; else nothing."""
+    items = []
+    for index, token in _list_items(tokens, start):
+        inline, after = _at(tokens, index + 2), _at(tokens, index + 4)
+        asked = (BOLD_QUESTION.match(inline.content) or PLAIN_QUESTION.match(inline.content)
+                 ) if inline is not None and inline.type == "inline" else None
+        if (asked is None or not asked["answer"].strip() or token.map is None
+                or after is None or after.type != "list_item_close"):
+            return []
+        items.append((tuple(token.map), asked["question"].strip(), asked["answer"].strip()))
     return items if len(items) >= 2 else []
 
 
@@ -229,21 +240,15 @@ def _list_of_titles(tokens: list, start: int) -> list[tuple[int, str, tuple[int,
     """For the list opening at `tokens[start]` whose every item is a title in bold over a
     list of its own ("- **Bajas**" and, indented under it, its rules), each item's first line,
     title and its inner list's lines; else nothing."""
-    items, depth = [], 0
-    for index in range(start, len(tokens)):
-        token = tokens[index]
-        depth += token.nesting
-        if token.type == "list_item_open" and depth == 2:
-            inline = tokens[index + 2] if index + 2 < len(tokens) else None
-            inner = tokens[index + 4] if index + 4 < len(tokens) else None
-            titled = BOLD_LINE.fullmatch(inline.content) if (
-                inline is not None and inline.type == "inline") else None
-            if (titled is None or token.map is None or inner is None or inner.map is None
-                    or inner.type not in ("bullet_list_open", "ordered_list_open")):
-                return []
-            items.append((token.map[0], titled["title"].strip(" :"), tuple(inner.map)))
-        if depth == 0:
-            break
+    items = []
+    for index, token in _list_items(tokens, start):
+        inline, inner = _at(tokens, index + 2), _at(tokens, index + 4)
+        titled = BOLD_LINE.fullmatch(inline.content) if (
+            inline is not None and inline.type == "inline") else None
+        if (titled is None or token.map is None or inner is None or inner.map is None
+                or inner.type not in ("bullet_list_open", "ordered_list_open")):
+            return []
+        items.append((token.map[0], titled["title"].strip(" :"), tuple(inner.map)))
     return items if len(items) >= 2 else []
 
 
