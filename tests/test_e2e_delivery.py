@@ -25,6 +25,14 @@ def gateway(fake, tmp_path_factory):
     server = Gunicorn(provider_env(
         fake.url, db_path, WEB_CONCURRENCY="2", JWT_SECRET=JWT_SECRET,
         WHATSAPP_RETRY_BASE_SECONDS="0.05", WHATSAPP_SEND_ATTEMPTS="2")).start()
+    # `start` returns once one worker serves. The other's first credential check, when it
+    # has booted, finds the fake accepting and clears a refusal the first recorded just
+    # before (a fresh clone's run read "ok" from /readyz after a refused send): the
+    # refusals are sent once both workers have checked the Cloud API.
+    deadline = time.monotonic() + 30
+    while sum("fields=id" in path for path in fake.health_checks) < 2:
+        assert time.monotonic() < deadline, "a worker never checked its credentials"
+        time.sleep(0.05)
     yield server
     print(server.stop())
 
