@@ -375,6 +375,8 @@ def test_a_word_document_is_read_with_its_headings_lists_and_tables(tmp_path, ca
     document.add_heading("Citas", level=1)
     document.add_paragraph("Pide cita por WhatsApp o en el salón.")
     document.add_paragraph("Con una semana de antelación", style="List Bullet")
+    for step in ("Escríbenos.", "Te damos hora."):  # numbered steps keep their numbers
+        document.add_paragraph(step, style="List Number")
     document.add_paragraph().add_run("¿Puedo ir con niños?").bold = True
     document.add_paragraph("Sí, tenemos una zona con cuentos.")
     document.save(tmp_path / "salon.docx")
@@ -383,7 +385,8 @@ def test_a_word_document_is_read_with_its_headings_lists_and_tables(tmp_path, ca
     passages = split_document(dict(read_folder(tmp_path))["salon.docx"], "salon.docx")
     assert [(p.headings[1:], p.text) for p in passages] == [
         (("Precios",), "- Corte: 16 €\n- Tinte: 45 €"),
-        (("Citas",), "Pide cita por WhatsApp o en el salón.  \n- Con una semana de antelación"),
+        (("Citas",), "Pide cita por WhatsApp o en el salón.  \n- Con una semana de antelación"
+                     "  \n1. Escríbenos.  \n2. Te damos hora."),
         (("Citas", "¿Puedo ir con niños?"), "Sí, tenemos una zona con cuentos.")]
     assert passages[0].headings[0] == "Peluquería Sol"
     [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]

@@ -455,17 +455,22 @@ def load_docx(path: Path) -> str:
                     if not isinstance(block, Table) and _bold(block)}, reverse=True)
     levels = dict(zip(sizes, range(1, len(HEADERS)), strict=False)) if len(sizes) > 1 else {}
     out: list[str] = []
+    step = 0  # the number of the last item of a numbered list ("List Number" style)
     for block in blocks:
         if isinstance(block, Table):
             # A merged cell repeats its text in each cell it spans.
             out.append(table_markdown([list(dict.fromkeys(cell.text.strip() for cell in row.cells))
                                        for row in block.rows]))
+            step = 0
             continue
         text = " ".join(block.text.split())
         style = (block.style.name if block.style is not None else "").lower()
         if not text:
             continue
-        if style == "title":
+        step = step + 1 if style.startswith("list number") else 0
+        if step:  # numbered steps keep their numbers: "1. Escríbenos...", "2. Dinos..."
+            out.append(f"{step}. {text}")
+        elif style == "title":
             out.append(f"# {text}")
         elif (level := re.fullmatch(r"heading (\d)", style)):
             out.append(f"{'#' * min(int(level[1]) + 1, 4)} {text}")
