@@ -154,9 +154,8 @@ class LanguageDetector:
         lingua is of it past a toss-up, when it leads by `WORDS_LEAD`, or at all where the
         whole message leans that way too (`AGREEING_VOTERS`): lingua read "do you have a
         shop in barcelona" as 50% Spanish, for the town, and each of "you", "have", "shop" as
-        87 to 93% English;
-        "do you ship to madrid" as 52% English, its words leaning English by 0.18 ("do" is
-        a Spanish word too), and it got a Spanish reply."""
+        87 to 93% English; "do you ship to madrid" as 52% English, its words leaning English
+        by 0.18 ("do" is a Spanish word too), and it got a Spanish reply."""
         leaning: Counter[str] = Counter()
         voters = [word for word in WORD.findall(text) if len(word) > 1]
         for word in voters:

@@ -850,20 +850,26 @@ class _HtmlToMarkdown(HTMLParser):
         self.title: list[str] | None = None  # the page's <title>, while it is being read
         self.page_title = ""
 
+    @staticmethod
+    def _named(attrs: list) -> tuple[str, list[str]]:
+        """An element's role, and the words of its class and id: what it says it is."""
+        values = dict(attrs)
+        return (str(values.get("role") or "").lower(),
+                f"{values.get('class') or ''} {values.get('id') or ''}".split())
+
     def _is_furniture(self, tag: str, attrs: list) -> bool:
         if tag in self.VOID:
             return False
-        values = dict(attrs)
-        return (str(values.get("role") or "").lower() in self.FURNITURE_ROLES or any(
-            self.FURNITURE.fullmatch(token) and not self.FOOTER.fullmatch(token)
-            for token in f"{values.get('class') or ''} {values.get('id') or ''}".split()))
+        role, names = self._named(attrs)
+        return role in self.FURNITURE_ROLES or any(
+            self.FURNITURE.fullmatch(name) and not self.FOOTER.fullmatch(name) for name in names)
 
     def _is_footer(self, tag: str, attrs: list) -> bool:
-        values = dict(attrs)
-        return tag not in self.VOID and self.footer is None and (
-            tag == "footer" or str(values.get("role") or "").lower() == "contentinfo" or any(
-                self.FOOTER.fullmatch(token) for token in
-                f"{values.get('class') or ''} {values.get('id') or ''}".split()))
+        if tag in self.VOID or self.footer is not None:
+            return False
+        role, names = self._named(attrs)
+        return tag == "footer" or role == "contentinfo" or any(
+            self.FOOTER.fullmatch(name) for name in names)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag == "title" and self.page_title == "":

@@ -210,9 +210,7 @@ def _by_language(passage: Passage, detector: LanguageDetector) -> list[Passage]:
     At least `BILINGUAL_LINES` lines of each language, each one the detector is nearly sure
     of, make a passage bilingual; a line it is unsure of goes with the line before it."""
     lines = passage.text.split("\n")
-    sure = [(language if confidence >= OWN_LANGUAGE_SURE else None) if line.strip() else None
-            for line in lines
-            for language, confidence in [detector.guess(line) if line.strip() else ("", 0.0)]]
+    sure = [_sure_language(line, detector) for line in lines]
     counts = Counter(language for language in sure if language)
     if len(counts) < 2 or min(counts.values()) < BILINGUAL_LINES:
         return [passage]
@@ -234,8 +232,16 @@ def _language(passage: Passage, detector: LanguageDetector) -> str:
     of it ("Do you speak English?" under *Preguntas frecuentes* is English, 99%), else that of
     all its headings and its text: "Where are you? Avenida de Madrid 112, Zaragoza, next to
     the tram stop" alone is 75% Spanish, for its names, under an English title."""
-    language, sure = detector.guess("\n".join([*passage.headings[-1:], passage.text]))
-    return language if sure >= OWN_LANGUAGE_SURE else detector.guess(passage.searchable)[0]
+    return (_sure_language("\n".join([*passage.headings[-1:], passage.text]), detector)
+            or detector.guess(passage.searchable)[0])
+
+
+def _sure_language(text: str, detector: LanguageDetector) -> str | None:
+    """The language of `text` when the detector is `OWN_LANGUAGE_SURE` of it; else None."""
+    if not text.strip():
+        return None
+    language, confidence = detector.guess(text)
+    return language if confidence >= OWN_LANGUAGE_SURE else None
 
 
 def load_index(directory: str | Path, embeddings: Embeddings, cache_dir: str | Path | None,
