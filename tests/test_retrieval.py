@@ -480,6 +480,47 @@ def test_a_contracts_clauses_numbered_in_words_head_their_text():
     assert "Primero de todo, lee el contrato." in passages[-1].text
 
 
+def test_a_labelled_articles_title_in_plain_case_heads_the_text_run_into_it(tmp_path):
+    """"Artículo 2. Seguro. Todas las mudanzas incluyen..." runs a title in plain case into
+    its article: a moving company's seven articles were two passages cut at a size, so
+    "si se rompe algo quien lo paga" found how to pay. An article that opens with a sentence
+    of its own keeps it."""
+    _text_pdf(tmp_path / "condiciones.pdf", [[
+        "Condiciones generales", "Artículo 1. Seguro. Cubre hasta 30.000 € por mudanza.",
+        "Artículo 2.- Anulación: con 7 días de aviso devolvemos la señal.",
+        "Artículo 3. Si el cliente no está en casa a la hora acordada se cobra la espera."]])
+    passages = split_document(dict(read_folder(tmp_path))["condiciones.pdf"], "condiciones.pdf")
+    assert [(p.headings[-1], p.text.split("\n")[0].strip()) for p in passages] == [
+        ("Artículo 1. Seguro", "Cubre hasta 30.000 € por mudanza."),
+        ("Artículo 2.- Anulación", "con 7 días de aviso devolvemos la señal.")]
+    assert "Artículo 3. Si el cliente no está en casa" in passages[1].text
+
+
+def test_questions_numbered_with_a_dash_head_their_answers():
+    """"1.- ¿Cómo pido cita?" is how many Spanish FAQs number their questions: a psychology
+    practice's eight were one passage, quoted whole for any of them."""
+    passages = split_document(mark_headings(
+        "PREGUNTAS FRECUENTES\n\n1.- ¿Cómo pido cita?\nLlama al 976 55 18 40.\n\n"
+        "2.- Estoy muy mal ahora mismo, ¿qué hago?\nLlama al 024.\n"), "preguntas.txt")
+    assert [(p.headings[-1], p.text.strip()) for p in passages] == [
+        ("1.- ¿Cómo pido cita?", "Llama al 976 55 18 40."),
+        ("2.- Estoy muy mal ahora mismo, ¿qué hago?", "Llama al 024.")]
+
+
+def test_a_price_lists_first_row_valued_in_a_word_is_a_row_not_its_title(tmp_path):
+    """A tariff's extras opened with "Montaje de muebles | incluido": read as a title, it
+    headed the list under "Extras", and the next section became a part of "Extras"."""
+    _text_pdf(tmp_path / "tarifas.pdf", [[
+        "Tarifas 2026", "Extras", "Montaje de muebles incluido", "Piano vertical 150 €",
+        "Caja de cartón 2,50 €", "Guardamuebles", "Trastero de 5 m² 60 € al mes",
+        "Trastero de 10 m² 95 € al mes", "Parking gratuito", "Hay sitio para el camión."]])
+    passages = split_document(dict(read_folder(tmp_path))["tarifas.pdf"], "tarifas.pdf")
+    assert [p.headings for p in passages] == [
+        ("Tarifas 2026", "Extras"), ("Tarifas 2026", "Guardamuebles"),
+        ("Tarifas 2026", "Parking gratuito")]
+    assert passages[0].text.split("\n")[0].strip() == "Montaje de muebles incluido"
+
+
 def test_a_faqs_questions_in_lower_case_without_their_opening_mark_head_their_answers():
     """"donde estais?" is how a FAQ written in haste asks: such questions were lines of one
     passage, and the title above them was taken for a wrapped line."""

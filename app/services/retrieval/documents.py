@@ -33,8 +33,10 @@ SENTENCE_END = (".", ",", ";", ":", "!", "?", "…", ")", "]", "»", '"')
 MAX_HEADING_CHARS = 70
 MAX_QUESTION_CHARS = 150
 # A question that may head its answer: "¿Hacéis envíos?", "Do you ship?", "3. ¿Y a Canarias?",
+# "1.- ¿Cómo pido cita?",
 # or as a FAQ written in haste asks, in lower case and without its "¿": "donde estais?".
-QUESTION = re.compile(r"(?:\d{1,3}[.)]\s*|[PQ]\s*[:.]\s*)?(?P<question>(?:[¿¡]|(?=[^\W\d_])).*)")
+QUESTION = re.compile(r"(?:\d{1,3}[.)](?:\s*[-–—])?\s*|[PQ]\s*[:.]\s*)?"
+                      r"(?P<question>(?:[¿¡]|(?=[^\W\d_])).*)")
 # A FAQ's own marks: "P: ¿Hacéis envíos?" / "R: Sí, ...", "Q: Do you ship?" / "A: Yes, ...".
 # A marked question may hold more than one sentence ("Q: I walk the Camino. Can you help?").
 MARKED_QUESTION = re.compile(r"\s*(?:P|Q|Pregunta|Question)\s*[:.]\s*(?P<question>\S.*\?)\s*",
@@ -47,6 +49,9 @@ FIGURE = re.compile(r"\d\s*(?:€|\$|£|%|eur(?:os?)?\b|min(?:utos?)?\b|h\b)|[�
                     r"|\b\d{1,2}:\d{2}\b", re.IGNORECASE)
 # "Sábados: de 9:00 a 13:00": a label and its value on one line, no title either.
 LABEL_VALUE = re.compile(r"[^:]{1,60}:\s+\S.*")
+# A price list's value in words, at the end of its row: "Montaje de muebles  incluido".
+VALUE_WORDS = re.compile(r"\s(?:gratis|gratuit[oa]s?|incluid[oa]s?|included|free|(?:a )?consultar|"
+                         r"on request|sin coste)$", re.IGNORECASE)
 # A list's line, unmarked: at most this long, its figure at most this far from its end
 # ("55 € al mes"), or its label ("Sábados:") at most this many words.
 MAX_LIST_LINE_CHARS = 110
@@ -576,7 +581,8 @@ LABELLED = (r"(?i:art[íi]culo|art\.|article|cap[íi]tulo|chapter|cl[áa]usula|c
             r"section|apartado|anexo|annex|parte|part)\s+(?:\d{1,3}(?:\.\d{1,3})*|[IVXLC]{1,6})"
             r"[º°]?\s*(?:[.):]|\.?\s*[-–—])?\s*")
 # What numbers a title: that, or "3. ", "2.1. ", "IV. ".
-NUMBERED = re.compile(rf"(?:{LABELLED}|\d{{1,3}}(?:\.\d{{1,3}})*[.)]|[IVXLC]{{1,6}}[.)](?=\s))\s*")
+NUMBERED = re.compile(rf"(?:{LABELLED}|\d{{1,3}}(?:\.\d{{1,3}})*[.)](?:\s*[-–—](?=\s))?|"
+                      rf"[IVXLC]{{1,6}}[.)](?=\s))\s*")
 # A labelled title: what follows its number starts as a title does and ends no sentence.
 LABELLED_TITLE = re.compile(rf"\s*{LABELLED}[A-ZÀ-Ý¿][^.!?]*[^\s.,;:!?]\s*")
 # A clause numbered in words, as Spanish contracts number theirs: "PRIMERA.- ", "Segundo. ".
@@ -589,6 +595,11 @@ ORDINAL = (r"(?i:(?:d[ée]cim[ao]\s*)?(?:primer[ao]?|segund[ao]|tercer[ao]?|cuar
 RUN_IN_TITLE = re.compile(
     rf"(?P<title>\s*(?:{LABELLED}|{ORDINAL}|\d{{1,2}}(?:\.\d{{1,2}})*[.)]\s*)"
     r"[A-ZÀ-Ý][^a-zà-ÿ.:!?]*[A-ZÀ-Ý]{3}[^a-zà-ÿ.:!?]*?)\s*[.:]\s+(?P<text>\S.*)")
+# A labelled clause's title in plain case, run into its text as well: "Artículo 2. Seguro.
+# Todas las mudanzas incluyen...", "Cláusula 4.- Duración: el contrato...". The label says it
+# is a title; a sentence so numbered is longer than `LABEL_HEADING_WORDS` words.
+LABELLED_RUN_IN = re.compile(
+    rf"(?P<title>\s*(?:{LABELLED}|{ORDINAL})[A-ZÀ-Ý¿][^.:!?]*?)\s*[.:]\s+(?P<text>\S.*)")
 # Such a clause's title alone on its line: "SEGUNDA. DURACIÓN".
 ORDINAL_CAPS = re.compile(rf"\s*{ORDINAL}[^a-zà-ÿ]*[A-ZÀ-Ý][^a-zà-ÿ]*")
 # A WhatsApp Business quick reply's shortcut on a line of its own, its message below:
@@ -663,9 +674,13 @@ def mark_headings(text: str) -> str:
 
 
 def _run_in_title_apart(line: str) -> tuple[str, ...]:
-    """A line that opens with a numbered title in capitals, as the title's line and its
-    text's ("4. RECLAMACIONES", "Dispones de 7 días..."); any other line, alone."""
+    """A line that opens with a numbered title in capitals, or a labelled one in a few words,
+    as the title's line and its text's ("4. RECLAMACIONES", "Dispones de 7 días...";
+    "Artículo 2. Seguro", "Todas las mudanzas..."); any other line, alone."""
     run_in = RUN_IN_TITLE.fullmatch(line)
+    if run_in is None and (labelled := LABELLED_RUN_IN.fullmatch(line)) and len(
+            _unnumbered(labelled["title"]).split()) <= LABEL_HEADING_WORDS:
+        run_in = labelled
     if run_in is None or len(run_in["title"].strip()) > MAX_HEADING_CHARS:
         return (line,)
     return run_in["title"], run_in["text"]
@@ -730,7 +745,8 @@ def _item_shaped(sentence: str) -> bool:
     # y agosto", "Lunes 9:00 14:00"), whatever its last column says.
     return bool(figures and (len(figures) > 1
                              or len(sentence) - figures[-1].end() <= FIGURE_TAIL_CHARS)) or bool(
-        label and len(sentence.split(":")[0].split()) <= LABEL_WORDS)
+        label and len(sentence.split(":")[0].split()) <= LABEL_WORDS) or bool(
+        VALUE_WORDS.search(sentence))
 
 
 def _unmark_lists(heading: dict[int, str], apart: list[bool]) -> set[int]:
@@ -761,8 +777,9 @@ def _unnumbered(line: str) -> str:
 
 
 def _number(line: str) -> int | None:
-    """The number that opens `line` as a list's item or a title's ("3. ", "3) "), if any."""
-    found = re.match(r"\s*(\d{1,3})[.)]\s", line)
+    """The number that opens `line` as a list's item or a title's ("3. ", "3) ", "3.- "), if
+    any."""
+    found = re.match(r"\s*(\d{1,3})[.)](?:\s*[-–—])?\s", line)
     return int(found[1]) if found else None
 
 
@@ -810,10 +827,13 @@ def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
     title = _unnumbered(stripped)
     # A title may close with a remark in brackets: "Tarifas 2026 (IVA no incluido)".
     closed = re.sub(r"\s*\([^()]*\)$", "", stripped) or stripped
+    # A price list's first row whose value is a word ("Montaje de muebles incluido") is a
+    # row of the list below it, not its title.
     return (len(stripped) <= MAX_HEADING_CHARS and not closed.endswith(SENTENCE_END)
             and title[:1].isupper() and not stripped.startswith(("-", "*", "•"))
             and not FIGURE.search(title) and not LABEL_VALUE.fullmatch(title)
-            and not gives_contact(stripped))
+            and not gives_contact(stripped)
+            and not (VALUE_WORDS.search(stripped) and _list_shaped(after.strip())))
 
 
 class _HtmlToMarkdown(HTMLParser):
