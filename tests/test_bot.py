@@ -260,6 +260,20 @@ def test_where_are_you_gets_the_business_address_not_one_it_mentions(index_cache
     assert reply.startswith("## DÓNDE ESTAMOS") and "Centro Médico Delicias" not in reply
 
 
+@pytest.mark.parametrize("kb, question, language, address", [
+    ("psicologia", "donde esta la consulta", "es", "Sagasta 22"),
+    ("baile", "donde esta la escuela", "es", "San Vicente Mártir 95"),
+    ("baile", "where is the school", "en", "San Vicente Mártir 95")])
+def test_where_is_the_place_named_gets_the_address_not_a_passage_that_names_it(
+        index_cache, kb, question, language, address):
+    """"donde esta la consulta": "dónde" was a function word, so the only word searched was
+    "consulta", which a psychology practice's introduction and prices use and its address
+    does not; the introduction was quoted. "Where" asks for a place as much as any noun."""
+    business = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval" / kb),
+                                       "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    assert address in business.answer(question, [], language)
+
+
 def test_a_price_question_is_answered_by_the_price_of_what_it_asks_about(garage):
     """The car repair shop's courtesy car "cuesta 20 € al día": "¿cuánto cuesta cambiar el
     aceite?" found it ahead of the price list, which names the oil change."""

@@ -88,6 +88,8 @@ PRICE_REACH = 0.08
 # monthly membership" from the fees, which it reaches only through stand-ins.
 TOPIC_MARGIN = 0.25
 FOLLOW_UP_WORDS = 6
+# The words that ask for a place (a passage that gives an address answers them).
+PLACE_ASKED = frozenset({"donde", "adonde", "where"})
 # A passage this far under the calibration's `same_content` from one in another language
 # still says the same when each is the other's closest by `TRANSLATION_MARGIN` (`_counterpart`).
 TRANSLATION_REACH = 0.05
@@ -259,7 +261,7 @@ class Bot:
             # Twice the passages the answer uses: a translation of the best one may be further.
             found = self.retriever.search(query, 2 * self.passages, context=context,
                                           language=language)
-            covered = self._coverage_beyond_names(query, context)
+            covered = self._coverage_beyond_names(query, context, language)
 
             def passes(hit: Hit) -> bool:
                 # The bar moves by the language gap: down for a passage in the other
@@ -306,14 +308,23 @@ class Bot:
         # a query blended with another are higher across the board, so they cannot be compared.
         return search(question, earlier)
 
-    def _coverage_beyond_names(self, query: str, context: str) -> Callable[[Hit], float]:
+    def _coverage_beyond_names(self, query: str, context: str,
+                               language: str | None = None) -> Callable[[Hit], float]:
         """How much of the words of `query` other than the documents' names, and of the
         `context` it follows (whose words set the topic: "y a Francia?" after "¿envíos a
         Portugal?"), a hit holds. Computed when first asked (rarely: for a passage just under
-        its bar), unless the query holds no name."""
+        its bar), unless the query holds no name.
+
+        "Where" reaches the business's address only when the rest of the question is about
+        the business: "donde hay una farmacia" names what no document mentions, nor anything
+        like it, so it asks where that is, and its "donde" reaches no passage."""
         found = words(query)
+        elsewhere = bool(PLACE_ASKED.intersection(folded for _, folded in found)
+                         and self.retriever.index.strange_words(
+                             self.retriever.index.read(query, language)))
         plain = [written for written, folded in found
-                 if folded not in self.detector.names or folded in self._terms]
+                 if (folded not in self.detector.names or folded in self._terms)
+                 and not (elsewhere and folded in PLACE_ASKED)]
         if len(plain) == len(found):
             return lambda hit: hit.coverage
         text = " ".join([*plain, context]).strip()

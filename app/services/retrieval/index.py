@@ -25,7 +25,7 @@ from langchain_core.embeddings import Embeddings
 
 from app.services.language import LanguageDetector
 from app.services.retrieval.analysis import STOPWORDS, spelled_out
-from app.services.retrieval.bm25 import BM25
+from app.services.retrieval.bm25 import ASKING_VERB, BM25
 from app.services.retrieval.documents import LOADERS, read_folder
 from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
@@ -144,6 +144,14 @@ class KnowledgeIndex:
     def unknown_words(self, text: str) -> list[str]:
         """The words of `text` that no passage uses (`coverage` looks up their stand-ins)."""
         return list(self.bm25.unknown(text))
+
+    def strange_words(self, text: str) -> list[str]:
+        """The words of `text` that no passage uses, nor anything like them (no stand-in):
+        what the documents never mention ("farmacia" to a hardware shop)."""
+        unknown = self.unknown_words(text)
+        stand_ins = self.lexicon.stand_ins(unknown) if unknown else {}
+        return [word for word in unknown
+                if not stand_ins.get(word) and not ASKING_VERB.fullmatch(word)]
 
     def similarity(self, query_vector: np.ndarray) -> np.ndarray:
         """Each passage's similarity with the query: that of its closest view, per model, and
