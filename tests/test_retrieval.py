@@ -507,6 +507,31 @@ def test_questions_numbered_with_a_dash_head_their_answers():
         ("2.- Estoy muy mal ahora mismo, ¿qué hago?", "Llama al 024.")]
 
 
+def test_a_text_faq_of_listed_questions_with_their_answers_below_heads_each_answer():
+    """"- ¿Qué carnet necesito?" over its indented answer: a motorhome rental's eight were
+    one passage of 837 characters. Questions listed with no answers stay a list."""
+    passages = split_document(mark_headings(
+        "PREGUNTAS FRECUENTES\n\n- ¿Qué carnet necesito?\n  Con el carnet B.\n"
+        "- ¿Puedo llevar a mi perro?\n  Sí, con un suplemento de 60 €.\n\nOtras dudas:\n"
+        "- ¿Hay wifi?\n- ¿Hay toallas?\n"), "preguntas.txt")
+    assert [(p.headings[-1], p.text.split("\n")[0].strip()) for p in passages] == [
+        ("¿Qué carnet necesito?", "Con el carnet B."),
+        ("¿Puedo llevar a mi perro?", "Sí, con un suplemento de 60 €."),
+        ("Otras dudas", "- ¿Hay wifi?")]
+    assert "- ¿Hay toallas?" in passages[-1].text
+
+
+def test_a_title_after_an_emoji_heads_the_document():
+    """"🦷 CLÍNICA DENTAL SONRÍE · Valladolid" was no title for the emoji before its capitals,
+    so the clinic's name headed none of its sections."""
+    passages = split_document(mark_headings(
+        "🦷 CLÍNICA DENTAL SONRÍE · Valladolid\n\nHORARIO:\nDe 9:30 a 14:00.\n\n"
+        "DIRECCIÓN:\nC/ Santiago 14, 47001 Valladolid.\n"), "info.txt")
+    assert [p.headings for p in passages] == [
+        ("🦷 CLÍNICA DENTAL SONRÍE · Valladolid", "HORARIO"),
+        ("🦷 CLÍNICA DENTAL SONRÍE · Valladolid", "DIRECCIÓN")]
+
+
 def test_a_price_lists_first_row_valued_in_a_word_is_a_row_not_its_title(tmp_path):
     """A tariff's extras opened with "Montaje de muebles | incluido": read as a title, it
     headed the list under "Extras", and the next section became a part of "Extras"."""

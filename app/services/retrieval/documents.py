@@ -72,6 +72,9 @@ CONTENTS_TITLE = re.compile(r"\s*(?i:índice|indice|contenidos?|tabla de conteni
                             r"contents|table of contents)\s*:?\s*")
 # A list's bullet that markdown does not know ("• Corte", "▪ Tinte"), written as its "- ".
 BULLET = re.compile(r"\s*[•·▪◦●‣]\s+")
+# An emoji or two, or other symbols, before a line's words ("🦷 ", "📍 ", "⭐️ ").
+EMOJI_LEAD = re.compile(r"^(?:[^\w\s*_#>|(\[¿¡\"'«.,;:!?-]\ufe0f?\s*){1,2}(?=\w)")
+ITEM = re.compile(r"\s*[-*+•·▪◦●‣]\s+")  # a list's item, however it is marked
 # This many guessed headings in a row, with no text between them, are a list's lines.
 HEADINGS_IN_A_ROW = 3
 # A title never ends with an article, a preposition or a conjunction; a line of a narrow
@@ -649,6 +652,9 @@ def mark_headings(text: str) -> str:
                 i == 0 or not lines[i - 1].strip()) and len(
                 label["title"].split()) <= LABEL_HEADING_WORDS:
             lines[i], heading[n] = label["title"], "##"
+        elif (asked := _asked_item(lines[i], after)) and _is_heading(
+                asked, before, after, blank_before=True):
+            lines[i], heading[n] = asked, "##"
         elif _is_heading(lines[i], before, after,
                          blank_before=i == 0 or not lines[i - 1].strip()):
             heading[n] = ""
@@ -671,6 +677,16 @@ def mark_headings(text: str) -> str:
             if n in breaks:
                 out.append("")
     return "\n".join(out)
+
+
+def _asked_item(line: str, after: str) -> str | None:
+    """The question of a list's item that asks one and has its answer below, not as the next
+    item ("- ¿Qué carnet necesito?" over "  Con el carnet B..."); else `None`. Questions
+    listed one after another, with no answers, are a list."""
+    item = ITEM.match(line)
+    if item is None or ITEM.match(after) or not line.rstrip().endswith("?"):
+        return None
+    return line[item.end():].strip()
 
 
 def _run_in_title_apart(line: str) -> tuple[str, ...]:
@@ -822,9 +838,9 @@ def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
     number = _number(stripped)
     if number is not None and (_number(before) == number - 1 or _number(after) == number + 1):
         return False
-    # Its number aside ("2. Precios", "Artículo 2: Horario"): a title starts in capitals,
-    # and gives no label its value.
-    title = _unnumbered(stripped)
+    # Its number and an emoji or two before it aside ("2. Precios", "Artículo 2: Horario",
+    # "🦷 CLÍNICA DENTAL SONRÍE"): a title starts in capitals, and gives no label its value.
+    title = EMOJI_LEAD.sub("", _unnumbered(stripped), count=1)
     # A title may close with a remark in brackets: "Tarifas 2026 (IVA no incluido)".
     closed = re.sub(r"\s*\([^()]*\)$", "", stripped) or stripped
     # A price list's first row whose value is a word ("Montaje de muebles incluido") is a
