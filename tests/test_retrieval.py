@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from app.services.retrieval.embeddings import (
     MatrixEmbeddings,
     UniversalSentenceEmbeddings,
     WeightedEmbeddings,
+    clear_question_cache,
 )
 from app.services.retrieval.facts import asked_by, asked_of
 from app.services.retrieval.index import load_index
@@ -887,6 +889,67 @@ def test_bm25_ranks_by_rare_words_and_reports_coverage():
     scores, coverage = bm25.scores("ship portugal"), bm25.coverage("ship portugal")
     assert scores.argmax() == 0 and coverage[0] == pytest.approx(1.0)
     assert 0 < coverage[1] < 0.5 and coverage[2] == 0
+
+
+class _SlowModel(MatrixEmbeddings):
+    """Encodes each text as a fixed vector, once `release` is set; counts its calls."""
+
+    model_id = "slow"
+
+    def __init__(self, fail: bool = False):
+        self.release, self.calls, self.fail = threading.Event(), [], fail
+
+    def encode(self, texts, query):
+        self.calls.append((threading.current_thread().name, list(texts)))
+        self.release.wait(5)
+        if self.fail and threading.current_thread().name.startswith("question-encoder"):
+            raise RuntimeError("the model failed")
+        return np.ones((len(texts), 2), dtype=np.float32) / np.sqrt(2)
+
+
+def _started(model: _SlowModel) -> None:
+    """Wait until the helper thread has begun encoding for `model`."""
+    for _ in range(500):
+        if model.calls:
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("the helper never started")
+
+
+def test_a_question_prefetched_is_encoded_once_and_waited_for():
+    clear_question_cache()
+    model = _SlowModel()
+    model.prefetch(["¿abrís el sábado?"])
+    _started(model)  # the helper holds it, still encoding
+    threading.Timer(0.05, model.release.set).start()
+    assert model.matrix(["¿abrís el sábado?"], query=True).shape == (1, 2)
+    assert [texts for _, texts in model.calls] == [["¿abrís el sábado?"]]
+    assert model.calls[0][0].startswith("question-encoder")
+
+
+def test_a_question_queued_behind_another_is_encoded_by_whoever_needs_it_first():
+    """The helper thread serves one encoding at a time: a second conversation's question,
+    still queued, is taken back and encoded by its own thread rather than waited for."""
+    clear_question_cache()
+    busy, model = _SlowModel(), _SlowModel()
+    model.release.set()
+    busy.prefetch(["first"])  # holds the helper until released
+    _started(busy)
+    model.prefetch(["second"])
+    assert model.matrix(["second"], query=True).shape == (1, 2)
+    assert model.calls == [(threading.current_thread().name, ["second"])]
+    busy.release.set()
+    assert busy.matrix(["first"], query=True).shape == (1, 2) and len(busy.calls) == 1
+
+
+def test_a_prefetch_that_fails_leaves_the_question_to_its_caller():
+    clear_question_cache()
+    model = _SlowModel(fail=True)
+    model.release.set()
+    model.prefetch(["hola"])
+    _started(model)
+    assert model.matrix(["hola"], query=True).shape == (1, 2)
+    assert [texts for _, texts in model.calls] == [["hola"], ["hola"]]
 
 
 def test_the_index_is_cached_by_content_and_rebuilt_when_a_document_changes(tmp_path):

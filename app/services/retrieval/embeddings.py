@@ -14,9 +14,11 @@ Each ranks differently wrong; their weighted sum ranks better than either (see R
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 
@@ -59,6 +61,10 @@ class MatrixEmbeddings(Embeddings):
         """The model's own encoding of `texts`, uncached."""
         raise NotImplementedError
 
+    def prefetch(self, texts: list[str]) -> None:
+        """Start encoding the questions `texts` on a helper thread, for `matrix` to find."""
+        _QUESTIONS.prefetch(self, list(texts))
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Vectors for passages."""
         return self.matrix(list(texts), query=False).tolist()
@@ -68,13 +74,28 @@ class MatrixEmbeddings(Embeddings):
         return self.matrix([text], query=True)[0].tolist()
 
 
+class _Encoding:
+    """Questions handed to the helper thread: started once it takes them, unless a caller
+    that needed them first took them back."""
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        self.state = "queued"  # then "started" by the helper, or "taken" by a caller
+        self.done = threading.Event()
+
+
 class _QuestionCache:
     """Recent questions' vectors, per model (every instance of a model class encodes with the
-    same process-wide model, so they share them); safe across the answering threads."""
+    same process-wide model, so they share them); safe across the answering threads.
+
+    `prefetch` encodes questions on a helper thread while the caller does other work (the
+    bot's sentence encoder, on the other core); `vectors` then waits for them, or encodes
+    them itself if the helper has not started (it serves one encoding at a time)."""
 
     def __init__(self, size: int = 4096):
         self.size = size
         self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._pending: dict[tuple, _Encoding] = {}
         self._lock = threading.Lock()
 
     def vectors(self, model: MatrixEmbeddings, texts: list[str]) -> np.ndarray:
@@ -85,20 +106,78 @@ class _QuestionCache:
             for text, vector in found.items():
                 if vector is not None:
                     self._items.move_to_end((model_key, text))
+            pending = {self._pending.get((model_key, text)) for text, vector in found.items()
+                       if vector is None} - {None}
+            for encoding in pending:
+                if encoding.state == "queued":  # encoded below, here, rather than waited for
+                    encoding.state = "taken"
+                    self._forget(model_key, encoding)
+        for encoding in pending:
+            if encoding.state == "started" and encoding.done.wait():
+                with self._lock:
+                    found.update({text: self._items.get((model_key, text))
+                                  for text in encoding.texts if text in found})
         missing = [text for text, vector in found.items() if vector is None]
         if missing:
             for text, vector in zip(missing, model.encode(missing, query=True), strict=True):
                 found[text] = vector
-            with self._lock:
-                self._items.update(((model_key, text), found[text]) for text in missing)
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
+            self._keep(model_key, {text: found[text] for text in missing})
         return np.vstack([found[text] for text in texts])
+
+    def prefetch(self, model: MatrixEmbeddings, texts: list[str]) -> None:
+        """Start encoding the questions of `texts` not yet known on the helper thread."""
+        model_key = (type(model), model.model_id)
+        with self._lock:
+            missing = [text for text in dict.fromkeys(texts) if (model_key, text)
+                       not in self._items and (model_key, text) not in self._pending]
+            if not missing:
+                return
+            encoding = _Encoding(missing)
+            self._pending.update(((model_key, text), encoding) for text in missing)
+        _helper().submit(self._encode, model, model_key, encoding)
+
+    def _encode(self, model: MatrixEmbeddings, model_key: tuple, encoding: _Encoding) -> None:
+        with self._lock:
+            if encoding.state != "queued":
+                return
+            encoding.state = "started"
+        try:
+            vectors = model.encode(encoding.texts, query=True)
+            self._keep(model_key, dict(zip(encoding.texts, vectors, strict=True)))
+        finally:  # on an error, the callers waiting encode for themselves
+            with self._lock:
+                self._forget(model_key, encoding)
+            encoding.done.set()
+
+    def _keep(self, model_key: tuple, vectors: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            self._items.update(((model_key, text), vector) for text, vector in vectors.items())
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def _forget(self, model_key: tuple, encoding: _Encoding) -> None:
+        """No longer pending (called holding the lock)."""
+        for text in encoding.texts:
+            if self._pending.get((model_key, text)) is encoding:
+                del self._pending[(model_key, text)]
 
     def clear(self) -> None:
         """Forget every question."""
         with self._lock:
             self._items.clear()
+
+
+_helpers: dict[int, ThreadPoolExecutor] = {}
+
+
+def _helper() -> ThreadPoolExecutor:
+    """This process's helper thread (threads do not survive a fork: a gunicorn worker
+    starts its own)."""
+    pid = os.getpid()
+    if pid not in _helpers:
+        _helpers.clear()
+        _helpers[pid] = ThreadPoolExecutor(1, thread_name_prefix="question-encoder")
+    return _helpers[pid]
 
 
 _QUESTIONS = _QuestionCache()
