@@ -274,6 +274,35 @@ def _web_page(tmp_path, html: str) -> list[tuple[tuple[str, ...], str]]:
             for p in split_document(dict(read_folder(tmp_path))["web.html"], "web.html")]
 
 
+def test_an_accordions_buttons_head_their_panels_and_other_buttons_are_left_out(tmp_path):
+    """A summer camp's FAQ was an accordion: each question a <button> that opens its panel.
+    Buttons were left out with forms, so the five answers were one passage without their
+    questions. A button that opens nothing ("Reservar") is still no text of the page."""
+    passages = _web_page(tmp_path, (
+        "<html><body><h1>Campamento Los Pinos</h1><h2>Preguntas frecuentes</h2>"
+        "<div class='item'><button aria-expanded='false' aria-controls='a1'>¿Qué actividades "
+        "hacéis?</button><div id='a1'><p>Escalada y tirolina.</p></div></div>"
+        "<div class='item'><button class='accordion-button collapsed'>¿Hay enfermera?"
+        "</button><div class='panel'><p>Sí, duerme en el campamento.</p></div></div>"
+        "<p>Plazas limitadas.</p><button class='btn'>Reservar</button></body></html>"))
+    faq = ("Campamento Los Pinos", "Preguntas frecuentes")
+    assert passages == [((*faq, "¿Qué actividades hacéis?"), "Escalada y tirolina."),
+                        ((*faq, "¿Hay enfermera?"),
+                         "Sí, duerme en el campamento.  \nPlazas limitadas.")]
+
+
+def test_a_title_after_a_short_list_item_heads_what_follows(tmp_path):
+    """A packing list's "Qué no llevar" came after "- Tarjeta sanitaria (original)", whose
+    bracket was read as the end of a sentence running on, so what not to bring stayed in
+    the list of what to bring."""
+    _text_pdf(tmp_path / "mochila.pdf", [[
+        "Qué llevar en la mochila", "• Saco de dormir", "• Tarjeta sanitaria (original)",
+        "Qué no llevar", "Móvil ni consolas: se guardan hasta el último día."]])
+    passages = split_document(dict(read_folder(tmp_path))["mochila.pdf"], "mochila.pdf")
+    assert [p.headings[-1] for p in passages] == ["Qué llevar en la mochila", "Qué no llevar"]
+    assert passages[1].text.strip() == "Móvil ni consolas: se guardan hasta el último día."
+
+
 def test_an_old_style_pages_table_names_its_columns_and_its_copyright_is_left_out(tmp_path):
     """A table written in <td> cells only, its first row naming the columns: that row was
     read as one more row ("Tratamiento — Precio, Duración") and no price named its column;

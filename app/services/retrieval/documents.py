@@ -816,8 +816,11 @@ def _is_heading(line: str, before: str, after: str, blank_before: bool) -> bool:
     stripped, before = line.strip(), before.strip()
     # It starts a block: after a blank line, a sentence's end (a PDF's text has no blank
     # lines) or a heading; a wrapped paragraph's line follows a line that ends no sentence.
+    # A short list item ends its line whatever its last mark: "- Tarjeta sanitaria
+    # (original)" before the title of what not to bring.
     starts = blank_before or not before or before.endswith((".", "!", "?", ":")) or (
-        len(before) <= MAX_HEADING_CHARS and not before.endswith(SENTENCE_END))
+        len(before) <= MAX_HEADING_CHARS and (not before.endswith(SENTENCE_END)
+                                              or bool(ITEM.match(before))))
     if not (stripped and after and starts and _one_sentence(stripped)):
         return False
     if stripped.endswith("?"):  # a FAQ's question, its answer below: it heads that answer
@@ -872,6 +875,10 @@ class _HtmlToMarkdown(HTMLParser):
                       "base", "col", "embed", "track", "param"})
     BLOCKS = frozenset({"p", "div", "section", "article", "main", "tr", "ul", "ol",
                         "dl", "blockquote", "pre", "br", "hr"})
+    # An accordion's button, which shows its panel: a FAQ's question, as a <summary> is.
+    # Accessible ones say so (ARIA's disclosure pattern); others, in their class.
+    DISCLOSES = frozenset({"aria-expanded", "aria-controls", "data-toggle", "data-bs-toggle"})
+    DISCLOSURE_CLASS = re.compile(r"(?i).*(?:accordion|collapse|toggle|faq|question|pregunta)")
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -885,6 +892,7 @@ class _HtmlToMarkdown(HTMLParser):
         self.footer: list | None = None  # [tag, how many open, where in `parts` it starts]
         self.title: list[str] | None = None  # the page's <title>, while it is being read
         self.page_title = ""
+        self.disclosure = False  # in an accordion's button (`DISCLOSES`)
 
     @staticmethod
     def _named(attrs: list) -> tuple[str, list[str]]:
@@ -899,6 +907,12 @@ class _HtmlToMarkdown(HTMLParser):
         role, names = self._named(attrs)
         return role in self.FURNITURE_ROLES or any(
             self.FURNITURE.fullmatch(name) and not self.FOOTER.fullmatch(name) for name in names)
+
+    def _discloses(self, attrs: list) -> bool:
+        """Whether a button shows a panel, as an accordion's do."""
+        _, names = self._named(attrs)
+        return bool(self.DISCLOSES.intersection(name for name, _ in attrs)) or any(
+            self.DISCLOSURE_CLASS.match(name) for name in names)
 
     def _is_footer(self, tag: str, attrs: list) -> bool:
         if tag in self.VOID or self.footer is not None:
@@ -921,6 +935,10 @@ class _HtmlToMarkdown(HTMLParser):
                 str(dict(attrs).get("href") or "")):
             self.furniture.append([tag, 1])  # its menu, legal pages, social networks
             self.skipping += 1
+            return
+        if tag == "button" and not self.skipping and not self.tables and self._discloses(attrs):
+            self.disclosure = True
+            self.parts.append("\n\n**")
             return
         if tag in self.SKIP or self._is_furniture(tag, attrs):
             if tag not in self.SKIP:
@@ -972,6 +990,10 @@ class _HtmlToMarkdown(HTMLParser):
             if not self.furniture[-1][1]:
                 self.furniture.pop()
                 self.skipping = max(0, self.skipping - 1)
+            return
+        if tag == "button" and self.disclosure:
+            self.disclosure = False
+            self.parts.append("**\n")
             return
         if tag in self.SKIP:
             self.skipping = max(0, self.skipping - 1)
