@@ -831,6 +831,18 @@ def test_words_are_folded_and_stemmed_for_both_languages():
     assert terms("¿y el de la?") == []
 
 
+def test_a_verbs_forms_with_and_without_its_diphthong_are_one_word():
+    """Customers ask "¿y si nieva?", "¿dónde duermen?", "¿me lo devuelven?"; documents
+    answer "si nevara", "dormimos", "devolvemos": the stressed root's diphthong made them
+    different words. Only verbs that change so: "buenas" is no "bonos"."""
+    bm25 = BM25(["Dormimos en cabañas de madera.", "Si nevara, cambiamos la fecha.",
+                 "Devolvemos la señal.", "Bonos de 10 clases."])
+    for question, passage in (("y duermen?", 0), ("y si nieva?", 1), ("me lo devuelven?", 2)):
+        coverage = bm25.coverage(question)
+        assert coverage[passage] > 0 and coverage.argmax() == passage, question
+    assert not bm25.coverage("hola buenas").any()
+
+
 @pytest.mark.parametrize("text, kinds", [
     ("Estamos en la Calle Feria 23, 41003 Sevilla.", {"address"}),
     ("Nos encontrarás en el Paseo de Sagasta 51, local 2.", {"address"}),

@@ -29,10 +29,34 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+# Spanish verbs whose stressed root vowel becomes a diphthong ("duermen", "cierra",
+# "devuelvo", "tiene") where the documents write the plain root ("dormimos", "cerramos",
+# "devolvemos", "tenemos"): a grammar's list of the common ones, as infinitives.
+STEM_CHANGING = """
+acordar acostar advertir almorzar apretar aprobar atender calentar cerrar colgar comenzar
+comprobar contar convertir costar demostrar descontar despertar devolver divertir dormir
+empezar encender encontrar entender extender fregar invertir llover merendar mentir mostrar
+mover nevar pensar perder poder preferir probar querer recomendar recordar regar renovar
+requerir resolver sentar sentir sugerir tener venir volar volver
+""".split()
+UNSTRESSED = re.compile(r"(?<![qg])ue|ie")  # not the "u" of "que", "guerra"
+
+
+def _plain_root(diphthong: re.Match) -> str:
+    return "o" if diphthong.group() == "ue" else "e"
+
+
+_ROOTS = frozenset(_STEMMERS[0].stemWord(verb) for verb in STEM_CHANGING)
+
+
 @lru_cache(maxsize=65536)
 def stems(word: str) -> tuple[str, ...]:
-    """The Spanish and the English stem of a folded word (one, when they agree)."""
-    return tuple(dict.fromkeys(stemmer.stemWord(word) for stemmer in _STEMMERS))
+    """The Spanish and the English stem of a folded word (one, when they agree); a Spanish
+    stem with its root's diphthong (`STEM_CHANGING`) as the plain root: "duermen" as
+    "dormimos" ("bueno" stays itself, though "bono" is its root without one)."""
+    spanish, english = (stemmer.stemWord(word) for stemmer in _STEMMERS)
+    plain = UNSTRESSED.sub(_plain_root, spanish)
+    return tuple(dict.fromkeys((plain if plain in _ROOTS else spanish, english)))
 
 
 def words(text: str) -> list[tuple[str, str]]:
