@@ -563,6 +563,25 @@ def test_a_title_after_an_emoji_heads_the_document():
         ("🦷 CLÍNICA DENTAL SONRÍE · Valladolid", "DIRECCIÓN")]
 
 
+def test_faq_marks_numbered_or_in_headings_are_left_out_and_details_read_as_questions(
+        tmp_path):
+    """An exam-prep academy's FAQ was marked "P1:" / "R1:", its web FAQ folded in
+    <details> within markdown, and a holiday flat's markdown asked "### P: ¿Hay wifi?": the
+    marks and the tags were quoted as written ("## P5: ¿Dais el temario?", "<summary>")."""
+    (tmp_path / "faq.txt").write_text(
+        "PREGUNTAS FRECUENTES\n\nP1: ¿Dónde estáis?\nR1: En la avenida de la Libertad 8."
+        "\n\nP2: ¿Dais el temario?\nR2: Sí, en PDF.\n", encoding="utf-8")
+    (tmp_path / "web.md").write_text(
+        "# Academia\n\n<details>\n<summary>¿Las clases se graban?</summary>\n\nSí, durante "
+        "15 días.\n</details>\n\n### P: ¿Hay wifi?\nR: Sí, gratis.\n", encoding="utf-8")
+    passages = [(p.headings[-1], p.text.strip()) for name, text in read_folder(tmp_path)
+                for p in split_document(text, name)]
+    assert passages == [("¿Dónde estáis?", "En la avenida de la Libertad 8."),
+                        ("¿Dais el temario?", "Sí, en PDF."),
+                        ("¿Las clases se graban?", "Sí, durante 15 días."),
+                        ("¿Hay wifi?", "Sí, gratis.")]
+
+
 def test_a_price_lists_first_row_valued_in_a_word_is_a_row_not_its_title(tmp_path):
     """A tariff's extras opened with "Montaje de muebles | incluido": read as a title, it
     headed the list under "Extras", and the next section became a part of "Extras"."""

@@ -39,9 +39,10 @@ QUESTION = re.compile(r"(?:\d{1,3}[.)](?:\s*[-–—])?\s*|[PQ]\s*[:.]\s*)?"
                       r"(?P<question>(?:[¿¡]|(?=[^\W\d_])).*)")
 # A FAQ's own marks: "P: ¿Hacéis envíos?" / "R: Sí, ...", "Q: Do you ship?" / "A: Yes, ...".
 # A marked question may hold more than one sentence ("Q: I walk the Camino. Can you help?").
-MARKED_QUESTION = re.compile(r"\s*(?:P|Q|Pregunta|Question)\s*[:.]\s*(?P<question>\S.*\?)\s*",
-                             re.IGNORECASE)
-MARKED_ANSWER = re.compile(r"\s*(?:R|A|Respuesta|Answer)\s*[:.]\s+", re.IGNORECASE)
+# Numbered too: "P1: ¿Dónde estáis?" / "R1: En la avenida...".
+MARKED_QUESTION = re.compile(r"\s*(?:P|Q|Pregunta|Question)\s*\d{0,3}\s*[:.]\s*"
+                             r"(?P<question>\S.*\?)\s*", re.IGNORECASE)
+MARKED_ANSWER = re.compile(r"\s*(?:R|A|Respuesta|Answer)\s*\d{0,3}\s*[:.]\s+", re.IGNORECASE)
 # A figure with its currency or unit ("50 €", "€50", "12 euros", "45 min") or a time of day
 # ("9:00"): a line that states one is a price list's or a timetable's line, not a title,
 # though it ends with no full stop.
@@ -164,9 +165,10 @@ def _names_columns(rows: list[list[str]]) -> bool:
 
 # HTML tags written in markdown's text (`without_tags`).
 LINE_BREAK_TAG = re.compile(r"[ \t]*<br\s*/?>[ \t]*", re.IGNORECASE)
-INLINE_TAG = re.compile(r"</?(?P<name>b|strong|i|em|u|s|span|font|small|big|mark|sup|sub|a|abbr)"
-                        r"\b[^<>]*>", re.IGNORECASE)
-INLINE_MARKS = {"b": "**", "strong": "**", "i": "_", "em": "_", "s": "~~"}
+# A FAQ folded in <details>, its question the <summary>, reads as a question in bold.
+INLINE_TAG = re.compile(r"</?(?P<name>b|strong|i|em|u|s|span|font|small|big|mark|sup|sub|a|abbr|"
+                        r"details|summary)\b[^<>]*>", re.IGNORECASE)
+INLINE_MARKS = {"b": "**", "strong": "**", "i": "_", "em": "_", "s": "~~", "summary": "**"}
 # A list item that opens with a question in bold, its answer after it.
 BOLD_QUESTION = re.compile(r"\s*(\*\*|__)(?P<question>[^*_\n]{1,150}?\?)\s*\1\s*:?\s*"
                            r"(?P<answer>.*)", re.DOTALL)
@@ -287,10 +289,13 @@ def plain_markdown(markdown: str) -> str:
                 # Underlined (setext), or with closing marks or emphasis ("## **Envíos** ##"):
                 # the splitter reads "# " and the title's words to the end of the line.
                 start, end = token.map
-                title = "".join(" " if child.type == "softbreak" else child.content
-                                for child in tokens[index + 1].children or ()
-                                if child.type in ("text", "code_inline", "softbreak"))
-                edits.append((start, end, [f"{'#' * level} {' '.join(title.split())}"]))
+                title = " ".join("".join(
+                    " " if child.type == "softbreak" else child.content
+                    for child in tokens[index + 1].children or ()
+                    if child.type in ("text", "code_inline", "softbreak")).split())
+                if question := MARKED_QUESTION.fullmatch(title):  # "### P: ¿Hay wifi?"
+                    title, answer_next = question["question"], True
+                edits.append((start, end, [f"{'#' * level} {title}"]))
         elif (token.type == "paragraph_open" and token.map and token.level == 0
               and MARKED_QUESTION.fullmatch(lines[token.map[0]])):
             # "P: ¿Hacéis envíos?" then "R: Sí, ...": each question heads its answer.
