@@ -862,6 +862,17 @@ def test_a_verbs_forms_with_and_without_its_diphthong_are_one_word():
     assert not bm25.coverage("hola buenas").any()
 
 
+def test_an_infinitive_with_te_is_its_verb():
+    """Documents write "Cómo apuntarte" and customers "¿cómo me apunto?": Snowball strips
+    "me" from "apuntarme" but leaves "apuntarte" whole, and the question was refused. A
+    verb's third person that ends the same way ("comparte") is still its verb."""
+    bm25 = BM25(["Cómo apuntarte: rellena la ficha.", "Habitación compartida: 20 € menos."])
+    assert bm25.coverage("como me apunto").argmax() == 0
+    assert bm25.coverage("como me apunto")[0] > 0
+    shared = bm25.coverage("se comparte?")
+    assert shared.argmax() == 1 and shared[1] > 0
+
+
 @pytest.mark.parametrize("text, kinds", [
     ("Estamos en la Calle Feria 23, 41003 Sevilla.", {"address"}),
     ("Nos encontrarás en el Paseo de Sagasta 51, local 2.", {"address"}),

@@ -39,6 +39,11 @@ empezar encender encontrar entender extender fregar invertir llover merendar men
 mover nevar pensar perder poder preferir probar querer recomendar recordar regar renovar
 requerir resolver sentar sentir sugerir tener venir volar volver
 """.split()
+# An infinitive and "te" ("apuntarte", "atenderte", "inscribirte"), which Snowball leaves
+# whole though it strips "me", "se" and "lo": documents say "cómo apuntarte", customers
+# "cómo me apunto". Not a verb's third person ("convierte", "comparte", "reparte"), nor
+# "suerte" or "aparte".
+ENCLITIC_TE = re.compile(r"(?<=[a-z]{3}[aei]r)(?<![iu]er)(?<!par)te$")
 UNSTRESSED = re.compile(r"(?<![qg])ue|ie")  # not the "u" of "que", "guerra"
 
 
@@ -55,6 +60,8 @@ def stems(word: str) -> tuple[str, ...]:
     stem with its root's diphthong (`STEM_CHANGING`) as the plain root: "duermen" as
     "dormimos" ("bueno" stays itself, though "bono" is its root without one)."""
     spanish, english = (stemmer.stemWord(word) for stemmer in _STEMMERS)
+    if ENCLITIC_TE.search(word):  # "apuntarte" as "apuntar", as Snowball reads "apuntarme"
+        spanish = _STEMMERS[0].stemWord(word[:-2])
     plain = UNSTRESSED.sub(_plain_root, spanish)
     return tuple(dict.fromkeys((plain if plain in _ROOTS else spanish, english)))
 
