@@ -582,6 +582,32 @@ def test_faq_marks_numbered_or_in_headings_are_left_out_and_details_read_as_ques
                         ("¿Hay wifi?", "Sí, gratis.")]
 
 
+def test_titles_run_into_their_text_in_capitals_in_bold_or_as_a_question(tmp_path):
+    """A car wash's facts were "HORARIO: de lunes a sábado...", its services "**Lavado
+    exterior.** A mano, ...", a cooking school's FAQ "¿Hay parking? - No, ...": each document
+    was one passage, quoted whole for any of its topics (493 characters median). A label in
+    capitals with a value, "CORTE: 15 €", and "**Precio:** 15 €" stay as they were."""
+    (tmp_path / "info.txt").write_text(
+        "LAVADERO EL RAYO\n\nHORARIO: de lunes a sábado de 9:00 a 20:00.\nPAGO: efectivo, "
+        "tarjeta y Bizum, sin recargo.\n\nPRECIOS\nCORTE: 15 €\nTINTE: 30 €\n",
+        encoding="utf-8")
+    (tmp_path / "precios.md").write_text(
+        "# Servicios\n\n**Lavado exterior.** A mano, con champú neutro.\n\n**Ozono.** Quita "
+        "el olor a tabaco: 20 €.\n\n**Precio:** 15 €\n", encoding="utf-8")
+    (tmp_path / "faq.txt").write_text(
+        "PREGUNTAS RÁPIDAS\n\n¿Hay parking? - No, el Casco Viejo es peatonal.\n"
+        "¿Se bebe vino? - Sí, una copa.\n", encoding="utf-8")
+    passages = [(p.headings[-1], p.text.strip()) for name, text in read_folder(tmp_path)
+                for p in split_document(text, name)]
+    assert passages == [
+        ("¿Hay parking?", "No, el Casco Viejo es peatonal."), ("¿Se bebe vino?", "Sí, una copa."),
+        ("HORARIO", "de lunes a sábado de 9:00 a 20:00."),
+        ("PAGO", "efectivo, tarjeta y Bizum, sin recargo."),
+        ("PRECIOS", "CORTE: 15 €  \nTINTE: 30 €"),
+        ("Lavado exterior", "A mano, con champú neutro."),
+        ("Ozono", "Quita el olor a tabaco: 20 €.  \n**Precio:** 15 €")]
+
+
 def test_a_price_lists_first_row_valued_in_a_word_is_a_row_not_its_title(tmp_path):
     """A tariff's extras opened with "Montaje de muebles | incluido": read as a title, it
     headed the list under "Extras", and the next section became a part of "Extras"."""

@@ -169,6 +169,11 @@ LINE_BREAK_TAG = re.compile(r"[ \t]*<br\s*/?>[ \t]*", re.IGNORECASE)
 INLINE_TAG = re.compile(r"</?(?P<name>b|strong|i|em|u|s|span|font|small|big|mark|sup|sub|a|abbr|"
                         r"details|summary)\b[^<>]*>", re.IGNORECASE)
 INLINE_MARKS = {"b": "**", "strong": "**", "i": "_", "em": "_", "s": "~~", "summary": "**"}
+# A paragraph that opens with its title in bold, closed by a full stop, and goes on on the
+# same line: "**Lavado exterior.** A mano, con champú neutro...". ("**Precio:** 15 €" is a
+# label and its value.)
+BOLD_RUN_IN = re.compile(r"\s*(\*\*|__)(?P<title>[A-ZÀ-Ý¿][^*_\n]{0,60}?)(?:\.\1|\1\.)\s+"
+                         r"(?P<text>\S.*)")
 # A list item that opens with a question in bold, its answer after it.
 BOLD_QUESTION = re.compile(r"\s*(\*\*|__)(?P<question>[^*_\n]{1,150}?\?)\s*\1\s*:?\s*"
                            r"(?P<answer>.*)", re.DOTALL)
@@ -308,6 +313,11 @@ def plain_markdown(markdown: str) -> str:
                     rewritten.append(MARKED_ANSWER.sub("", line, count=1))
             edits.append((start, end, rewritten))
             answer_next = start + 1 == end  # the answer is the next paragraph
+        elif (token.type == "paragraph_open" and token.map and token.level == 0
+              and (run_in := BOLD_RUN_IN.fullmatch(lines[token.map[0]]))
+              and len(run_in["title"].split()) <= LABEL_HEADING_WORDS):
+            start = token.map[0]
+            edits.append((start, start + 1, [under(run_in["title"]), "", run_in["text"]]))
         elif (token.type == "paragraph_open" and token.map and token.level == 0
               and (bold := BOLD_LINE.fullmatch(lines[token.map[0]]))
               and not bold["title"].rstrip().endswith((".", "!", ","))
@@ -608,6 +618,14 @@ RUN_IN_TITLE = re.compile(
 # is a title; a sentence so numbered is longer than `LABEL_HEADING_WORDS` words.
 LABELLED_RUN_IN = re.compile(
     rf"(?P<title>\s*(?:{LABELLED}|{ORDINAL})[A-ZÀ-Ý¿][^.:!?]*?)\s*[.:]\s+(?P<text>\S.*)")
+# A label in capitals run into a sentence of its own: "HORARIO: de lunes a sábado de 9:00 a
+# 20:00." (a price list's "CORTE: 15 €" is a list's line, not a title: its text is a value).
+CAPS_LABEL_RUN_IN = re.compile(
+    r"(?P<title>\s*[A-ZÀ-Ý][A-ZÀ-Ý ]{2,40}?)\s*:\s+(?P<text>\S+(?:\s+\S+){3,}.*)")
+# A question and its answer on one line: "¿Hay parking? - No, el Casco Viejo es peatonal.",
+# "Is there parking? – No."
+QUESTION_RUN_IN = re.compile(r"(?P<title>\s*(?:¿[^?¿]{2,148}|[A-ZÀ-Ý][^?¿]{2,148})\?)"
+                             r"\s*[-–—]\s+(?P<text>\S.*)")
 # Such a clause's title alone on its line: "SEGUNDA. DURACIÓN".
 ORDINAL_CAPS = re.compile(rf"\s*{ORDINAL}[^a-zà-ÿ]*[A-ZÀ-Ý][^a-zà-ÿ]*")
 # A WhatsApp Business quick reply's shortcut on a line of its own, its message below:
@@ -695,13 +713,16 @@ def _asked_item(line: str, after: str) -> str | None:
 
 
 def _run_in_title_apart(line: str) -> tuple[str, ...]:
-    """A line that opens with a numbered title in capitals, or a labelled one in a few words,
-    as the title's line and its text's ("4. RECLAMACIONES", "Dispones de 7 días...";
-    "Artículo 2. Seguro", "Todas las mudanzas..."); any other line, alone."""
-    run_in = RUN_IN_TITLE.fullmatch(line)
-    if run_in is None and (labelled := LABELLED_RUN_IN.fullmatch(line)) and len(
-            _unnumbered(labelled["title"]).split()) <= LABEL_HEADING_WORDS:
-        run_in = labelled
+    """A line that opens with a numbered title in capitals, a labelled one or a label in
+    capitals in a few words, or a question, as the title's line and its text's ("4.
+    RECLAMACIONES", "Dispones de 7 días..."; "Artículo 2. Seguro", "Todas las mudanzas...";
+    "HORARIO", "de lunes a sábado..."; "¿Hay parking?", "No, el Casco Viejo..."); any other
+    line, alone."""
+    run_in = RUN_IN_TITLE.fullmatch(line) or QUESTION_RUN_IN.fullmatch(line)
+    for labelled in (LABELLED_RUN_IN, CAPS_LABEL_RUN_IN):
+        if run_in is None and (found := labelled.fullmatch(line)) and len(
+                _unnumbered(found["title"]).split()) <= LABEL_HEADING_WORDS:
+            run_in = found
     if run_in is None or len(run_in["title"].strip()) > MAX_HEADING_CHARS:
         return (line,)
     return run_in["title"], run_in["text"]
