@@ -563,19 +563,25 @@ def test_a_title_after_an_emoji_heads_the_document():
         ("🦷 CLÍNICA DENTAL SONRÍE · Valladolid", "DIRECCIÓN")]
 
 
+def _sections(tmp_path, documents: dict[str, str]) -> list[tuple[str, str]]:
+    """`(last heading, text)` of each passage of a folder of these documents (name: text),
+    in the order the folder is read."""
+    for name, text in documents.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return [(p.headings[-1], p.text.strip()) for name, text in read_folder(tmp_path)
+            for p in split_document(text, name)]
+
+
 def test_faq_marks_numbered_or_in_headings_are_left_out_and_details_read_as_questions(
         tmp_path):
     """An exam-prep academy's FAQ was marked "P1:" / "R1:", its web FAQ folded in
     <details> within markdown, and a holiday flat's markdown asked "### P: ¿Hay wifi?": the
     marks and the tags were quoted as written ("## P5: ¿Dais el temario?", "<summary>")."""
-    (tmp_path / "faq.txt").write_text(
-        "PREGUNTAS FRECUENTES\n\nP1: ¿Dónde estáis?\nR1: En la avenida de la Libertad 8."
-        "\n\nP2: ¿Dais el temario?\nR2: Sí, en PDF.\n", encoding="utf-8")
-    (tmp_path / "web.md").write_text(
-        "# Academia\n\n<details>\n<summary>¿Las clases se graban?</summary>\n\nSí, durante "
-        "15 días.\n</details>\n\n### P: ¿Hay wifi?\nR: Sí, gratis.\n", encoding="utf-8")
-    passages = [(p.headings[-1], p.text.strip()) for name, text in read_folder(tmp_path)
-                for p in split_document(text, name)]
+    passages = _sections(tmp_path, {
+        "faq.txt": "PREGUNTAS FRECUENTES\n\nP1: ¿Dónde estáis?\nR1: En la avenida de la "
+                   "Libertad 8.\n\nP2: ¿Dais el temario?\nR2: Sí, en PDF.\n",
+        "web.md": "# Academia\n\n<details>\n<summary>¿Las clases se graban?</summary>\n\nSí, "
+                  "durante 15 días.\n</details>\n\n### P: ¿Hay wifi?\nR: Sí, gratis.\n"})
     assert passages == [("¿Dónde estáis?", "En la avenida de la Libertad 8."),
                         ("¿Dais el temario?", "Sí, en PDF."),
                         ("¿Las clases se graban?", "Sí, durante 15 días."),
@@ -587,18 +593,14 @@ def test_titles_run_into_their_text_in_capitals_in_bold_or_as_a_question(tmp_pat
     exterior.** A mano, ...", a cooking school's FAQ "¿Hay parking? - No, ...": each document
     was one passage, quoted whole for any of its topics (493 characters median). A label in
     capitals with a value, "CORTE: 15 €", and "**Precio:** 15 €" stay as they were."""
-    (tmp_path / "info.txt").write_text(
-        "LAVADERO EL RAYO\n\nHORARIO: de lunes a sábado de 9:00 a 20:00.\nPAGO: efectivo, "
-        "tarjeta y Bizum, sin recargo.\n\nPRECIOS\nCORTE: 15 €\nTINTE: 30 €\n",
-        encoding="utf-8")
-    (tmp_path / "precios.md").write_text(
-        "# Servicios\n\n**Lavado exterior.** A mano, con champú neutro.\n\n**Ozono.** Quita "
-        "el olor a tabaco: 20 €.\n\n**Precio:** 15 €\n", encoding="utf-8")
-    (tmp_path / "faq.txt").write_text(
-        "PREGUNTAS RÁPIDAS\n\n¿Hay parking? - No, el Casco Viejo es peatonal.\n"
-        "¿Se bebe vino? - Sí, una copa.\n", encoding="utf-8")
-    passages = [(p.headings[-1], p.text.strip()) for name, text in read_folder(tmp_path)
-                for p in split_document(text, name)]
+    passages = _sections(tmp_path, {
+        "info.txt": "LAVADERO EL RAYO\n\nHORARIO: de lunes a sábado de 9:00 a 20:00.\nPAGO: "
+                    "efectivo, tarjeta y Bizum, sin recargo.\n\nPRECIOS\nCORTE: 15 €\n"
+                    "TINTE: 30 €\n",
+        "precios.md": "# Servicios\n\n**Lavado exterior.** A mano, con champú neutro.\n\n"
+                      "**Ozono.** Quita el olor a tabaco: 20 €.\n\n**Precio:** 15 €\n",
+        "faq.txt": "PREGUNTAS RÁPIDAS\n\n¿Hay parking? - No, el Casco Viejo es peatonal.\n"
+                   "¿Se bebe vino? - Sí, una copa.\n"})
     assert passages == [
         ("¿Hay parking?", "No, el Casco Viejo es peatonal."), ("¿Se bebe vino?", "Sí, una copa."),
         ("HORARIO", "de lunes a sábado de 9:00 a 20:00."),
