@@ -610,6 +610,23 @@ def test_titles_run_into_their_text_in_capitals_in_bold_or_as_a_question(tmp_pat
         ("Ozono", "Quita el olor a tabaco: 20 €.  \n**Precio:** 15 €")]
 
 
+def test_whatsapp_bold_titles_and_labels_after_an_emoji_head_their_text(tmp_path):
+    """Businesses copy their WhatsApp messages into a text file: titles in WhatsApp's bold
+    ("*HORARIO*") and facts as "📌 Horario: de lunes a viernes...". A pet shop's and a shoe
+    repair shop's texts were one passage each. An emoji's label with a value ("✅ Wifi: sí")
+    stays a line."""
+    passages = _sections(tmp_path, {
+        "whatsapp.txt": "*HORARIO*\nLunes a sábado de 10:00 a 14:00.\n\n*ENVÍO A DOMICILIO*\n"
+                        "Gratis a partir de 40 €.\n",
+        "info.txt": "ZAPATERÍA JUAN\n\n📌 Horario: de lunes a viernes de 9:30 a 13:30.\n"
+                    "📌 Pago: efectivo o tarjeta, al recoger.\n✅ Wifi: sí\n"})
+    assert passages == [
+        ("📌 Horario", "de lunes a viernes de 9:30 a 13:30."),
+        ("📌 Pago", "efectivo o tarjeta, al recoger.\n✅ Wifi: sí"),
+        ("HORARIO", "Lunes a sábado de 10:00 a 14:00."),
+        ("ENVÍO A DOMICILIO", "Gratis a partir de 40 €.")]
+
+
 def test_a_price_lists_first_row_valued_in_a_word_is_a_row_not_its_title(tmp_path):
     """A tariff's extras opened with "Montaje de muebles | incluido": read as a title, it
     headed the list under "Extras", and the next section became a part of "Extras"."""

@@ -622,6 +622,14 @@ LABELLED_RUN_IN = re.compile(
 # 20:00." (a price list's "CORTE: 15 €" is a list's line, not a title: its text is a value).
 CAPS_LABEL_RUN_IN = re.compile(
     r"(?P<title>\s*[A-ZÀ-Ý][A-ZÀ-Ý ]{2,40}?)\s*:\s+(?P<text>\S+(?:\s+\S+){3,}.*)")
+# A short label after an emoji, run into a sentence: "📌 Horario: de lunes a viernes...".
+EMOJI_LABEL_RUN_IN = re.compile(
+    r"(?P<title>\s*(?:[^\w\s*_#>|(\[¿¡\"'«.,;:!?-]\ufe0f?\s*){1,2}[A-ZÀ-Ý][^:.!?]{1,30}?)"
+    r"\s*:\s+(?P<text>\S+(?:\s+\S+){3,}.*)")
+# A title in WhatsApp's bold, as a business copies its messages into a text file:
+# "*HORARIO*", "*Tienda Animalia* 🐾".
+WHATSAPP_TITLE = re.compile(r"\s*\*(?P<title>[^*\s][^*\n]{0,68}[^*\s]|[^*\s])\*"
+                            r"(?P<after>(?:\s*[^\w\s*]\ufe0f?)*)\s*")
 # A question and its answer on one line: "¿Hay parking? - No, el Casco Viejo es peatonal.",
 # "Is there parking? – No."
 QUESTION_RUN_IN = re.compile(r"(?P<title>\s*(?:¿[^?¿]{2,148}|[A-ZÀ-Ý][^?¿]{2,148})\?)"
@@ -657,6 +665,9 @@ def mark_headings(text: str) -> str:
         elif (NUMBERED_CAPS.fullmatch(line) or LABELLED_TITLE.fullmatch(line)
               or ORDINAL_CAPS.fullmatch(line)) and len(
                 line.strip()) <= MAX_HEADING_CHARS:
+            marked[i] = "##"
+        elif whatsapp := WHATSAPP_TITLE.fullmatch(line):
+            lines[i] = f"{whatsapp['title']}{whatsapp['after']}".strip()
             marked[i] = "##"
         elif shortcut := SHORTCUT.fullmatch(line):
             name = shortcut["name"].replace("_", " ").replace("-", " ")
@@ -719,7 +730,7 @@ def _run_in_title_apart(line: str) -> tuple[str, ...]:
     "HORARIO", "de lunes a sábado..."; "¿Hay parking?", "No, el Casco Viejo..."); any other
     line, alone."""
     run_in = RUN_IN_TITLE.fullmatch(line) or QUESTION_RUN_IN.fullmatch(line)
-    for labelled in (LABELLED_RUN_IN, CAPS_LABEL_RUN_IN):
+    for labelled in (LABELLED_RUN_IN, CAPS_LABEL_RUN_IN, EMOJI_LABEL_RUN_IN):
         if run_in is None and (found := labelled.fullmatch(line)) and len(
                 _unnumbered(found["title"]).split()) <= LABEL_HEADING_WORDS:
             run_in = found
