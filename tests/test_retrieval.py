@@ -681,12 +681,10 @@ def test_whatsapp_quick_replies_are_headed_by_their_shortcut():
 def test_a_faq_written_as_quotes_heads_each_answer_with_its_question(tmp_path):
     """Each question in bold and its answer inside a quote ("> **¿Duele?**"): the FAQ was one
     passage, which price questions found, and a phone showed its "> " marks."""
-    (tmp_path / "faq.md").write_text(
+    assert _sections(tmp_path, {"faq.md": (
         "# Preguntas frecuentes\n\n> **¿Duele quitar una uña encarnada?**\n> Se hace con "
         "anestesia local.\n\n> **¿Hacéis visitas a domicilio?**\n> Sí, por 15 € más.\n\n"
-        "> > Una nota dentro de otra.\n", encoding="utf-8")
-    passages = split_document(dict(read_folder(tmp_path))["faq.md"], "faq.md")
-    assert [(p.headings[-1], p.text.strip()) for p in passages] == [
+        "> > Una nota dentro de otra.\n")}) == [
         ("¿Duele quitar una uña encarnada?", "Se hace con anestesia local."),
         ("¿Hacéis visitas a domicilio?", "Sí, por 15 € más.  \nUna nota dentro de otra.")]
 

@@ -59,9 +59,9 @@ def stems(word: str) -> tuple[str, ...]:
     """The Spanish and the English stem of a folded word (one, when they agree); a Spanish
     stem with its root's diphthong (`STEM_CHANGING`) as the plain root: "duermen" as
     "dormimos" ("bueno" stays itself, though "bono" is its root without one)."""
-    spanish, english = (stemmer.stemWord(word) for stemmer in _STEMMERS)
-    if ENCLITIC_TE.search(word):  # "apuntarte" as "apuntar", as Snowball reads "apuntarme"
-        spanish = _STEMMERS[0].stemWord(word[:-2])
+    # "apuntarte" as "apuntar", as Snowball reads "apuntarme".
+    spanish = _STEMMERS[0].stemWord(word[:-2] if ENCLITIC_TE.search(word) else word)
+    english = _STEMMERS[1].stemWord(word)
     plain = UNSTRESSED.sub(_plain_root, spanish)
     return tuple(dict.fromkeys((plain if plain in _ROOTS else spanish, english)))
 

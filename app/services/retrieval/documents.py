@@ -72,10 +72,12 @@ CONTENTS_ENTRY = re.compile(
 CONTENTS_TITLE = re.compile(r"\s*(?i:índice|indice|contenidos?|tabla de contenidos?|sumario|"
                             r"contents|table of contents)\s*:?\s*")
 # A list's bullet that markdown does not know ("• Corte", "▪ Tinte"), written as its "- ".
-BULLET = re.compile(r"\s*[•·▪◦●‣]\s+")
-# An emoji or two, or other symbols, before a line's words ("🦷 ", "📍 ", "⭐️ ").
-EMOJI_LEAD = re.compile(r"^(?:[^\w\s*_#>|(\[¿¡\"'«.,;:!?-]\ufe0f?\s*){1,2}(?=\w)")
-ITEM = re.compile(r"\s*[-*+•·▪◦●‣]\s+")  # a list's item, however it is marked
+BULLETS = "•·▪◦●‣"
+BULLET = re.compile(rf"\s*[{BULLETS}]\s+")
+ITEM = re.compile(rf"\s*[-*+{BULLETS}]\s+")  # a list's item, however it is marked
+# An emoji, or another symbol, before a line's words ("🦷 ", "📍 ", "⭐️ ").
+EMOJI = r"[^\w\s*_#>|(\[¿¡\"'«.,;:!?-]\ufe0f?\s*"
+EMOJI_LEAD = re.compile(rf"^(?:{EMOJI}){{1,2}}(?=\w)")
 # This many guessed headings in a row, with no text between them, are a list's lines.
 HEADINGS_IN_A_ROW = 3
 # A title never ends with an article, a preposition or a conjunction; a line of a narrow
@@ -624,7 +626,7 @@ CAPS_LABEL_RUN_IN = re.compile(
     r"(?P<title>\s*[A-ZÀ-Ý][A-ZÀ-Ý ]{2,40}?)\s*:\s+(?P<text>\S+(?:\s+\S+){3,}.*)")
 # A short label after an emoji, run into a sentence: "📌 Horario: de lunes a viernes...".
 EMOJI_LABEL_RUN_IN = re.compile(
-    r"(?P<title>\s*(?:[^\w\s*_#>|(\[¿¡\"'«.,;:!?-]\ufe0f?\s*){1,2}[A-ZÀ-Ý][^:.!?]{1,30}?)"
+    rf"(?P<title>\s*(?:{EMOJI}){{1,2}}[A-ZÀ-Ý][^:.!?]{{1,30}}?)"
     r"\s*:\s+(?P<text>\S+(?:\s+\S+){3,}.*)")
 # A title in WhatsApp's bold, as a business copies its messages into a text file:
 # "*HORARIO*", "*Tienda Animalia* 🐾".
