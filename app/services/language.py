@@ -17,7 +17,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
 
-from app.services.retrieval.analysis import fold, spelled_out
+from app.services.retrieval.analysis import (
+    ENGLISH_GRAMMAR,
+    SPANISH_GRAMMAR,
+    fold,
+    spelled_out,
+)
 
 LANGUAGES = ("es", "en")
 MIN_CONFIDENCE = 0.6
@@ -37,6 +42,11 @@ NAMELESS_WORDS = 1
 # Spanish "vosotros" verbs typed without their accent ("teneis", "aceptais"): lingua read
 # "teneis parking" and "aceptais cheques" as English, "tenéis" and "aceptáis" as Spanish.
 UNACCENTED_VOSOTROS = re.compile(r"\b(\w{3,})([ae])is\b", re.IGNORECASE)
+# A word as grammar counts it: "check-in" is one, and no function word.
+COMPOUND = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+# How many times more function words of one language than of the other make a message that
+# language (`grammar_of`): "y el check in?" is Spanish, "what does con leche mean" English.
+GRAMMAR_LEAD = 2
 # Where a sentence starts: its first word is capitalised whatever it is.
 SENTENCE_START = re.compile(r"(?:^|[.!?¿¡:;|*#>\n]|(?:^|\n)\s*[-•]|\d[.)])\s*$")
 
@@ -141,6 +151,9 @@ class LanguageDetector:
             if confidence >= self.min_confidence:
                 return language
         alone, confidence = self.guess(text)
+        grammar = grammar_of(text)
+        if grammar is not None:
+            return grammar
         if confidence >= self.min_confidence:
             return alone
         if earlier:
@@ -171,6 +184,25 @@ class LanguageDetector:
     def sure_of(self, text: str) -> bool:
         """Whether `text` alone says which language it is in."""
         return self.guess(text)[1] >= self.min_confidence
+
+
+def grammar_of(text: str) -> str | None:
+    """The language whose function words `text` is written with (`SPANISH_GRAMMAR`,
+    `ENGLISH_GRAMMAR`), when it has `GRAMMAR_LEAD` times more of one's than of the other's.
+
+    A sentence borrows nouns, not grammar: lingua read "hay parking" as 90% English, "hay
+    parking para el coche?" and "tienen delivery?" as English too, for the English nouns
+    Spanish uses. Its function words say what language it is written in."""
+    counts = Counter()
+    for word in COMPOUND.findall(fold(spelled_out(text))):
+        if word in SPANISH_GRAMMAR:
+            counts["es"] += 1
+        elif word in ENGLISH_GRAMMAR:
+            counts["en"] += 1
+    ranked = counts.most_common()
+    if ranked and (len(ranked) == 1 or ranked[0][1] >= GRAMMAR_LEAD * ranked[1][1]):
+        return ranked[0][0]
+    return None
 
 
 def _accented(match: re.Match) -> str:

@@ -9,16 +9,23 @@ from functools import lru_cache
 import snowballstemmer
 
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# The function words that make a sentence Spanish or English whatever nouns it borrows ("hay
+# parking", "tienen delivery?"): articles, prepositions, pronouns, conjunctions, "hay", "es".
+# Not those both languages write ("a", "me", "no").
+SPANISH_GRAMMAR = frozenset("""
+al algo como con cual cuando de del el ella en es esta este hay la las le lo los mas mi mis o
+para pero por que se si sin sobre su sus tal te tu tus un una uno y ya yo
+""".split())
+ENGLISH_GRAMMAR = frozenset("""
+an and are as at be by can do does for from have how i if in is it my of on or so that the
+this to was we what when which who why will with you your our us
+""".split())
 # Function words of both languages carry no topic; Snowball's own lists are longer than needed.
 # "Dónde" and "where" are not among them: they ask for a place, which the passages that give
 # an address answer (their facts' questions ask it too), and "donde esta la consulta" was
 # otherwise a search for "consulta" alone.
-STOPWORDS = frozenset("""
-a al algo como con cual cuando de del el ella en es esta este hay la las le lo los mas me
-mi mis no o para pero por que se si sin sobre su sus tal te tu tus un una uno y ya yo hola vale
-an and are as at be by can do does for from have how i if in is it me my of on or so that the
-this to was we what when which who why will with you your our us hi hello please thanks
-""".split())
+STOPWORDS = SPANISH_GRAMMAR | ENGLISH_GRAMMAR | frozenset(
+    "a me no hola vale hi hello please thanks".split())
 
 _STEMMERS = (snowballstemmer.stemmer("spanish"), snowballstemmer.stemmer("english"))
 
