@@ -610,6 +610,32 @@ def test_titles_run_into_their_text_in_capitals_in_bold_or_as_a_question(tmp_pat
         ("Ozono", "Quita el olor a tabaco: 20 €.  \n**Precio:** 15 €")]
 
 
+def test_labels_in_bold_over_sentences_head_them_but_a_short_block_or_a_list_of_values_not(
+        tmp_path):
+    """A shop's markdown wrote its facts as "**Envíos:** enviamos a toda España...", in
+    paragraphs or a list: one passage of every topic, quoted whole to a question on one. A
+    price list ("**Sesión individual:** 60 €") stays a list, and so does a short block, which
+    reads as one answer (a list of services, which "qué servicios tenéis" finds whole)."""
+    facts = [("Horario", "la tienda abre de lunes a sábado de 10:00 a 20:30."),
+             ("Envíos", "enviamos a toda España en 48 horas laborables con SEUR; gratis "
+                        "a partir de 40 €."),
+             ("Devoluciones", "tienes 15 días para devolver un artículo sin usar con su ticket."),
+             ("Pagos", "aceptamos tarjeta, Bizum, efectivo y PayPal en la web."),
+             ("Teléfono", "954 111 222"),
+             ("Aparcamiento", "no tenemos, pero hay un parking público en la calle de al lado.")]
+    prices = ["**Primera sesión:** 40 € (50 minutos). Conocemos tu caso y te proponemos "
+              "un plan.", "**Sesión individual:** 60 € (50 minutos).",
+              "**Sesión de pareja:** 80 € (75 minutos), en la consulta o por videollamada.",
+              "**Bono de 4 sesiones:** 220 €, válido tres meses desde la primera sesión."]
+    short = "- **Particulares:** la renta y herencias.\n- **Empresas:** contabilidad y nóminas.\n"
+    passages = _sections(tmp_path, {
+        "a.md": "# Información\n\n" + "\n\n".join(f"**{k}:** {v}" for k, v in facts),
+        "b.md": "# Datos\n\n" + "\n".join(f"- **{k}**: {v}" for k, v in facts),
+        "c.md": "# Tarifas\n\n" + "\n\n".join(prices) + "\n\n# Servicios\n\n" + short})
+    assert passages[:len(facts)] == facts and passages[len(facts):2 * len(facts)] == facts
+    assert [heading for heading, _ in passages[2 * len(facts):]] == ["Tarifas", "Servicios"]
+
+
 def test_whatsapp_bold_titles_and_labels_after_an_emoji_head_their_text(tmp_path):
     """Businesses copy their WhatsApp messages into a text file: titles in WhatsApp's bold
     ("*HORARIO*") and facts as "📌 Horario: de lunes a viernes...". A pet shop's and a shoe

@@ -24,6 +24,7 @@ from markdown_it import MarkdownIt
 
 from app.errors import KnowledgeError
 from app.services.formatter import table_row
+from app.services.retrieval.analysis import words
 from app.services.retrieval.facts import gives_contact
 from app.services.retrieval.splitter import HEADERS
 
@@ -176,6 +177,18 @@ INLINE_MARKS = {"b": "**", "strong": "**", "i": "_", "em": "_", "s": "~~", "summ
 # label and its value.)
 BOLD_RUN_IN = re.compile(r"\s*(\*\*|__)(?P<title>[A-ZÀ-Ý¿][^*_\n]{0,60}?)(?:\.\1|\1\.)\s+"
                          r"(?P<text>\S.*)")
+# A label in bold, its text after the colon: "**Horario:** la tienda abre de lunes a sábado".
+BOLD_LABEL_RUN_IN = re.compile(r"\s*(\*\*|__)(?P<title>[A-ZÀ-Ý¿][^*_\n]{0,40}?)\s*"
+                               r"(?::\s*\1|\1\s*:)\s*(?P<text>\S[\s\S]*)")
+# The words (other than function words and figures) that make a label's text a sentence
+# ("la tienda abre de lunes a sábado"), not a value ("de 9:00 a 14:00"); one that opens with
+# a figure is a value too ("25 € en Murcia ciudad, 35 € en pedanías", "954 111 222").
+SENTENCE_WORDS = 3
+FIGURE_FIRST = re.compile(r"[\d€$£+]")
+# Labels head their texts only in a block longer than this: a short one is read as one answer
+# ("**Particulares:** declaración de la renta...", "**Empresas:** contabilidad...", under
+# *Servicios*, which "qué servicios tenéis" found whole).
+LABELLED_BLOCK_CHARS = 400
 # A list item that opens with a question in bold, its answer after it.
 BOLD_QUESTION = re.compile(r"\s*(\*\*|__)(?P<question>[^*_\n]{1,150}?\?)\s*\1\s*:?\s*"
                            r"(?P<answer>.*)", re.DOTALL)
@@ -253,6 +266,62 @@ def _list_of_questions(tokens: list, start: int) -> list[tuple[tuple[int, int], 
     return items if len(items) >= 2 else []
 
 
+def _labelled(texts: list[str]) -> list[tuple[str, str]]:
+    """Each of `texts` as its label in bold and its text, when every one is so written
+    (`BOLD_LABEL_RUN_IN`), they are longer than `LABELLED_BLOCK_CHARS` together and at
+    least half of them are sentences (`SENTENCE_WORDS`), not values: a price list's
+    "**Sesión individual:** 60 € (50 minutos)" stays a list, which "cuánto cuesta una
+    sesión" finds whole. Else nothing."""
+    found = [BOLD_LABEL_RUN_IN.fullmatch(text) for text in texts]
+    if sum(map(len, texts)) <= LABELLED_BLOCK_CHARS or any(
+            m is None or len(m["title"].split()) > LABEL_HEADING_WORDS for m in found):
+        return []
+    sentences = sum(not FIGURE_FIRST.match(m["text"]) and len(
+        [written for written, _ in words(m["text"])
+         if not any(c.isdigit() for c in written)]) >= SENTENCE_WORDS for m in found)
+    if 2 * sentences < len(found):
+        return []
+    return [(m["title"].strip(), m["text"].strip()) for m in found]
+
+
+def _labelled_paragraphs(tokens: list, lines: list[str]) -> dict[int, list[tuple[str, str]]]:
+    """For each run of paragraphs one after another whose every line is a label in bold and
+    its text, that `_labelled` reads together as labels and their texts, each paragraph's
+    (by the index of its opening token)."""
+    runs: list[list[int]] = [[]]
+    for index, token in enumerate(tokens):
+        if token.level != 0 or token.nesting == -1:
+            continue
+        if token.type == "paragraph_open" and token.map and all(
+                BOLD_LABEL_RUN_IN.fullmatch(line) for line in lines[slice(*token.map)]):
+            runs[-1].append(index)
+        elif runs[-1]:
+            runs.append([])
+    found: dict[int, list[tuple[str, str]]] = {}
+    for run in runs:
+        spans = [tokens[index].map for index in run]
+        read = _labelled([line for start, end in spans for line in lines[start:end]])
+        for index, (start, end) in zip(run, spans, strict=True) if read else ():
+            found[index], read = read[:end - start], read[end - start:]
+    return found
+
+
+def _list_of_labels(tokens: list, start: int) -> list[tuple[tuple[int, int], str, str]]:
+    """For the list opening at `tokens[start]` whose every item is one paragraph that
+    `_labelled` reads as labels and their texts, each item's lines, label and text; else
+    nothing."""
+    items = []
+    for index, token in _list_items(tokens, start):
+        inline, after = _at(tokens, index + 2), _at(tokens, index + 4)
+        if (inline is None or inline.type != "inline" or token.map is None
+                or after is None or after.type != "list_item_close"):
+            return []
+        items.append((tuple(token.map), inline.content))
+    labelled = _labelled([content for _, content in items]) if len(items) >= 2 else []
+    return [(lines, title, text) for (lines, _), (title, text)
+            in zip(items, labelled, strict=True)] if labelled else []
+
+
 def _list_of_titles(tokens: list, start: int) -> list[tuple[int, str, tuple[int, int]]]:
     """For the list opening at `tokens[start]` whose every item is a title in bold over a
     list of its own ("- **Bajas**" and, indented under it, its rules), each item's first line,
@@ -286,6 +355,7 @@ def plain_markdown(markdown: str) -> str:
         return f"{'#' * min(level + 1, len(HEADERS))} {title}"
 
     tokens = _MARKDOWN.parse("\n".join(lines))
+    labelled = _labelled_paragraphs(tokens, lines)
     for index, token in enumerate(tokens):
         after_question = answer_next and token.type == "paragraph_open"
         if token.type in ("paragraph_open", "heading_open", "table_open", "bullet_list_open"):
@@ -320,6 +390,11 @@ def plain_markdown(markdown: str) -> str:
               and len(run_in["title"].split()) <= LABEL_HEADING_WORDS):
             start = token.map[0]
             edits.append((start, start + 1, [under(run_in["title"]), "", run_in["text"]]))
+        elif token.type == "paragraph_open" and token.map and index in labelled:
+            # "**Horario:** la tienda abre...", "**Envíos:** enviamos a...": each label
+            # heads its text, which were otherwise one passage of every topic.
+            edits.append((*token.map, [piece for title, text in labelled[index]
+                                       for piece in ("", under(title), "", text, "")]))
         elif (token.type == "paragraph_open" and token.map and token.level == 0
               and (bold := BOLD_LINE.fullmatch(lines[token.map[0]]))
               and not bold["title"].rstrip().endswith((".", "!", ","))
@@ -362,6 +437,11 @@ def plain_markdown(markdown: str) -> str:
             # question heading its answer, as in a FAQ of paragraphs.
             for (start, end), question, answer in asked:
                 edits.append((start, end, ["", under(question), "", *answer.split("\n"), ""]))
+        elif (token.type in ("bullet_list_open", "ordered_list_open") and token.level == 0
+              and (labelled := _list_of_labels(tokens, index))):
+            # "- **Horario:** la tienda abre...": as in paragraphs.
+            for (start, end), title, text in labelled:
+                edits.append((start, end, ["", under(title), "", *text.split("\n"), ""]))
         elif (token.type in ("bullet_list_open", "ordered_list_open") and token.level == 0
               and (titled := _list_of_titles(tokens, index))):
             # "- **Bajas**" over its own rules, indented: each title heads its rules, which
