@@ -613,10 +613,12 @@ def test_titles_run_into_their_text_in_capitals_in_bold_or_as_a_question(tmp_pat
 def test_labels_in_bold_over_sentences_head_them_but_a_short_block_or_a_list_of_values_not(
         tmp_path):
     """A shop's markdown wrote its facts as "**Envíos:** enviamos a toda España...", in
-    paragraphs or a list: one passage of every topic, quoted whole to a question on one. A
+    paragraphs or a list, and its text as "Envíos: enviamos...": one passage of every topic,
+    quoted whole to a question on one; a FAQ's "P:" and "R:" are no such labels. A
     price list ("**Sesión individual:** 60 €") stays a list, and so does a short block, which
     reads as one answer (a list of services, which "qué servicios tenéis" finds whole)."""
-    facts = [("Horario", "la tienda abre de lunes a sábado de 10:00 a 20:30."),
+    facts = [("Horario", "la tienda abre de lunes a sábado de 10:00 a 20:30, y los domingos "
+                         "de diciembre de 11:00 a 15:00."),
              ("Envíos", "enviamos a toda España en 48 horas laborables con SEUR; gratis "
                         "a partir de 40 €."),
              ("Devoluciones", "tienes 15 días para devolver un artículo sin usar con su ticket."),
@@ -631,9 +633,14 @@ def test_labels_in_bold_over_sentences_head_them_but_a_short_block_or_a_list_of_
     passages = _sections(tmp_path, {
         "a.md": "# Información\n\n" + "\n\n".join(f"**{k}:** {v}" for k, v in facts),
         "b.md": "# Datos\n\n" + "\n".join(f"- **{k}**: {v}" for k, v in facts),
-        "c.md": "# Tarifas\n\n" + "\n\n".join(prices) + "\n\n# Servicios\n\n" + short})
+        "c.md": "# Tarifas\n\n" + "\n\n".join(prices) + "\n\n# Servicios\n\n" + short,
+        "d.txt": "INFORMACIÓN\n\n" + "\n".join(f"{k}: {v}" for k, v in facts),
+        "e.txt": "PREGUNTAS\n\n" + "\n".join(f"P: ¿{k}?\nR: {v[:1].upper()}{v[1:]}"
+                                                for k, v in facts)})
     assert passages[:len(facts)] == facts and passages[len(facts):2 * len(facts)] == facts
-    assert [heading for heading, _ in passages[2 * len(facts):]] == ["Tarifas", "Servicios"]
+    assert [heading for heading, _ in passages[2 * len(facts):]] == ["Tarifas", "Servicios"] + [
+        k for k, _ in facts] + [f"¿{k}?" for k, _ in facts]
+    assert passages[-len(facts):] == [(f"¿{k}?", f"{v[:1].upper()}{v[1:]}") for k, v in facts]
 
 
 def test_whatsapp_bold_titles_and_labels_after_an_emoji_head_their_text(tmp_path):

@@ -180,6 +180,8 @@ BOLD_RUN_IN = re.compile(r"\s*(\*\*|__)(?P<title>[A-ZÀ-Ý¿][^*_\n]{0,60}?)(?:\
 # A label in bold, its text after the colon: "**Horario:** la tienda abre de lunes a sábado".
 BOLD_LABEL_RUN_IN = re.compile(r"\s*(\*\*|__)(?P<title>[A-ZÀ-Ý¿][^*_\n]{0,40}?)\s*"
                                r"(?::\s*\1|\1\s*:)\s*(?P<text>\S[\s\S]*)")
+# ... and in plain text: "Envíos: enviamos a toda España...".
+LABEL_RUN_IN = re.compile(r"\s*(?P<title>[A-ZÀ-Ý¿][^:.!?*\n]{0,40}?)\s*:\s+(?P<text>\S.*)")
 # The words (other than function words and figures) that make a label's text a sentence
 # ("la tienda abre de lunes a sábado"), not a value ("de 9:00 a 14:00"); one that opens with
 # a figure is a value too ("25 € en Murcia ciudad, 35 € en pedanías", "954 111 222").
@@ -266,13 +268,14 @@ def _list_of_questions(tokens: list, start: int) -> list[tuple[tuple[int, int], 
     return items if len(items) >= 2 else []
 
 
-def _labelled(texts: list[str]) -> list[tuple[str, str]]:
-    """Each of `texts` as its label in bold and its text, when every one is so written
-    (`BOLD_LABEL_RUN_IN`), they are longer than `LABELLED_BLOCK_CHARS` together and at
-    least half of them are sentences (`SENTENCE_WORDS`), not values: a price list's
-    "**Sesión individual:** 60 € (50 minutos)" stays a list, which "cuánto cuesta una
-    sesión" finds whole. Else nothing."""
-    found = [BOLD_LABEL_RUN_IN.fullmatch(text) for text in texts]
+def _labelled(texts: list[str], label: re.Pattern = BOLD_LABEL_RUN_IN
+              ) -> list[tuple[str, str]]:
+    """Each of `texts` as its label and its text, when every one is so written (`label`:
+    in bold, `BOLD_LABEL_RUN_IN`, or plain, `LABEL_RUN_IN`), they are longer than
+    `LABELLED_BLOCK_CHARS` together and at least half of them are sentences
+    (`SENTENCE_WORDS`), not values: a price list's "**Sesión individual:** 60 € (50
+    minutos)" stays a list, which "cuánto cuesta una sesión" finds whole. Else nothing."""
+    found = [label.fullmatch(text) for text in texts]
     if sum(map(len, texts)) <= LABELLED_BLOCK_CHARS or any(
             m is None or len(m["title"].split()) > LABEL_HEADING_WORDS for m in found):
         return []
@@ -730,7 +733,7 @@ def mark_headings(text: str) -> str:
     text = without_contents(text.replace("\r\n", "\n"))
     lines = [BULLET.sub("- ", line.rstrip(), count=1) if BULLET.match(line) else line.rstrip()
              for line in LEADER.sub(": ", text).split("\n")]
-    lines = [part for line in lines for part in _run_in_title_apart(line)]
+    lines = [part for line in _labels_apart(lines) for part in _run_in_title_apart(line)]
     marked: dict[int, str] = {}  # line index -> "#" or "##", from the text's own marks
     for i, line in enumerate(lines):
         if RULE.fullmatch(line):
@@ -803,6 +806,29 @@ def _asked_item(line: str, after: str) -> str | None:
     if item is None or ITEM.match(after) or not line.rstrip().endswith("?"):
         return None
     return line[item.end():].strip()
+
+
+def _labels_apart(lines: list[str]) -> list[str]:
+    """`lines` with each run of labels and their texts on a line each ("Envíos: enviamos a
+    toda España...", one after another or between blank lines; not a FAQ's "P:" and "R:")
+    that `_labelled` reads as such, written as a label on a line of its own ("Envíos:",
+    which heads what follows) over its text."""
+    out: list[str] = []
+    run: list[str] = []
+    for line in [*lines, None]:
+        if line is not None and (not line.strip() or (
+                LABEL_RUN_IN.fullmatch(line) and not (
+                    MARKED_QUESTION.fullmatch(line) or MARKED_ANSWER.match(line)))):
+            run.append(line)
+            continue
+        labelled = iter(_labelled([text for text in run if text.strip()], LABEL_RUN_IN))
+        for text in run:
+            pair = next(labelled, None) if text.strip() else None
+            out += ["", f"{pair[0]}:", pair[1]] if pair else [text]
+        run = []
+        if line is not None:
+            out.append(line)
+    return out
 
 
 def _run_in_title_apart(line: str) -> tuple[str, ...]:
