@@ -572,6 +572,25 @@ def _sections(tmp_path, documents: dict[str, str]) -> list[tuple[str, str]]:
             for p in split_document(text, name)]
 
 
+def test_a_question_in_bold_after_a_question_heading_is_its_sibling_not_its_part(tmp_path):
+    """A web FAQ wrote its first questions as `<h3>` and the last ones in bold: each bold one
+    was read as a part of the last `<h3>` question, whose words ("talla") it then carried
+    into every search. A bold title under a question still answers it."""
+    (tmp_path / "faq.html").write_text(
+        "<h2>Preguntas frecuentes</h2><h3>¿Puedo cambiar la talla?</h3><p>Sí, en 30 días."
+        "</p><p><strong>¿Tenéis tienda física?</strong><br>Sí, en la Calle Real 12.</p>"
+        "<p><strong>¿Se puede pagar a plazos?</strong><br>Sí, con Klarna.</p>", "utf-8")
+    (tmp_path / "servicios.md").write_text(
+        "## ¿Qué arreglos hacéis?\n\n**Bajos**\nDesde 6 €, en una semana.\n", "utf-8")
+    headings = [p.headings for name, text in read_folder(tmp_path)
+                for p in split_document(text, name)]
+    assert headings == [
+        ("Preguntas frecuentes", "¿Puedo cambiar la talla?"),
+        ("Preguntas frecuentes", "¿Tenéis tienda física?"),
+        ("Preguntas frecuentes", "¿Se puede pagar a plazos?"),
+        ("¿Qué arreglos hacéis?", "Bajos")]
+
+
 def test_faq_marks_numbered_or_in_headings_are_left_out_and_details_read_as_questions(
         tmp_path):
     """An exam-prep academy's FAQ was marked "P1:" / "R1:", its web FAQ folded in

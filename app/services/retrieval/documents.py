@@ -351,11 +351,14 @@ def plain_markdown(markdown: str) -> str:
     edits: list[tuple[int, int, list[str]]] = []
     rows: list[list[str]] = []
     level, start, end = 1, 0, 0
+    heading_asks = False  # whether the last heading asks a question
     answer_next = False  # a marked question was just made a heading: its answer may be marked
 
     def under(title: str) -> str:
-        """A heading one level under the last one (a FAQ's question, a bold title)."""
-        return f"{'#' * min(level + 1, len(HEADERS))} {title}"
+        """A heading one level under the last one (a FAQ's question, a bold title); a
+        question after a heading that asks one is its sibling, not a part of it."""
+        sibling = heading_asks and title.rstrip().endswith("?")
+        return f"{'#' * min(level + (not sibling), len(HEADERS))} {title}"
 
     tokens = _MARKDOWN.parse("\n".join(lines))
     labelled = _labelled_paragraphs(tokens, lines)
@@ -364,7 +367,7 @@ def plain_markdown(markdown: str) -> str:
         if token.type in ("paragraph_open", "heading_open", "table_open", "bullet_list_open"):
             answer_next = False
         if token.type == "heading_open":
-            level = int(token.tag[1])
+            level, heading_asks = int(token.tag[1]), False
             if token.map and token.level == 0:
                 # Underlined (setext), or with closing marks or emphasis ("## **Envíos** ##"):
                 # the splitter reads "# " and the title's words to the end of the line.
@@ -376,6 +379,7 @@ def plain_markdown(markdown: str) -> str:
                 if question := MARKED_QUESTION.fullmatch(title):  # "### P: ¿Hay wifi?"
                     title, answer_next = question["question"], True
                 edits.append((start, end, [f"{'#' * level} {title}"]))
+                heading_asks = title.endswith("?")
         elif (token.type == "paragraph_open" and token.map and token.level == 0
               and MARKED_QUESTION.fullmatch(lines[token.map[0]])):
             # "P: ¿Hacéis envíos?" then "R: Sí, ...": each question heads its answer.
