@@ -230,9 +230,13 @@ class Bot:
         stand-ins are looked up). Its question cache keeps each vector for when it is asked:
         one call of three such texts took 3.4 ms, three calls 6.6 ms. Meanwhile the search's
         other models encode the question on a helper thread (e5: 2 to 3 ms sooner an answer
-        with a core to spare)."""
+        with a core to spare). Small talk as the examples write it ("hasta luego") is never
+        searched: its e5 encoding had kept the helper busy when the next question came."""
         encoder = self.smalltalk.embeddings
         if not isinstance(encoder, UniversalSentenceEmbeddings):
+            return
+        if self.smalltalk.is_example(question):  # "hasta luego": small talk, not searched
+            encoder.matrix([self.smalltalk.reading(question)], query=True)
             return
         index = self.retriever.index
         read = index.read(question, language)

@@ -94,6 +94,14 @@ class SmallTalk:
         words = _words(text)
         return " ".join(words) if 0 < len(words) <= MAX_WORDS else None
 
+    @staticmethod
+    def is_example(text: str) -> bool:
+        """Whether `text` is one of the examples, its words as they are written there (accents
+        and marks aside: "Hasta luego!"): that small talk for certain, never searched."""
+        words = _words(text)
+        return (0 < len(words) <= MAX_WORDS and not text.rstrip().endswith("?")
+                and fold(" ".join(words)) in _EXAMPLE_READINGS)
+
     def load(self) -> None:
         """Embed the examples now (a few dozen; 26 ms on this machine), not when the first
         customer writes."""
@@ -136,3 +144,7 @@ class SmallTalk:
 
 def _words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
+
+
+_EXAMPLE_READINGS = frozenset(fold(" ".join(_words(example))) for by_language in EXAMPLES.values()
+                              for examples in by_language.values() for example in examples)
