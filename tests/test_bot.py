@@ -77,6 +77,13 @@ def test_answers_from_the_right_passage_in_the_customers_language(bot, question,
     assert not answer.startswith(TEXTS.get("other_language", language))
 
 
+def test_can_is_no_topic_in_spanish_either(bot):
+    """"¿se puede pagar con Bizum?" quoted the returns first ("se pueden devolver", "si
+    pagaste con Bizum"), as if "puede" said what it asks about; "can" never did in English."""
+    answer = bot.answer("se puede pagar con bizum?", [], "es")
+    assert answer.startswith("## Formas de pago"), answer[:80]
+
+
 @pytest.mark.parametrize("question", ["do you sell gift cards", "do you sell gift cards?"])
 def test_a_question_answered_only_in_the_other_language_says_so_in_the_customers(bot,
                                                                                  question):
