@@ -103,6 +103,18 @@ def test_small_talk_gets_the_reply_a_person_expects(bot, message, language, kind
     assert bot.answer(message, [], language) == TEXTS.get(kind, language)
 
 
+@pytest.mark.parametrize("message, language", [
+    ("thanks, see you saturday", "en"), ("gracias, nos vemos el viernes", "es"),
+    ("genial, hasta mañana", "es")])
+def test_a_goodbye_until_a_day_closes_the_conversation(bot, message, language):
+    """A customer who has booked says goodbye until the day: "thanks, see you saturday" was
+    0.618 from the examples, under the bar, and got "I don't have information about that";
+    "genial, hasta mañana" got the greeting. A question about a day is still answered."""
+    assert bot.answer(message, [], language) in (TEXTS.get("thanks", language),
+                                                 TEXTS.get("goodbye", language))
+    assert "10:00" in bot.answer("are you open on saturday?", [], "en")
+
+
 @pytest.mark.parametrize("message", ["¿qué?", "como?", "q", "no", "mmm", "ok?"])
 def test_a_word_that_asks_or_answers_is_not_taken_for_a_goodbye(bot, message):
     """The encoder put "¿qué?" 0.71 and "no" 0.66 from "chao": a customer who did not follow

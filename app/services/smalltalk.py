@@ -30,9 +30,9 @@ EXAMPLES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "goodbye": {
         "es": ("adiós", "ok, adiós", "vale, hasta luego", "hasta luego", "hasta pronto", "chao",
-               "nos vemos", "un saludo"),
+               "nos vemos", "un saludo", "hasta mañana", "gracias, nos vemos el sábado"),
         "en": ("bye", "ok bye", "goodbye", "see you", "see you later", "have a nice day",
-               "take care"),
+               "take care", "see you tomorrow", "thanks, see you on Saturday"),
     },
     "handoff": {
         "es": ("quiero hablar con una persona", "pásame con un agente", "agente",
