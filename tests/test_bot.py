@@ -716,3 +716,22 @@ def test_a_notice_written_line_by_line_in_two_languages_is_quoted_in_the_custome
     assert "no showers" in reply and "duchas" not in reply
     assert TEXTS.get("other_language", "en") not in reply
     assert "no tenemos duchas" in studio.answer("hay duchas?", [], "es")
+
+
+def test_a_timetable_answers_when_you_open_but_not_when_somewhere_else_does(tmp_path):
+    """A florist's hours were a list under *Horario* ("Lunes a viernes: 9:30 a 14:00"):
+    "¿a qué hora abrís?" shares no word with it, and found the same-day deliveries ("antes
+    de las 12:00") or nothing. A timetable holds the words of the question it answers, as an
+    address holds "¿dónde estáis?"; not for a question about a place no document knows."""
+    florist = _bot_over(tmp_path, {
+        "tienda.md": "# Floristería Lirio Azul\n\n## Horario\n\n- Lunes a viernes: 9:30 a "
+                     "14:00 y 17:00 a 20:30\n- Sábados: 9:30 a 14:30\n- Domingos: cerrado\n\n"
+                     "## Contacto\n\nTeléfono y WhatsApp: 976 21 43 65.\n",
+        "envios.txt": "ENTREGAS\n\nEntregas en el mismo día\nSi haces el pedido antes de las "
+                      "12:00, te lo llevamos hoy a cualquier dirección de Zaragoza.\n\n"
+                      "Ramos por encargo\nLos ramos de novia se encargan con un mes de "
+                      "antelación; te ayudamos a elegir las flores.\n"})
+    for question in ("a que hora abris?", "abris los sabados?"):
+        assert "9:30" in florist.answer(question, [], "es"), question
+    assert florist.answer("a que hora cierra el corte ingles", [], "es") == TEXTS.get(
+        "no_answer", "es")

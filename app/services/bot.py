@@ -30,13 +30,14 @@ from app.services.extractive import (
     ExtractiveChatModel,
 )
 from app.services.language import LanguageDetector, names_in, terms_in
-from app.services.retrieval.analysis import words
+from app.services.retrieval.analysis import stems, words
 from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
     calibration_of,
     make_embeddings,
     use_e5_threads,
 )
+from app.services.retrieval.facts import HOURS_WORDS
 from app.services.retrieval.index import load_index
 from app.services.retrieval.retriever import Hit, HybridRetriever
 from app.services.smalltalk import SmallTalk
@@ -88,8 +89,10 @@ PRICE_REACH = 0.08
 # monthly membership" from the fees, which it reaches only through stand-ins.
 TOPIC_MARGIN = 0.25
 FOLLOW_UP_WORDS = 6
-# The words that ask for a place (a passage that gives an address answers them).
+# The words that ask for a place (a passage that gives an address answers them), and those
+# that ask for opening hours (a passage that gives hours holds them: `facts.hours_words`).
 PLACE_ASKED = frozenset({"donde", "adonde", "where"})
+HOURS_STEMS = frozenset(stem for _, folded in words(HOURS_WORDS) for stem in stems(folded))
 # A passage this far under the calibration's `same_content` from one in another language
 # still says the same when each is the other's closest by `TRANSLATION_MARGIN` (`_counterpart`).
 TRANSLATION_REACH = 0.05
@@ -326,14 +329,16 @@ class Bot:
 
         "Where" reaches the business's address only when the rest of the question is about
         the business: "donde hay una farmacia" names what no document mentions, nor anything
-        like it, so it asks where that is, and its "donde" reaches no passage."""
+        like it, so it asks where that is, and its "donde" reaches no passage. So do the words
+        of opening hours reach the business's hours: "a que hora cierra el corte ingles"."""
         found = words(query)
-        elsewhere = bool(PLACE_ASKED.intersection(folded for _, folded in found)
-                         and self.retriever.index.strange_words(
-                             self.retriever.index.read(query, language)))
+        asked = {folded for _, folded in found
+                 if folded in PLACE_ASKED or HOURS_STEMS.intersection(stems(folded))}
+        elsewhere = bool(asked and self.retriever.index.strange_words(
+            self.retriever.index.read(query, language)))
         plain = [written for written, folded in found
                  if (folded not in self.detector.names or folded in self._terms)
-                 and not (elsewhere and folded in PLACE_ASKED)]
+                 and not (elsewhere and folded in asked)]
         if len(plain) == len(found):
             return lambda hit: hit.coverage
         text = " ".join([*plain, context]).strip()

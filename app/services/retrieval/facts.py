@@ -28,6 +28,17 @@ STREET = re.compile(
 PHONE = re.compile(r"(?<![\w.,:/])(?:\+\d{1,3}[ .-]?)?\(?\d{2,4}\)?(?:[ .-]?\d{2,4}){2,4}"
                    r"(?![\w.,:/]*\d)(?!\s*(?:€|%|eur|euros|\$|£))", re.IGNORECASE)
 
+# A day of the week and a time of day: "Sábados: 9:30 a 14:30", "Monday to Friday, 9am".
+DAY = re.compile(r"\b(?:lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?|"
+                 r"festivos|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+                 r"weekdays|weekends)\b", re.IGNORECASE)
+CLOCK = re.compile(r"\b\d{1,2}(?::\d{2}|\s*(?:h|am|pm)\b)", re.IGNORECASE)
+# The words a question of opening hours uses, which a timetable seldom writes ("Lunes a
+# viernes: 9:30 a 14:00" under *Horario*): a passage that gives hours holds them too, for
+# the words' share of a question, not for its meaning (a view "¿A qué hora abrís?" drew
+# questions of another place's hours).
+HOURS_WORDS = "hora horario abrís abrimos abierto cerráis cerramos open opening hours close"
+
 QUESTIONS = {
     "address": {"es": "¿Dónde estáis? ¿Dónde está la tienda? Nuestra dirección",
                 "en": "Where are you? Where is the shop? Our address"},
@@ -74,3 +85,8 @@ def asked_of(texts: list[str]) -> list[list[str]]:
             for text, address in zip(texts, addresses, strict=True)]
     return [_asked(text, address and (own or not any(full)))
             for text, address, own in zip(texts, addresses, full, strict=True)]
+
+
+def hours_words(text: str) -> str:
+    """`HOURS_WORDS` when `text` gives times of day for days of the week; else nothing."""
+    return HOURS_WORDS if DAY.search(text) and CLOCK.search(text) else ""
