@@ -633,9 +633,10 @@ def test_labels_in_bold_over_sentences_head_them_but_a_short_block_or_a_list_of_
         tmp_path):
     """A shop's markdown wrote its facts as "**Envíos:** enviamos a toda España...", in
     paragraphs or a list, and its text as "Envíos: enviamos...": one passage of every topic,
-    quoted whole to a question on one; a FAQ's "P:" and "R:" are no such labels. A
-    price list ("**Sesión individual:** 60 €") stays a list, and so does a short block, which
-    reads as one answer (a list of services, which "qué servicios tenéis" finds whole)."""
+    quoted whole to a question on one (and a list before them, read first, had kept them so);
+    a FAQ's "P:" and "R:" are no such labels. A price list ("**Sesión individual:** 60 €")
+    stays a list, and so does a short block, which reads as one answer (a list of services,
+    which "qué servicios tenéis" finds whole)."""
     facts = [("Horario", "la tienda abre de lunes a sábado de 10:00 a 20:30, y los domingos "
                          "de diciembre de 11:00 a 15:00."),
              ("Envíos", "enviamos a toda España en 48 horas laborables con SEUR; gratis "
@@ -650,12 +651,15 @@ def test_labels_in_bold_over_sentences_head_them_but_a_short_block_or_a_list_of_
               "**Bono de 4 sesiones:** 220 €, válido tres meses desde la primera sesión."]
     short = "- **Particulares:** la renta y herencias.\n- **Empresas:** contabilidad y nóminas.\n"
     passages = _sections(tmp_path, {
-        "a.md": "# Información\n\n" + "\n\n".join(f"**{k}:** {v}" for k, v in facts),
+        "a.md": "# Información\n\n- Tienda de ropa\n- Desde 1998\n\n"
+                + "\n\n".join(f"**{k}:** {v}" for k, v in facts),
         "b.md": "# Datos\n\n" + "\n".join(f"- **{k}**: {v}" for k, v in facts),
         "c.md": "# Tarifas\n\n" + "\n\n".join(prices) + "\n\n# Servicios\n\n" + short,
         "d.txt": "INFORMACIÓN\n\n" + "\n".join(f"{k}: {v}" for k, v in facts),
         "e.txt": "PREGUNTAS\n\n" + "\n".join(f"P: ¿{k}?\nR: {v[:1].upper()}{v[1:]}"
                                                 for k, v in facts)})
+    assert passages[0] == ("Información", "- Tienda de ropa\n- Desde 1998")
+    del passages[0]
     assert passages[:len(facts)] == facts and passages[len(facts):2 * len(facts)] == facts
     assert [heading for heading, _ in passages[2 * len(facts):]] == ["Tarifas", "Servicios"] + [
         k for k, _ in facts] + [f"¿{k}?" for k, _ in facts]

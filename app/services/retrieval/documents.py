@@ -361,7 +361,7 @@ def plain_markdown(markdown: str) -> str:
         return f"{'#' * min(level + (not sibling), len(HEADERS))} {title}"
 
     tokens = _MARKDOWN.parse("\n".join(lines))
-    labelled = _labelled_paragraphs(tokens, lines)
+    labelled = _labelled_paragraphs(tokens, lines)  # by the index of a paragraph's token
     for index, token in enumerate(tokens):
         after_question = answer_next and token.type == "paragraph_open"
         if token.type in ("paragraph_open", "heading_open", "table_open", "bullet_list_open"):
@@ -445,9 +445,9 @@ def plain_markdown(markdown: str) -> str:
             for (start, end), question, answer in asked:
                 edits.append((start, end, ["", under(question), "", *answer.split("\n"), ""]))
         elif (token.type in ("bullet_list_open", "ordered_list_open") and token.level == 0
-              and (labelled := _list_of_labels(tokens, index))):
+              and (items := _list_of_labels(tokens, index))):
             # "- **Horario:** la tienda abre...": as in paragraphs.
-            for (start, end), title, text in labelled:
+            for (start, end), title, text in items:
                 edits.append((start, end, ["", under(title), "", *text.split("\n"), ""]))
         elif (token.type in ("bullet_list_open", "ordered_list_open") and token.level == 0
               and (titled := _list_of_titles(tokens, index))):
