@@ -24,9 +24,9 @@ this to was we what when which who why will with you your our us
 # "Dónde" and "where" are not among them: they ask for a place, which the passages that give
 # an address answer (their facts' questions ask it too), and "donde esta la consulta" was
 # otherwise a search for "consulta" alone.
-# "Poder" as the modal it is, as English "can" is: "¿se puede pagar con Bizum?" found the
-# returns, which say "se pueden devolver" and "si pagaste con Bizum", ahead of the payment
-# methods.
+# "Poder" as the modal it is, as English "can" is (and "could" with it): "¿se puede pagar
+# con Bizum?" found the returns, which say "se pueden devolver" and "si pagaste con Bizum",
+# ahead of the payment methods.
 MODAL = frozenset("puedo puedes puede podemos podeis pueden podria podrias podriamos podrian "
                   "could".split())
 STOPWORDS = SPANISH_GRAMMAR | ENGLISH_GRAMMAR | MODAL | frozenset(
