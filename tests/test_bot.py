@@ -735,3 +735,15 @@ def test_a_timetable_answers_when_you_open_but_not_when_somewhere_else_does(tmp_
         assert "9:30" in florist.answer(question, [], "es"), question
     assert florist.answer("a que hora cierra el corte ingles", [], "es") == TEXTS.get(
         "no_answer", "es")
+
+
+def test_a_tie_with_a_visitors_page_goes_to_the_customers_language_on_the_same_words(
+        index_cache):
+    """A dry cleaner's English page asks "When are you open?" and its Spanish dossier gives
+    the same hours under *Dónde estamos y horario*: "¿a qué hora abrís?" tied them (0.819
+    and 0.800), holding as many of its words in each, and got the English page under "Solo
+    tengo esta información en inglés"."""
+    cleaner = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/tintoreria"),
+                                      "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    answer = cleaner.answer("a que hora abris?", [], "es")
+    assert answer.startswith("## Dónde estamos y horario"), answer[:80]
