@@ -252,20 +252,28 @@ def _at(tokens: list, index: int):
     return tokens[index] if index < len(tokens) else None
 
 
+def _paragraph_items(tokens: list, start: int) -> list[tuple[tuple[int, int], str]]:
+    """For the list opening at `tokens[start]` whose every item is one paragraph, each item's
+    lines and markdown; else nothing."""
+    items = []
+    for index, token in _list_items(tokens, start):
+        inline, after = _at(tokens, index + 2), _at(tokens, index + 4)
+        if (inline is None or inline.type != "inline" or token.map is None
+                or after is None or after.type != "list_item_close"):
+            return []
+        items.append((tuple(token.map), inline.content))
+    return items
+
+
 def _list_of_questions(tokens: list, start: int) -> list[tuple[tuple[int, int], str, str]]:
     """For the list opening at `tokens[start]` whose every item is one paragraph that opens
     with a question, in bold or not, and goes on with its answer, each item's lines, question
     and answer; else nothing."""
-    items = []
-    for index, token in _list_items(tokens, start):
-        inline, after = _at(tokens, index + 2), _at(tokens, index + 4)
-        asked = (BOLD_QUESTION.match(inline.content) or PLAIN_QUESTION.match(inline.content)
-                 ) if inline is not None and inline.type == "inline" else None
-        if (asked is None or not asked["answer"].strip() or token.map is None
-                or after is None or after.type != "list_item_close"):
-            return []
-        items.append((tuple(token.map), asked["question"].strip(), asked["answer"].strip()))
-    return items if len(items) >= 2 else []
+    asked = [(lines, BOLD_QUESTION.match(content) or PLAIN_QUESTION.match(content))
+             for lines, content in _paragraph_items(tokens, start)]
+    if len(asked) < 2 or any(m is None or not m["answer"].strip() for _, m in asked):
+        return []
+    return [(lines, m["question"].strip(), m["answer"].strip()) for lines, m in asked]
 
 
 def _labelled(texts: list[str], label: re.Pattern = BOLD_LABEL_RUN_IN
@@ -313,13 +321,7 @@ def _list_of_labels(tokens: list, start: int) -> list[tuple[tuple[int, int], str
     """For the list opening at `tokens[start]` whose every item is one paragraph that
     `_labelled` reads as labels and their texts, each item's lines, label and text; else
     nothing."""
-    items = []
-    for index, token in _list_items(tokens, start):
-        inline, after = _at(tokens, index + 2), _at(tokens, index + 4)
-        if (inline is None or inline.type != "inline" or token.map is None
-                or after is None or after.type != "list_item_close"):
-            return []
-        items.append((tuple(token.map), inline.content))
+    items = _paragraph_items(tokens, start)
     labelled = _labelled([content for _, content in items]) if len(items) >= 2 else []
     return [(lines, title, text) for (lines, _), (title, text)
             in zip(items, labelled, strict=True)] if labelled else []
