@@ -239,7 +239,6 @@ class Bot:
         if not isinstance(encoder, UniversalSentenceEmbeddings):
             return
         if self.smalltalk.is_example(question):  # "hasta luego": small talk, not searched
-            encoder.matrix([self.smalltalk.reading(question)], query=True)
             return
         index = self.retriever.index
         read = index.read(question, language)

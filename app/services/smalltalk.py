@@ -98,9 +98,9 @@ class SmallTalk:
     def is_example(text: str) -> bool:
         """Whether `text` is one of the examples, its words as they are written there (accents
         and marks aside: "Hasta luego!"): that small talk for certain, never searched."""
-        words = _words(text)
-        return (0 < len(words) <= MAX_WORDS and not text.rstrip().endswith("?")
-                and fold(" ".join(words)) in _EXAMPLE_READINGS)
+        reading = SmallTalk.reading(text)
+        return (reading is not None and not text.rstrip().endswith("?")
+                and fold(reading) in _EXAMPLE_READINGS)
 
     def load(self) -> None:
         """Embed the examples now (a few dozen; 26 ms on this machine), not when the first
