@@ -20,15 +20,15 @@ ENGLISH_GRAMMAR = frozenset("""
 an and are as at be by can do does for from have how i if in is it my of on or so that the
 this to was we what when which who why will with you your our us
 """.split())
-# Function words of both languages carry no topic; Snowball's own lists are longer than needed.
-# "Dónde" and "where" are not among them: they ask for a place, which the passages that give
-# an address answer (their facts' questions ask it too), and "donde esta la consulta" was
-# otherwise a search for "consulta" alone.
 # "Poder" as the modal it is, as English "can" is (and "could" with it): "¿se puede pagar
 # con Bizum?" found the returns, which say "se pueden devolver" and "si pagaste con Bizum",
 # ahead of the payment methods.
 MODAL = frozenset("puedo puedes puede podemos podeis pueden podria podrias podriamos podrian "
                   "could".split())
+# Function words of both languages carry no topic; Snowball's own lists are longer than needed.
+# "Dónde" and "where" are not among them: they ask for a place, which the passages that give
+# an address answer (their facts' questions ask it too), and "donde esta la consulta" was
+# otherwise a search for "consulta" alone.
 STOPWORDS = SPANISH_GRAMMAR | ENGLISH_GRAMMAR | MODAL | frozenset(
     "a me no hola vale hi hello please thanks".split())
 
