@@ -747,3 +747,43 @@ def test_a_tie_with_a_visitors_page_goes_to_the_customers_language_on_the_same_w
                                       "INDEX_CACHE_DIR": index_cache}), TEXTS)
     answer = cleaner.answer("a que hora abris?", [], "es")
     assert answer.startswith("## Dónde estamos y horario"), answer[:80]
+
+
+PET_SHOP = """# Tienda de Animales Bigotes
+
+Somos una tienda de animales en la calle Mayor 12 de Valladolid, desde 2004.
+
+## ¿Vendéis pienso?
+Sí. Vendemos pienso para perros y gatos de varias marcas, también sin cereales, y pienso
+veterinario con receta. Si compras un saco de 12 kg te lo llevamos a casa gratis.
+
+## Peluquería canina
+Bañamos, cortamos el pelo y cortamos las uñas a perros de todos los tamaños. Pide cita por
+WhatsApp: un baño cuesta desde 20 €.
+
+## Accesorios
+Tenemos correas, collares, camas, transportines y juguetes para perros y gatos.
+
+## Horario
+De lunes a sábado de 10:00 a 14:00 y de 17:00 a 20:30. Los domingos cerramos.
+"""
+
+
+def test_a_question_whether_the_business_offers_something_needs_a_passage_that_holds_it(
+        tmp_path):
+    """"¿Vendéis peces?" was answered with "¿Vendéis pienso?" (0.744), and dog training with
+    the grooming (0.76): close in meaning, but neither holds what is asked for. Asked for what
+    a passage holds, in either language, the business still answers; and asked for beds, the
+    passage that sells them comes instead of the food."""
+    shop = _bot_over(tmp_path, {"tienda.md": PET_SHOP})
+    for question, language in [("vendeis peces?", "es"),
+                               ("haceis adiestramiento de perros?", "es")]:
+        assert shop.answer(question, [], language) == TEXTS.get("no_answer", language), question
+    for question, language, fact in [
+            ("teneis pienso sin cereales?", "es", "sin cereales"),
+            ("vendeis correas?", "es", "correas"),
+            ("cortais las uñas a los gatos?", "es", "uñas"),
+            ("hola, teneis transportines para gatos?", "es", "transportines"),
+            ("do you have cat toys", "en", "juguetes"),
+            ("do you sell dog beds", "en", "camas")]:
+        assert fact in shop.answer(question, [], language), question
