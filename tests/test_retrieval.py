@@ -666,6 +666,41 @@ def test_labels_in_bold_over_sentences_head_them_but_a_short_block_or_a_list_of_
     assert passages[-len(facts):] == [(f"¿{k}?", f"{v[:1].upper()}{v[1:]}") for k, v in facts]
 
 
+def test_labels_over_hard_wrapped_sentences_head_them_and_what_follows_a_list_is_the_sections(
+        tmp_path):
+    """A hardware store's markdown wrapped its labelled services at 90 characters: a label's
+    text running on to the next line kept the five services one passage. And the sentence
+    after its list of what it sells ("No vendemos electrodomésticos ni muebles") was read as
+    part of the last item, the kitchenware."""
+    services = [("Copias de llaves", "al momento, mientras esperas. Hacemos llaves normales,"
+                                     "\nde seguridad y mandos de garaje, pero no llaves de "
+                                     "coche con chip."),
+                ("Corte de madera", "traes las medidas y te cortamos tableros y listones de"
+                                    "\nnuestro almacén; los tres primeros cortes son gratis."),
+                ("Afilado", "cuchillos, tijeras y herramientas de jardín, listos en 48 horas"
+                            "\nsi nos los dejas antes de las doce del mediodía."),
+                ("Alquiler", "taladro percutor, lijadora, decapadora y escalera de tres tramos,"
+                             "\npor días, con una fianza de 50 € y tu DNI.")]
+    passages = _sections(tmp_path, {"tienda.md": (
+        "# Ferretería\n\n## Qué vendemos\n\n"
+        "- **Tornillería:** tornillos, tacos, clavos, bisagras y tuercas a granel, por "
+        "unidades o por peso.\n"
+        "- **Menaje:** sartenes, ollas, cubos, escobas y fregonas, también de acero "
+        "inoxidable.\n"
+        "- **Jardín:** mangueras, tijeras de podar, semillas, abono y macetas de barro "
+        "o de plástico.\n"
+        "- **Pintura:** plástica, esmaltes y barnices, con rodillos, brochas y cinta de "
+        "carrocero.\n"
+        "- **Fontanería:** grifos, latiguillos, cisternas y todo lo que necesitas para el "
+        "baño y la cocina.\n\n"
+        "No vendemos electrodomésticos ni muebles.\n\n## Servicios\n\n"
+        + "\n\n".join(f"**{k}:** {v}" for k, v in services) + "\n")})
+    assert ("Qué vendemos", "No vendemos electrodomésticos ni muebles.") in passages
+    assert passages[-len(services):] == services
+    assert [heading for heading, _ in passages[:6]] == [
+        "Tornillería", "Menaje", "Jardín", "Pintura", "Fontanería", "Qué vendemos"]
+
+
 def test_whatsapp_bold_titles_and_labels_after_an_emoji_head_their_text(tmp_path):
     """Businesses copy their WhatsApp messages into a text file: titles in WhatsApp's bold
     ("*HORARIO*") and facts as "📌 Horario: de lunes a viernes...". A pet shop's and a shoe

@@ -295,25 +295,39 @@ def _labelled(texts: list[str], label: re.Pattern = BOLD_LABEL_RUN_IN
     return [(m["title"].strip(), m["text"].strip()) for m in found]
 
 
+def _label_items(lines: list[str]) -> list[str]:
+    """A paragraph's lines as labels in bold with their texts, a text running on over the
+    lines after its label until the next one (a hard-wrapped paragraph); nothing unless
+    the first line has a label."""
+    items: list[str] = []
+    for line in lines:
+        if BOLD_LABEL_RUN_IN.fullmatch(line):
+            items.append(line)
+        elif not items:
+            return []
+        else:
+            items[-1] += "\n" + line
+    return items
+
+
 def _labelled_paragraphs(tokens: list, lines: list[str]) -> dict[int, list[tuple[str, str]]]:
-    """For each run of paragraphs one after another whose every line is a label in bold and
-    its text, that `_labelled` reads together as labels and their texts, each paragraph's
-    (by the index of its opening token)."""
-    runs: list[list[int]] = [[]]
+    """For each run of paragraphs one after another made of labels in bold and their texts
+    (`_label_items`), that `_labelled` reads together as labels and their texts, each
+    paragraph's (by the index of its opening token)."""
+    runs: list[list[tuple[int, list[str]]]] = [[]]
     for index, token in enumerate(tokens):
         if token.level != 0 or token.nesting == -1:
             continue
-        if token.type == "paragraph_open" and token.map and all(
-                BOLD_LABEL_RUN_IN.fullmatch(line) for line in lines[slice(*token.map)]):
-            runs[-1].append(index)
+        if token.type == "paragraph_open" and token.map and (
+                items := _label_items(lines[slice(*token.map)])):
+            runs[-1].append((index, items))
         elif runs[-1]:
             runs.append([])
     found: dict[int, list[tuple[str, str]]] = {}
     for run in runs:
-        spans = [tokens[index].map for index in run]
-        read = _labelled([line for start, end in spans for line in lines[start:end]])
-        for index, (start, end) in zip(run, spans, strict=True) if read else ():
-            found[index], read = read[:end - start], read[end - start:]
+        read = _labelled([item for _, items in run for item in items])
+        for index, items in run if read else ():
+            found[index], read = read[:len(items)], read[len(items):]
     return found
 
 
@@ -364,8 +378,15 @@ def plain_markdown(markdown: str) -> str:
 
     tokens = _MARKDOWN.parse("\n".join(lines))
     labelled = _labelled_paragraphs(tokens, lines)  # by the index of a paragraph's token
+    section = ""  # the last heading, as the splitter reads it
+    resume = False  # a list's items were made headings: what follows it is the section's
     for index, token in enumerate(tokens):
         after_question = answer_next and token.type == "paragraph_open"
+        if resume and token.level == 0 and token.nesting != -1 and token.map:
+            # "No vendemos electrodomésticos" after a list of labels is no part of the last.
+            resume = False
+            if token.type != "heading_open" and section:
+                edits.append((token.map[0], token.map[0], [section, ""]))
         if token.type in ("paragraph_open", "heading_open", "table_open", "bullet_list_open"):
             answer_next = False
         if token.type == "heading_open":
@@ -380,7 +401,8 @@ def plain_markdown(markdown: str) -> str:
                     if child.type in ("text", "code_inline", "softbreak")).split())
                 if question := MARKED_QUESTION.fullmatch(title):  # "### P: ¿Hay wifi?"
                     title, answer_next = question["question"], True
-                edits.append((start, end, [f"{'#' * level} {title}"]))
+                section = f"{'#' * level} {title}"
+                edits.append((start, end, [section]))
                 heading_asks = title.endswith("?")
         elif (token.type == "paragraph_open" and token.map and token.level == 0
               and MARKED_QUESTION.fullmatch(lines[token.map[0]])):
@@ -446,11 +468,13 @@ def plain_markdown(markdown: str) -> str:
             # question heading its answer, as in a FAQ of paragraphs.
             for (start, end), question, answer in asked:
                 edits.append((start, end, ["", under(question), "", *answer.split("\n"), ""]))
+            resume = True
         elif (token.type in ("bullet_list_open", "ordered_list_open") and token.level == 0
               and (items := _list_of_labels(tokens, index))):
             # "- **Horario:** la tienda abre...": as in paragraphs.
             for (start, end), title, text in items:
                 edits.append((start, end, ["", under(title), "", *text.split("\n"), ""]))
+            resume = True
         elif (token.type in ("bullet_list_open", "ordered_list_open") and token.level == 0
               and (titled := _list_of_titles(tokens, index))):
             # "- **Bajas**" over its own rules, indented: each title heads its rules, which
@@ -461,6 +485,7 @@ def plain_markdown(markdown: str) -> str:
                              default=0)
                 edits.append((first, end, ["", under(title), "",
                                            *(line[indent:] for line in inner), ""]))
+            resume = True
         elif token.type == "hr" and token.map:  # a rule: a row of symbols on a phone
             edits.append((token.map[0], token.map[1], [""]))
         elif token.type == "table_open":
