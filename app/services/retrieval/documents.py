@@ -191,6 +191,8 @@ FIGURE_FIRST = re.compile(r"[\d€$£+]")
 # ("**Particulares:** declaración de la renta...", "**Empresas:** contabilidad...", under
 # *Servicios*, which "qué servicios tenéis" found whole).
 LABELLED_BLOCK_CHARS = 400
+# A paragraph that opens in bold.
+BOLD_OPENING = re.compile(r"\s*(\*\*|__)\S")
 # A list item that opens with a question in bold, its answer after it.
 BOLD_QUESTION = re.compile(r"\s*(\*\*|__)(?P<question>[^*_\n]{1,150}?\?)\s*\1\s*:?\s*"
                            r"(?P<answer>.*)", re.DOTALL)
@@ -379,14 +381,20 @@ def plain_markdown(markdown: str) -> str:
     tokens = _MARKDOWN.parse("\n".join(lines))
     labelled = _labelled_paragraphs(tokens, lines)  # by the index of a paragraph's token
     section = ""  # the last heading, as the splitter reads it
-    resume = False  # a list's items were made headings: what follows it is the section's
+    # Items were made headings: what follows a list of them is the section's ("any"), and so
+    # is a paragraph opening in bold after labelled paragraphs ("bold"), where one that does
+    # not may carry on the last label's text.
+    resume = ""
     for index, token in enumerate(tokens):
         after_question = answer_next and token.type == "paragraph_open"
-        if resume and token.level == 0 and token.nesting != -1 and token.map:
-            # "No vendemos electrodomésticos" after a list of labels is no part of the last.
-            resume = False
-            if token.type != "heading_open" and section:
+        if (resume and token.level == 0 and token.nesting != -1 and token.map
+                and index not in labelled):
+            # "No vendemos electrodomésticos" after a list of labels, "**Juegos de mesa** para
+            # todas las edades" after "**Libros:** novela, cómic...": no part of the last.
+            if token.type != "heading_open" and section and (
+                    resume == "any" or BOLD_OPENING.match(lines[token.map[0]])):
                 edits.append((token.map[0], token.map[0], [section, ""]))
+            resume = ""
         if token.type in ("paragraph_open", "heading_open", "table_open", "bullet_list_open"):
             answer_next = False
         if token.type == "heading_open":
@@ -426,6 +434,7 @@ def plain_markdown(markdown: str) -> str:
             # heads its text, which were otherwise one passage of every topic.
             edits.append((*token.map, [piece for title, text in labelled[index]
                                        for piece in ("", under(title), "", text, "")]))
+            resume = "bold"
         elif (token.type == "paragraph_open" and token.map and token.level == 0
               and (bold := BOLD_LINE.fullmatch(lines[token.map[0]]))
               and not bold["title"].rstrip().endswith((".", "!", ","))
@@ -468,13 +477,13 @@ def plain_markdown(markdown: str) -> str:
             # question heading its answer, as in a FAQ of paragraphs.
             for (start, end), question, answer in asked:
                 edits.append((start, end, ["", under(question), "", *answer.split("\n"), ""]))
-            resume = True
+            resume = "any"
         elif (token.type in ("bullet_list_open", "ordered_list_open") and token.level == 0
               and (items := _list_of_labels(tokens, index))):
             # "- **Horario:** la tienda abre...": as in paragraphs.
             for (start, end), title, text in items:
                 edits.append((start, end, ["", under(title), "", *text.split("\n"), ""]))
-            resume = True
+            resume = "any"
         elif (token.type in ("bullet_list_open", "ordered_list_open") and token.level == 0
               and (titled := _list_of_titles(tokens, index))):
             # "- **Bajas**" over its own rules, indented: each title heads its rules, which
@@ -485,7 +494,7 @@ def plain_markdown(markdown: str) -> str:
                              default=0)
                 edits.append((first, end, ["", under(title), "",
                                            *(line[indent:] for line in inner), ""]))
-            resume = True
+            resume = "any"
         elif token.type == "hr" and token.map:  # a rule: a row of symbols on a phone
             edits.append((token.map[0], token.map[1], [""]))
         elif token.type == "table_open":
