@@ -101,10 +101,10 @@ TRANSLATION_MARGIN = 0.08
 # A question that asks whether the business offers something ("¿vendéis zapatos?", "do you
 # do hot yoga", "me recomendáis un restaurante?"): its verb is the offer (a verb that says
 # little by itself: not "enviáis", which asks about shipping), the words after it what is
-# offered. A passage that what is offered does not reach (`REACH` of their information,
-# `BM25.coverage`, stand-ins included, the documents' names left out) does not answer it,
-# however close in meaning: a clothes shop's shipping and payments scored 0.743 for "vendéis
-# zapatos?", a yoga studio's beginners' class 0.786 for "do you do hot yoga" (README).
+# offered. A passage those words do not reach (`REACH` of their information, `BM25.coverage`,
+# stand-ins included, the documents' names left out) does not answer it, however close in
+# meaning: a clothes shop's shipping and payments scored 0.743 for "vendéis zapatos?", a yoga
+# studio's beginners' class 0.786 for "do you do hot yoga" (README).
 OFFER_QUESTION = re.compile(
     r"[¿¡\s]*(?:(?:hola|buenas|hi|hello|hey|y|and)\W+)?(?:(?:vosotros|ustedes|you guys)\s+)?"
     r"(?:(?:me|nos)\s+)?"
