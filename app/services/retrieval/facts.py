@@ -36,8 +36,10 @@ CLOCK = re.compile(r"\b\d{1,2}(?::\d{2}|\s*(?:h|am|pm)\b)", re.IGNORECASE)
 # The words a question of opening hours uses, which a timetable seldom writes ("Lunes a
 # viernes: 9:30 a 14:00" under *Horario*): a passage that gives hours holds them too, for
 # the words' share of a question, not for its meaning (a view "¿A qué hora abrís?" drew
-# questions of another place's hours).
-HOURS_WORDS = "hora horario abrís abrimos abierto cerráis cerramos open opening hours close"
+# questions of another place's hours). Every person of "abrir" is written out: Snowball
+# stems "abre", "abren" and "abrís" apart ("cierra", "cierran" and "cerramos" alike).
+HOURS_WORDS = ("hora horario abre abren abres abrís abrimos abierto cerráis cerramos open "
+               "opening hours close")
 
 QUESTIONS = {
     "address": {"es": "¿Dónde estáis? ¿Dónde está la tienda? Nuestra dirección",
