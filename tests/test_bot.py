@@ -115,6 +115,22 @@ def test_a_goodbye_until_a_day_closes_the_conversation(bot, message, language):
     assert "10:00" in bot.answer("are you open on saturday?", [], "en")
 
 
+@pytest.mark.parametrize("message, language, kind", [
+    ("ya os digo algo", "es", "goodbye"), ("perfecto, mañana me paso", "es", "goodbye"),
+    ("catch you later", "en", "goodbye"), ("speak soon", "en", "goodbye"),
+    ("buenas, tengo una consulta", "es", "greeting"), ("hola! una duda", "es", "greeting"),
+    ("hey, got a question", "en", "greeting"), ("hello, I have a question", "en", "greeting")])
+def test_a_closing_that_promises_to_write_or_come_and_a_greeting_that_announces_a_question(
+        bot, message, language, kind):
+    """"Luego te escribo", "talk soon", "hi, quick question" got "I don't have information
+    about that", and "talk soon" the passage on talking to a person: the examples had no
+    closing that puts the conversation off and no greeting that announces a question. These
+    phrasings are none of the examples; a question with them is still answered."""
+    assert bot.answer(message, [], language) == TEXTS.get(kind, language)
+    assert "Gastos de envío" in bot.answer("hola, una pregunta: haceis envios a canarias?", [],
+                                           "es")
+
+
 @pytest.mark.parametrize("message", ["¿qué?", "como?", "q", "no", "mmm", "ok?"])
 def test_a_word_that_asks_or_answers_is_not_taken_for_a_goodbye(bot, message):
     """The encoder put "¿qué?" 0.71 and "no" 0.66 from "chao": a customer who did not follow

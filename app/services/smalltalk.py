@@ -18,9 +18,10 @@ from app.services.retrieval.embeddings import as_matrix
 EXAMPLES: dict[str, dict[str, tuple[str, ...]]] = {
     "greeting": {
         "es": ("hola", "buenas", "buenos días", "buenas tardes", "buenas noches", "hola qué tal",
-               "qué puedes hacer", "en qué me puedes ayudar", "quién eres"),
+               "qué puedes hacer", "en qué me puedes ayudar", "quién eres", "hola, una pregunta",
+               "buenas, una consulta"),
         "en": ("hi", "hello", "hey there", "good morning", "good afternoon", "good evening",
-               "what can you do", "how can you help me", "who are you"),
+               "what can you do", "how can you help me", "who are you", "hi, quick question"),
     },
     "thanks": {
         "es": ("gracias", "muchas gracias", "vale gracias", "perfecto, gracias", "genial", "vale",
@@ -30,9 +31,12 @@ EXAMPLES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "goodbye": {
         "es": ("adiós", "ok, adiós", "vale, hasta luego", "hasta luego", "hasta pronto", "chao",
-               "nos vemos", "un saludo", "hasta mañana", "gracias, nos vemos el sábado"),
+               "nos vemos", "un saludo", "hasta mañana", "gracias, nos vemos el sábado",
+               "luego te escribo", "mañana me paso", "ya te diré algo",
+               "nos vemos la semana que viene"),
         "en": ("bye", "ok bye", "goodbye", "see you", "see you later", "have a nice day",
-               "take care", "see you tomorrow", "thanks, see you on Saturday"),
+               "take care", "see you tomorrow", "thanks, see you on Saturday", "talk soon",
+               "I'll drop by tomorrow", "I'll let you know", "see you next week"),
     },
     "handoff": {
         "es": ("quiero hablar con una persona", "pásame con un agente", "agente",
