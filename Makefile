@@ -17,9 +17,10 @@ run: $(STAMP)
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 # pytest exits 5 when it collected no test; make treats that as the failure it is.
-# The tests run in one process per core, up to four (each loads the bot's models).
+# The tests run in one process per core, up to four (each loads the bot's models); an idle
+# process takes tests from a busy one's queue, since a few end-to-end tests take seconds each.
 test: $(STAMP) browser
-	$(BIN)/python -m pytest -n auto --maxprocesses=4
+	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist worksteal
 
 # The console's browser test drives the system's Chromium. Where it is missing and we may
 # install packages (root, apt), Debian's is installed; elsewhere that one test is skipped.
