@@ -1019,6 +1019,7 @@ def test_an_infinitive_with_te_is_its_verb():
     ("C/ Mayor, 5, bajo", {"address"}), ("C/Mayor 5", {"address"}),
     ("Ctra. de Valencia 12, Teruel", {"address"}), ("en el Pº de la Castellana 100", {"address"}),
     ("Avda. de la Constitución 12", {"address"}),
+    ("Estamos en la Calle Subida al Faro 4, en el puerto.", {"address"}),
     ("Our shop is at 12 High Street, Oxford.", {"address"}),
     ("Llámanos al 983 20 40 60 o al +34 600 123 456.", {"phone"}),
     ("Call (020) 7946 0958.", {"phone"}),

@@ -19,7 +19,7 @@ STREET = re.compile(
     r"\b(?i:calle|c/|avenida|avda\.?|av\.|plaza|pza\.?|pl\.|paseo|pº|camino|"
     r"carretera|ctra\.?|ronda|travesía|glorieta|rambla|pasaje|polígono|pol\.|urbanización|"
     r"urb\.)\s*"
-    r"(?:(?:de|del|la|las|los|el|y)\s+|[A-ZÁÉÍÓÚÑ0-9][\w'.ºª-]*\s*){1,6},?\s*(?:n\.?º\s*)?\d{1,4}\b"
+    r"(?:(?:de|del|al|la|las|los|el|y)\s+|[A-ZÁÉÍÓÚÑ0-9][\w'.ºª-]*\s*){1,6},?\s*(?:n\.?º\s*)?\d{1,4}\b"
     r"|\b\d{1,4}[a-z]?,?\s+(?:[A-Z][\w'-]*\s+){1,4}"
     r"(?i:street|st\.?|road|rd\.?|avenue|ave\.?|lane|square|boulevard|drive|place)\b"
     r"|" + POSTCODE.pattern)
@@ -28,10 +28,11 @@ STREET = re.compile(
 PHONE = re.compile(r"(?<![\w.,:/])(?:\+\d{1,3}[ .-]?)?\(?\d{2,4}\)?(?:[ .-]?\d{2,4}){2,4}"
                    r"(?![\w.,:/]*\d)(?!\s*(?:€|%|eur|euros|\$|£))", re.IGNORECASE)
 
-# A day of the week and a time of day: "Sábados: 9:30 a 14:30", "Monday to Friday, 9am".
+# A day of the week and a time of day: "Sábados: 9:30 a 14:30", "Monday to Friday, 9am",
+# "todos los días de 8:30 a 18:30".
 DAY = re.compile(r"\b(?:lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?|"
-                 r"festivos|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-                 r"weekdays|weekends)\b", re.IGNORECASE)
+                 r"festivos|todos los d[íi]as|a diario|monday|tuesday|wednesday|thursday|"
+                 r"friday|saturday|sunday|weekdays|weekends|every day|daily)\b", re.IGNORECASE)
 CLOCK = re.compile(r"\b\d{1,2}(?::\d{2}|\s*(?:h|am|pm)\b)", re.IGNORECASE)
 # The words a question of opening hours uses, which a timetable seldom writes ("Lunes a
 # viernes: 9:30 a 14:00" under *Horario*): a passage that gives hours holds them too, for
