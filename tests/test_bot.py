@@ -772,6 +772,17 @@ def test_a_timetable_answers_when_you_open_but_not_when_somewhere_else_does(tmp_
         "no_answer", "es")
 
 
+def test_an_address_on_a_street_named_with_al_and_hours_of_every_day_are_found(index_cache):
+    """A diving centre is "en la Calle Subida al Faro 4" and open "todos los días de 8:30 a
+    18:30": neither read as an address ("al" was no word of a street's name) nor as a
+    timetable (no day of the week), so "¿dónde estáis?" was refused and "¿a qué hora abrís?"
+    found the boats' departures."""
+    centre = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/buceo"),
+                                     "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    for question in ("buenas! donde estais?", "a que hora abris?"):
+        assert centre.answer(question, [], "es").startswith("## Horario y contacto"), question
+
+
 def test_a_tie_with_a_visitors_page_goes_to_the_customers_language_on_the_same_words(
         index_cache):
     """A dry cleaner's English page asks "When are you open?" and its Spanish dossier gives

@@ -1012,6 +1012,27 @@ def test_an_infinitive_with_te_is_its_verb():
     assert shared.argmax() == 1 and shared[1] > 0
 
 
+def test_plain_labels_over_hard_wrapped_sentences_head_them(tmp_path):
+    """A diving centre's page for visitors opened each paragraph with a label ("Opening
+    hours: every day ... In winter (December to" / "March) we open at weekends only"): the
+    line its text ran on to ended the run of labels, and the whole page was one passage,
+    quoted to a question on any of its topics. A label's line that ends a sentence is not
+    run on ("Teléfono: 976 55 43 21." over the next paragraph)."""
+    facts = [("Where we are", "Calle Subida al Faro 4, in the port of Cabo de Palos, next to"
+                              "\nthe fish market."),
+             ("Opening hours", "every day from 8:30 to 18:30, April to November. In winter"
+                               " (December to\nMarch) we open at weekends only."),
+             ("Non-divers", "friends and family can come on the boat and snorkel (25 €), and"
+                            "\nwatch the divers go down from the deck."),
+             ("Insurance", "every dive includes diving accident insurance. Bring your"
+                           " certification card and\nyour logbook.")]
+    passages = _sections(tmp_path, {"english.txt": (
+        "DIVING IN CABO DE PALOS\n\nOur instructors speak English and German.\n\n"
+        + "\n\n".join(f"{k}: {v}" for k, v in facts) + "\n")})
+    assert passages == [("DIVING IN CABO DE PALOS", "Our instructors speak English and German."),
+                        *facts]
+
+
 @pytest.mark.parametrize("text, kinds", [
     ("Estamos en la Calle Feria 23, 41003 Sevilla.", {"address"}),
     ("Nos encontrarás en el Paseo de Sagasta 51, local 2.", {"address"}),

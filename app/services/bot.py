@@ -324,7 +324,7 @@ class Bot:
                         *(h for h in kept[1:] if h.position != translation.position)]
             return self._price_for_a_price_question(
                 query, context,
-                self._words_break_a_tie(self._without_translations(kept), language),
+                self._words_break_a_tie(self._without_translations(kept), language, query),
                 found, language)
 
         earlier = self._earlier_question(history)
@@ -401,32 +401,48 @@ class Bot:
                 return content
         return None
 
-    def _words_break_a_tie(self, hits: list[Hit], language: str | None) -> list[Hit]:
+    def _words_break_a_tie(self, hits: list[Hit], language: str | None,
+                           question: str) -> list[Hit]:
         """`hits` led by a passage that ties with the first and holds more of the question's
         words: where the models cannot tell two passages apart, the words can. It is the
         second, in the first's language ("¿aceptáis Bizum?" found the offers passage, "si lo
-        aceptas", a thousandth ahead of the payment methods, which name Bizum), or, when the
-        first is in the other language than the customer's and than most of the documents (a
-        page for visitors, which sums up what the others say), the best in the customer's,
-        which holds as many words too: "y salir?" after a question on check-in found the
+        aceptas", a thousandth ahead of the payment methods, which name Bizum), or one that
+        holds as many and uses them more (BM25: "¿se puede pagar con Bizum?" found the refunds,
+        "si pagaste con Bizum", 0.009 ahead of the payment methods). Or, when the first is in
+        the other language than the customer's and than most of the documents (a page for
+        visitors, which sums up what the others say), the next in the customer's that holds
+        as many words, within the language gap (a page for visitors is a translation, and the
+        customer reads their own language): "y salir?" after a question on check-in found the
         English page for visitors, which mentions check-out, 0.008 ahead of the Spanish
         section *Entrada y salida*; "¿a qué hora abrís?" a dry cleaner's "When are you open?"
-        0.019 ahead of its Spanish timetable, both holding all its words. A passage
-        in the documents' own language keeps its place: "do you sell gift cards?" finds the
-        Spanish gift cards a tie ahead of the English payment methods ("debit cards")."""
+        0.019 ahead of its Spanish timetable, a diving centre's "Opening hours" 0.029 ahead of
+        *Horario y contacto*, each holding all its words. A passage in the documents' own
+        language keeps its place: "do you sell gift cards?" finds the Spanish gift cards a
+        tie ahead of the English payment methods ("debit cards")."""
         if len(hits) < 2:
             return hits
         first = hits[0]
-        own = (next((hit for hit in hits[1:] if not _foreign(hit, language)), None)
+        own = (next((hit for hit in hits[1:] if not _foreign(hit, language)
+                     and hit.coverage >= first.coverage), None)
                if _foreign(first, language) and first.passage.language != self.main_language
                else None)
-        for second in (hits[1] if hits[1].passage.language == first.passage.language
-                       else None, own):
-            if (second is not None and second.score >= first.score - self.calibration.close
-                    and (second.coverage > first.coverage
-                         or (second is own and second.coverage == first.coverage))):
-                return [second, *(hit for hit in hits if hit is not second)]
+        same = hits[1] if hits[1].passage.language == first.passage.language else None
+        if (same is not None and same.score >= first.score - self.calibration.close
+                and (same.coverage > first.coverage or (
+                    same.coverage == first.coverage
+                    and self._weighs_more(same, first, question, language)))):
+            return [same, *(hit for hit in hits if hit is not same)]
+        if own is not None and own.score >= first.score - self.calibration.language_gap:
+            return [own, *(hit for hit in hits if hit is not own)]
         return hits
+
+    def _weighs_more(self, one: Hit, other: Hit, question: str, language: str | None) -> bool:
+        """Whether the question's words weigh more in `one` than in `other` by BM25, which
+        counts how often a passage uses them for its length: of two passages that hold the
+        same words, the one about them uses them most."""
+        index = self.retriever.index
+        weights = index.bm25.scores(index.read(question, language))
+        return bool(weights[one.position] > weights[other.position])
 
     def _price_for_a_price_question(self, question: str, context: str, hits: list[Hit],
                                     found: list[Hit], language: str | None) -> list[Hit]:

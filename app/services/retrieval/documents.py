@@ -849,22 +849,34 @@ def _asked_item(line: str, after: str) -> str | None:
 
 
 def _labels_apart(lines: list[str]) -> list[str]:
-    """`lines` with each run of labels and their texts on a line each ("Envíos: enviamos a
-    toda España...", one after another or between blank lines; not a FAQ's "P:" and "R:")
-    that `_labelled` reads as such, written as a label on a line of its own ("Envíos:",
-    which heads what follows) over its text."""
+    """`lines` with each run of labels and their texts ("Envíos: enviamos a toda España...",
+    one after another or between blank lines; not a FAQ's "P:" and "R:") that `_labelled`
+    reads as such, written as a label on a line of its own ("Envíos:", which heads what
+    follows) over its text. A text hard-wrapped in the middle of a sentence runs on over the
+    lines after its label ("Opening hours: every day ... In winter (December to" / "March)
+    we open at weekends only"): they had ended the run, and its labels each stayed in one
+    passage with the rest of a page for visitors."""
     out: list[str] = []
-    run: list[str] = []
+    run: list[list[str]] = []  # a label's line and the lines its text runs on over, or a blank
     for line in [*lines, None]:
         if line is not None and (not line.strip() or (
                 LABEL_RUN_IN.fullmatch(line) and not (
                     MARKED_QUESTION.fullmatch(line) or MARKED_ANSWER.match(line)))):
-            run.append(line)
+            run.append([line])
             continue
-        labelled = iter(_labelled([text for text in run if text.strip()], LABEL_RUN_IN))
-        for text in run:
-            pair = next(labelled, None) if text.strip() else None
-            out += ["", f"{pair[0]}:", pair[1]] if pair else [text]
+        if line is not None and run and run[-1][-1].strip() and not run[-1][-1].rstrip(
+                ).endswith(SENTENCE_END):
+            run[-1].append(line)
+            continue
+        items = [item for item in run if item[0].strip()]
+        labelled = iter(_labelled([" ".join(item) for item in items], LABEL_RUN_IN))
+        for item in run:
+            pair = next(labelled, None) if item[0].strip() else None
+            if pair:
+                first = LABEL_RUN_IN.fullmatch(item[0])
+                out += ["", f"{pair[0]}:", first["text"].strip(), *item[1:]]
+            else:
+                out += item
         run = []
         if line is not None:
             out.append(line)
