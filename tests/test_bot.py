@@ -539,6 +539,19 @@ def _bot_over(tmp_path, documents: dict[str, str]):
                                    "INDEX_CACHE_DIR": str(tmp_path / "cache")}), TEXTS)
 
 
+def test_a_common_spanish_word_is_no_slip_though_no_document_uses_it(tmp_path):
+    """"¿buscáis gente para trabajar este verano?" was read as "este vegano", one edit away,
+    and an ice cream shop answered with its vegan sorbets. A slip is still mended."""
+    shop = _bot_over(tmp_path, {"alergenos.md": (
+        "# Alérgenos\n\n## Veganos\n\nLos sorbetes de fruta son aptos para veganos, y el "
+        "helado vegano de chocolate se hace con bebida de avena.\n")})
+    index = shop.retriever.index
+    assert index.read("buscais gente para trabajar este verano?", "es").endswith("verano?")
+    assert index.read("teneis helado vegamo?", "es") == "teneis helado vegano?"
+    assert shop.answer("buscais gente para trabajar este verano?", [], "es") == TEXTS.get(
+        "no_answer", "es")
+
+
 def test_a_document_of_paragraphs_alone_answers_with_the_paragraph_asked_of(tmp_path):
     """A text of paragraphs with no title was cut in pieces of 900 characters: the opening
     hours came with the cakes to order and gluten, under the file's name as a title."""

@@ -18,16 +18,17 @@ from app.services.retrieval.embeddings import (
     make_embeddings,
 )
 from app.services.retrieval.index import load_index
-from app.services.retrieval.spelling import english_words
+from app.services.retrieval.spelling import english_words, spanish_words
 
 
 def preload(settings: Settings) -> None:
     """Load what the bot of `settings` will use: the language detector, the English words
-    that mend slips, the sentence encoder, the e5 engine and the index, when retrieval is
-    offline (a remote model would be called before the fork: the workers do that
-    themselves)."""
+    that mend slips and the Spanish ones that are none, the sentence encoder, the e5 engine
+    and the index, when retrieval is offline (a remote model would be called before the
+    fork: the workers do that themselves)."""
     LanguageDetector().load()
     english_words()
+    spanish_words()
     UniversalSentenceEmbeddings().encode(["hola"], query=True)
     if settings.embeddings_provider == "offline":
         load_e5()

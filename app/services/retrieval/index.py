@@ -36,7 +36,7 @@ from app.services.retrieval.embeddings import (
 )
 from app.services.retrieval.facts import asked_of, hours_words
 from app.services.retrieval.lexicon import Lexicon
-from app.services.retrieval.spelling import Speller, english_words
+from app.services.retrieval.spelling import Speller, english_words, spanish_words
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
@@ -110,7 +110,8 @@ class KnowledgeIndex:
                                     hours_words(p.text)])
                           for p, group in zip(passages, groups, strict=True)])
         texts, languages = [p.searchable for p in passages], [p.language for p in passages]
-        self.speller = Speller(texts, languages, self.bm25.index, {"en": english_words()})
+        self.speller = Speller(texts, languages, self.bm25.index, {"en": english_words()},
+                               {"es": spanish_words()})
         # A message is read for the small talk batch, then for each search of its turn, and
         # again as the context of the next turn's follow-up.
         self._read = lru_cache(maxsize=4096)(
