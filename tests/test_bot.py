@@ -796,6 +796,21 @@ def test_an_address_on_a_street_named_with_al_and_hours_of_every_day_are_found(i
         assert centre.answer(question, [], "es").startswith("## Horario y contacto"), question
 
 
+def test_a_time_of_year_the_documents_do_not_name_is_no_place_elsewhere(index_cache):
+    """"¿abrís en invierno?" and "are you open on christmas" name what no document does, as
+    "¿a qué hora cierra el Corte Inglés?" does, and were refused as questions about another
+    place's hours. A season or a holiday is a time, not a place."""
+    def bot_of(name):
+        return make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval" / name),
+                                       "INDEX_CACHE_DIR": index_cache}), TEXTS)
+
+    ice_cream, bikes = bot_of("heladeria"), bot_of("bicis")
+    assert "16:00 a 21:00" in ice_cream.answer("en invierno abris?", [], "es")
+    assert "25 de diciembre" in bikes.answer("are you open on christmas", [], "en")
+    assert ice_cream.answer("a que hora cierra el corte ingles", [], "es") == TEXTS.get(
+        "no_answer", "es")
+
+
 def test_a_tie_with_a_visitors_page_goes_to_the_customers_language_on_the_same_words(
         index_cache):
     """A dry cleaner's English page asks "When are you open?" and its Spanish dossier gives

@@ -30,7 +30,7 @@ from app.services.extractive import (
     ExtractiveChatModel,
 )
 from app.services.language import LanguageDetector, names_in, terms_in
-from app.services.retrieval.analysis import stems, words
+from app.services.retrieval.analysis import fold, stems, words
 from app.services.retrieval.bm25 import ASKING_VERB
 from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
@@ -93,6 +93,13 @@ FOLLOW_UP_WORDS = 6
 # The words that ask for a place (a passage that gives an address answers them), and those
 # that ask for opening hours (a passage that gives hours holds them: `facts.hours_words`).
 PLACE_ASKED = frozenset({"donde", "adonde", "where"})
+# The times of year a question of opening hours may name that the documents need not: no
+# place elsewhere, as an unknown word is ("¿abrís en invierno?", "are you open on christmas").
+SEASONS = frozenset("""
+invierno primavera verano otono navidad navidades nochebuena nochevieja reyes pascua semana
+santa puente puentes festivo festivos vacaciones winter spring summer autumn fall christmas
+xmas easter holiday holidays eve
+""".split())
 HOURS_STEMS = frozenset(stem for _, folded in words(HOURS_WORDS) for stem in stems(folded))
 # A passage this far under the calibration's `same_content` from one in another language
 # still says the same when each is the other's closest by `TRANSLATION_MARGIN` (`_counterpart`).
@@ -358,8 +365,9 @@ class Bot:
         found = words(query)
         asked = {folded for _, folded in found
                  if folded in PLACE_ASKED or HOURS_STEMS.intersection(stems(folded))}
-        elsewhere = bool(asked and self.retriever.index.strange_words(
-            self.retriever.index.read(query, language)))
+        elsewhere = bool(asked and [
+            word for word in self.retriever.index.strange_words(
+                self.retriever.index.read(query, language)) if fold(word) not in SEASONS])
         plain = [written for written, folded in found
                  if not self._a_name(folded) and not (elsewhere and folded in asked)]
         if len(plain) == len(found):
