@@ -796,6 +796,18 @@ def test_an_address_on_a_street_named_with_al_and_hours_of_every_day_are_found(i
         assert centre.answer(question, [], "es").startswith("## Horario y contacto"), question
 
 
+def test_a_longer_message_that_says_it_carries_on_is_read_with_the_question_before(
+        index_cache):
+    """"y a Huesca me lo podéis enviar?", seven words after a question on deliveries, found
+    nothing alone and was refused: only a message of six words or fewer was read with the
+    question before it."""
+    shop = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/heladeria"),
+                                   "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    history = [("user", "llevais helado a domicilio?"), ("assistant", "Repartimos con Glovo")]
+    assert "Fuera de Zaragoza no enviamos" in shop.answer(
+        "y a huesca me lo podeis enviar?", history, "es")
+
+
 def test_a_time_of_year_the_documents_do_not_name_is_no_place_elsewhere(index_cache):
     """"¿abrís en invierno?" and "are you open on christmas" name what no document does, as
     "¿a qué hora cierra el Corte Inglés?" does, and were refused as questions about another

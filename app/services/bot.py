@@ -344,11 +344,13 @@ class Bot:
             # before, so it is not read alone even when a passage matches it alone.
             return search(question, earlier)
         hits = search(question)
-        if earlier is None or hits or not short:
+        if earlier is None or hits or not (short or FOLLOWS_ON.match(question)):
             return hits
         # A short message that finds nothing alone ("and on Sundays?", "y a México?") is read
-        # with the question before it. One that finds something is taken as it is: scores of
-        # a query blended with another are higher across the board, so they cannot be compared.
+        # with the question before it, and so is a longer one that says it carries on ("y a
+        # Huesca me lo podéis enviar?" after a question on deliveries). One that finds
+        # something is taken as it is: scores of a query blended with another are higher
+        # across the board, so they cannot be compared.
         return search(question, earlier)
 
     def _coverage_beyond_names(self, query: str, context: str,
