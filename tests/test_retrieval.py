@@ -1012,6 +1012,20 @@ def test_an_infinitive_with_te_is_its_verb():
     assert shared.argmax() == 1 and shared[1] > 0
 
 
+def test_lines_opening_with_a_dash_are_a_list_not_a_title(tmp_path):
+    """A pharmacy's text listed its hours with en dashes ("– Sábados, de 9:30 a 14:00"): the
+    last item, followed by a title, was read as the document's title, over every section
+    after it, and the hours lost it."""
+    passages = _sections(tmp_path, {"servicios.txt": (
+        "Horario\n– De lunes a viernes, de 9:00 a 14:00\n– Sábados, de 9:30 a 14:00\n"
+        "– Domingos cerrado, salvo los días de guardia\n\nGuardias\nHacemos guardia una "
+        "semana de cada seis.\n")})
+    assert passages == [
+        ("Horario", "- De lunes a viernes, de 9:00 a 14:00\n- Sábados, de 9:30 a 14:00\n"
+                    "- Domingos cerrado, salvo los días de guardia"),
+        ("Guardias", "Hacemos guardia una semana de cada seis.")]
+
+
 def test_plain_labels_over_hard_wrapped_sentences_head_them(tmp_path):
     """A diving centre's page for visitors opened each paragraph with a label ("Opening
     hours: every day ... In winter (December to" / "March) we open at weekends only"): the

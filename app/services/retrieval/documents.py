@@ -73,7 +73,7 @@ CONTENTS_ENTRY = re.compile(
 CONTENTS_TITLE = re.compile(r"\s*(?i:índice|indice|contenidos?|tabla de contenidos?|sumario|"
                             r"contents|table of contents)\s*:?\s*")
 # A list's bullet that markdown does not know ("• Corte", "▪ Tinte"), written as its "- ".
-BULLETS = "•·▪◦●‣"
+BULLETS = "•·▪◦●‣–—"
 BULLET = re.compile(rf"\s*[{BULLETS}]\s+")
 ITEM = re.compile(rf"\s*[-*+{BULLETS}]\s+")  # a list's item, however it is marked
 # An emoji, or another symbol, before a line's words ("🦷 ", "📍 ", "⭐️ ").
