@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -371,7 +371,7 @@ class Bot:
             word for word in self.retriever.index.strange_words(
                 self.retriever.index.read(query, language)) if fold(word) not in SEASONS])
         plain = [written for written, folded in found
-                 if not self._a_name(folded) and not (elsewhere and folded in asked)]
+                 if not self._a_name(folded, query) and not (elsewhere and folded in asked)]
         if len(plain) == len(found):
             return lambda hit: hit.coverage
         text = " ".join([*plain, context]).strip()
@@ -385,13 +385,17 @@ class Bot:
         found = OFFER_QUESTION.match(question)
         read = self.retriever.index.read(found["offered"], language) if found else ""
         text = " ".join(written for written, folded in words(read)
-                        if not ASKING_VERB.fullmatch(written) and not self._a_name(folded))
+                        if not ASKING_VERB.fullmatch(written)
+                        and not self._a_name(folded, read))
         return self._held(text) if text else lambda hit: 1.0
 
-    def _a_name(self, folded: str) -> bool:
-        """Whether the documents write the word only as a name that sets the scene (a town),
-        not as one that says what is asked about (a brand, an acronym)."""
-        return folded in self.detector.names and folded not in self._terms
+    def _a_name(self, folded: str, text: str) -> bool:
+        """Whether the documents write the word only as a name (not a brand or an acronym),
+        and `text` uses it to set the scene, after a preposition of place ("the best hotel
+        in Valencia", "¿envíos a Canarias?"), not as what it asks about: "do you take bizum"
+        had left only "take" to reach the payment methods."""
+        return (folded in self.detector.names and folded not in self._terms
+                and folded in _scene_names(text))
 
     def _held(self, text: str) -> Callable[[Hit], float]:
         """The share of the information of `text` a hit holds (`KnowledgeIndex.coverage`),
@@ -531,6 +535,19 @@ class Bot:
                 best = int(others[order[0]])
             self._counterparts[position] = best
         return self._counterparts[position]
+
+
+# A preposition of place, and the word a name after it would be ("a Canarias", "in the
+# centre of Valencia" names Valencia after "of"; "cerca del Pilar").
+SCENE = re.compile(r"\b(?:in|at|to|from|near|of|around|en|a|al|de|del|desde|hasta|hacia|"
+                   r"cerca\s+de|cerca\s+del|junto\s+a|por)\s+(?:(?:the|el|la|los|las)\s+)?"
+                   r"(\w+)", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def _scene_names(text: str) -> frozenset[str]:
+    """The words of `text` that follow a preposition of place, folded."""
+    return frozenset(fold(found) for found in SCENE.findall(text))
 
 
 def _foreign(hit: Hit, language: str | None) -> bool:
