@@ -821,6 +821,21 @@ def test_a_name_asked_about_reaches_its_passage_one_that_sets_the_scene_does_not
         "no_answer", "en")
 
 
+def test_the_hours_of_a_place_named_with_what_it_is_of_are_that_places(index_cache):
+    """"¿a qué hora abre el centro de salud?" found a pharmacy's own hours: its words are the
+    documents' ("Servicios de salud", "el centro de Logroño"). A place named with what it is
+    of must be reached by the timetable, as an ice cream shop's "tienda del Actur" is."""
+    def bot_of(name):
+        return make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval" / name),
+                                       "INDEX_CACHE_DIR": index_cache}), TEXTS)
+
+    pharmacy, ice_cream = bot_of("farmacia"), bot_of("heladeria")
+    assert pharmacy.answer("a que hora abre el centro de salud", [], "es") == TEXTS.get(
+        "no_answer", "es")
+    assert "9:30 a 14:00" in pharmacy.answer("a que hora abre la farmacia", [], "es")
+    assert "17:00 a 23:30" in ice_cream.answer("a que hora abre la tienda del actur", [], "es")
+
+
 def test_a_time_of_year_the_documents_do_not_name_is_no_place_elsewhere(index_cache):
     """"¿abrís en invierno?" and "are you open on christmas" name what no document does, as
     "¿a qué hora cierra el Corte Inglés?" does, and were refused as questions about another

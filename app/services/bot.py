@@ -124,6 +124,12 @@ OFFER_QUESTION = re.compile(
     r"do you(?: guys| also)? (?:sell|do|make|fix|repair|rent|offer|have|teach|give|organi[sz]e|"
     r"run|provide|take|accept|treat|stock|hire out|recommend|know|help))\b(?P<offered>.*)",
     re.IGNORECASE | re.DOTALL)
+# A question of the hours of a place named with what it is of ("¿a qué hora abre el centro
+# de salud?", "el mercado de Delicias", "la tienda del Actur"): that place, not the business
+# as "la tienda" or "la clínica" are, whose words must reach the passage as an offer's do.
+HOURS_OF_A_PLACE = re.compile(
+    r"\b(?:abre|abren|cierra|cierran)\s+(?:el|la|los|las)\s+"
+    r"(?P<offered>\w+(?:\s+\w+)?\s+(?:de|del)\s+[^?¿!,.]+)", re.IGNORECASE)
 # A message that opens with "and", "or", "but", "what about" (Spanish and English) carries on
 # from the question before it.
 FOLLOWS_ON = re.compile(r"[¿¡\s]*(?:y|e|o|u|pero|and|or|but|what about|how about)\b",
@@ -380,9 +386,10 @@ class Bot:
         return self._held(text)
 
     def _offered(self, question: str, language: str | None) -> Callable[[Hit], float]:
-        """How much of what an offer question asks about (`OFFER_QUESTION`) a hit holds;
-        1 for any other message, or one whose verb is all it says ("¿lo hacéis?")."""
-        found = OFFER_QUESTION.match(question)
+        """How much of what an offer question asks about (`OFFER_QUESTION`), or the place a
+        question asks the hours of (`HOURS_OF_A_PLACE`), a hit holds; 1 for any other
+        message, or one whose verb is all it says ("¿lo hacéis?")."""
+        found = OFFER_QUESTION.match(question) or HOURS_OF_A_PLACE.search(question)
         read = self.retriever.index.read(found["offered"], language) if found else ""
         text = " ".join(written for written, folded in words(read)
                         if not ASKING_VERB.fullmatch(written)
