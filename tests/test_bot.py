@@ -836,6 +836,16 @@ def test_the_hours_of_a_place_named_with_what_it_is_of_are_that_places(index_cac
     assert "17:00 a 23:30" in ice_cream.answer("a que hora abre la tienda del actur", [], "es")
 
 
+def test_a_long_paragraph_of_many_topics_is_searched_in_short_pieces(index_cache):
+    """A repair shop's terms are one paragraph of 1,350 characters: in pieces of 900, the
+    time to collect a repaired laptop sat with the warranty, payment and backups, and
+    "¿cuánto tiempo tengo para recoger el portátil?" found the next piece instead."""
+    shop = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/informatica"),
+                                   "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    reply = shop.answer("cuanto tiempo tengo para recoger el portatil", [], "es")
+    assert "tienes tres meses para recogerlo" in reply, reply[:80]
+
+
 def test_a_time_of_year_the_documents_do_not_name_is_no_place_elsewhere(index_cache):
     """"¿abrís en invierno?" and "are you open on christmas" name what no document does, as
     "¿a qué hora cierra el Corte Inglés?" does, and were refused as questions about another

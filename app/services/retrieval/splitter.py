@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
 HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3"), ("####", "h4")]
-CHUNK_CHARS = 900
-OVERLAP_CHARS = 150
+CHUNK_CHARS = 500
+OVERLAP_CHARS = 100
 # A tab or a space other than the plain one (no-break, narrow, thin: Word and web pages are
 # full of them). The header splitter drops every character that does not print, and these
 # do not: "Corte\t16 €" became "Corte16 €", "Tinte\u202f45 €" "Tinte45 €".
