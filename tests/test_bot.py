@@ -846,6 +846,18 @@ def test_a_long_paragraph_of_many_topics_is_searched_in_short_pieces(index_cache
     assert "tienes tres meses para recogerlo" in reply, reply[:80]
 
 
+def test_a_small_visitors_page_is_no_translation_of_a_passage_it_does_not_match(index_cache):
+    """A repair shop's English page has three passages: each was the closest English one to
+    some Spanish passage by the counterpart test's margin, and "where is the shop" quoted
+    "No, only computers, laptops and tablets." in place of the Spanish address, as its
+    translation. A translation is about as long as its original and keeps its figures."""
+    shop = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/informatica"),
+                                   "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    reply = shop.answer("where is the shop", [], "en")
+    assert reply.startswith(TEXTS.get("other_language", "en")) and "Santiago 30" in reply
+    assert "only computers" in shop.answer("me arreglais el movil?", [], "es")
+
+
 def test_a_time_of_year_the_documents_do_not_name_is_no_place_elsewhere(index_cache):
     """"¿abrís en invierno?" and "are you open on christmas" name what no document does, as
     "¿a qué hora cierra el Corte Inglés?" does, and were refused as questions about another

@@ -105,6 +105,12 @@ HOURS_STEMS = frozenset(stem for _, folded in words(HOURS_WORDS) for stem in ste
 # still says the same when each is the other's closest by `TRANSLATION_MARGIN` (`_counterpart`).
 TRANSLATION_REACH = 0.05
 TRANSLATION_MARGIN = 0.08
+# A translation is about as long as its original, and keeps a figure of it if it has any:
+# "No, only computers, laptops and tablets." and "urgent repairs the same day cost 25 € more"
+# were each a repair shop's Spanish introduction (172 characters, with its address: "calle
+# Santiago 30, 47001") to the counterpart test, its English page holding three passages.
+TRANSLATION_LENGTH = 2.0
+FIGURE = re.compile(r"\d+")
 # A question that asks whether the business offers something ("¿vendéis zapatos?", "do you
 # do hot yoga", "me recomendáis un restaurante?"): its verb is the offer (a verb that says
 # little by itself: not "enviáis", which asks about shipping), the words after it what is
@@ -518,6 +524,11 @@ class Bot:
         0.849 from its original; the closest passage that is not one, 0.839 (a gym's
         "Towels", which is one), and the next 0.80."""
         index = self.retriever.index
+        lengths = sorted(len(hit.passage.text) for hit in (one, other))
+        figures = [set(FIGURE.findall(hit.passage.text)) for hit in (one, other)]
+        if lengths[1] > TRANSLATION_LENGTH * lengths[0] or (
+                any(figures) and not figures[0] & figures[1]):
+            return False
         cosine = float(index.vector(one.position) @ index.vector(other.position))
         if cosine >= self.calibration.same_content:
             return True
