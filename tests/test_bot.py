@@ -37,6 +37,13 @@ class RecordingModel(FakeListChatModel):
         return super()._call(messages, stop, run_manager, **kwargs)
 
 
+def _eval_bot(name: str, cache):
+    """The offline bot over an eval set's documents (`bench/eval/<name>`), its index cached
+    in `cache`."""
+    return make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval" / name),
+                                   "INDEX_CACHE_DIR": str(cache)}), TEXTS)
+
+
 @pytest.fixture(scope="module")
 def index_cache(tmp_path_factory):
     """One index cache for the module: each knowledge base is embedded once."""
@@ -51,15 +58,13 @@ def bot(index_cache):
 @pytest.fixture(scope="module")
 def garage(index_cache):
     """The bot over the car repair shop's documents (an eval set's)."""
-    return make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/taller"),
-                                   "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    return _eval_bot("taller", index_cache)
 
 
 @pytest.fixture(scope="module")
 def optician(index_cache):
     """The bot over the optician's documents (an eval set's)."""
-    return make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/optica"),
-                                   "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    return _eval_bot("optica", index_cache)
 
 
 @pytest.mark.parametrize("question, language, fact", [
@@ -298,8 +303,7 @@ def test_of_two_tied_passages_the_one_holding_the_questions_words_comes_first(bo
 @pytest.fixture(scope="module")
 def guesthouse(index_cache):
     """The bot over the rural guesthouse's documents (an eval set's)."""
-    return make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/casarural"),
-                                   "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    return _eval_bot("casarural", index_cache)
 
 
 def test_a_line_of_a_price_list_is_found_by_what_it_says(index_cache):
@@ -307,8 +311,7 @@ def test_a_line_of_a_price_list_is_found_by_what_it_says(index_cache):
     sentence with every price before it, and "la primera consulta se paga?" found the FAQ
     "¿Cómo se paga?" instead; "is the first consultation free" was refused. Each line of a
     list that stands on its own is searched on its own too."""
-    office = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/asesoria"),
-                                     "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    office = _eval_bot("asesoria", index_cache)
     for question, language in [("la primera consulta se paga?", "es"),
                                ("is the first consultation free", "en")]:
         assert "es gratis" in office.answer(question, [], language), question
@@ -329,16 +332,14 @@ def test_a_translation_in_other_words_is_quoted_in_the_customers_language(index_
     """A guesthouse whose every page is in both languages: "Check-in and check-out" is 0.849
     from *Entrada y salida*, under the 0.85 a translation was; the Spanish question found the
     English passage first and quoted it, after "Solo tengo esta información en inglés"."""
-    hostal = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/hostal"),
-                                     "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    hostal = _eval_bot("hostal", index_cache)
     reply = hostal.answer("a que hora se puede hacer el check in", [], "es")
     assert reply.startswith("## Entrada y salida") and "a partir de las 14:00" in reply
     assert TEXTS.get("other_language", "es") not in reply and "Check-in is" not in reply
 
 
 def test_where_are_you_gets_the_business_address_not_one_it_mentions(index_cache):
-    school = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/autoescuela"),
-                                     "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    school = _eval_bot("autoescuela", index_cache)
     reply = school.answer("donde estais?", [], "es")
     assert reply.startswith("## DÓNDE ESTAMOS") and "Centro Médico Delicias" not in reply
 
@@ -352,8 +353,7 @@ def test_where_is_the_place_named_gets_the_address_not_a_passage_that_names_it(
     """"donde esta la consulta": "dónde" was a function word, so the only word searched was
     "consulta", which a psychology practice's introduction and prices use and its address
     does not; the introduction was quoted. "Where" asks for a place as much as any noun."""
-    business = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval" / kb),
-                                       "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    business = _eval_bot(kb, index_cache)
     assert address in business.answer(question, [], language)
 
 
@@ -485,9 +485,7 @@ def test_english_questions_over_spanish_only_documents_are_answered_not_refused(
 @pytest.fixture(scope="module")
 def school(tmp_path_factory):
     """The bot over the language school's documents (the held-out eval set's)."""
-    return make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/academia"),
-                                   "INDEX_CACHE_DIR": str(tmp_path_factory.mktemp("school"))}),
-                    TEXTS)
+    return _eval_bot("academia", tmp_path_factory.mktemp("school"))
 
 
 def test_english_opening_hours_reach_the_spanish_timetable_through_abrir(school):
@@ -501,8 +499,7 @@ def test_opening_hours_asked_of_the_business_by_name_find_the_timetable(index_ca
     """A customer asks "¿a qué hora abre el restaurante?" as often as "¿a qué hora abrís?",
     and Snowball stems "abre" apart from "abrís" and "abrimos": the restaurant's answer
     opened with its takeaway orders (a bike shop's with its late returns)."""
-    bot = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/restaurante"),
-                                  "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    bot = _eval_bot("restaurante", index_cache)
     assert bot.answer("a que hora abre el restaurante", [], "es").startswith(
         "## Horario\nAbrimos")
 
@@ -652,8 +649,7 @@ def test_a_slip_of_the_thumb_in_the_word_that_matters_still_finds_the_answer(opt
 def test_a_slip_in_an_english_question_over_spanish_documents_is_mended_too(tmp_path):
     """The dental clinic's documents are Spanish only: their words cannot mend "cleaing"
     or "cliic", and both questions were refused; the English dictionary mends them."""
-    clinic = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/clinica"),
-                                     "INDEX_CACHE_DIR": str(tmp_path)}), TEXTS)
+    clinic = _eval_bot("clinica", tmp_path)
     for question, right in [("how much is a cleaing", "how much is a cleaning"),
                             ("where is the cliic", "where is the clinic")]:
         assert clinic.answer(question, [], "en") == clinic.answer(right, [], "en") != (
@@ -740,10 +736,7 @@ def test_a_passage_holding_every_word_of_a_question_needs_less_of_its_meaning(tm
     a bar lowered by the language gap; one holding only some of it does not: the campsite's
     services name a restaurant, its directions the town asked about, and neither is the
     answer."""
-    guesthouse, campsite = (
-        make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval" / name),
-                                "INDEX_CACHE_DIR": str(tmp_path)}), TEXTS)
-        for name in ("casarural", "camping"))
+    guesthouse, campsite = (_eval_bot(name, tmp_path) for name in ("casarural", "camping"))
     assert "aparcamiento privado" in guesthouse.answer("hay aparcamiento?", [], "es")
     no_answer = TEXTS.get("no_answer", "es")
     assert guesthouse.answer("teneis aparcamiento para autocaravanas?", [], "es") == no_answer
@@ -792,8 +785,7 @@ def test_an_address_on_a_street_named_with_al_and_hours_of_every_day_are_found(i
     18:30": neither read as an address ("al" was no word of a street's name) nor as a
     timetable (no day of the week), so "¿dónde estáis?" was refused and "¿a qué hora abrís?"
     found the boats' departures."""
-    centre = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/buceo"),
-                                     "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    centre = _eval_bot("buceo", index_cache)
     for question in ("buenas! donde estais?", "a que hora abris?"):
         assert centre.answer(question, [], "es").startswith("## Horario y contacto"), question
 
@@ -803,8 +795,7 @@ def test_a_longer_message_that_says_it_carries_on_is_read_with_the_question_befo
     """"y a Huesca me lo podéis enviar?", seven words after a question on deliveries, found
     nothing alone and was refused: only a message of six words or fewer was read with the
     question before it."""
-    shop = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/heladeria"),
-                                   "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    shop = _eval_bot("heladeria", index_cache)
     history = [("user", "llevais helado a domicilio?"), ("assistant", "Repartimos con Glovo")]
     assert "Fuera de Zaragoza no enviamos" in shop.answer(
         "y a huesca me lo podeis enviar?", history, "es")
@@ -814,8 +805,7 @@ def test_a_name_asked_about_reaches_its_passage_one_that_sets_the_scene_does_not
     """"do you take bizum": Bizum, a name to the documents as a town's is, had been left out
     of the words that reach a passage, and "take" alone reached nothing of the Spanish
     payment methods. A name after a preposition of place still only sets the scene."""
-    pharmacy = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/farmacia"),
-                                       "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    pharmacy = _eval_bot("farmacia", index_cache)
     assert "Bizum" in pharmacy.answer("do you take bizum", [], "en")
     assert pharmacy.answer("whats the best hotel in logroño", [], "en") == TEXTS.get(
         "no_answer", "en")
@@ -825,11 +815,8 @@ def test_the_hours_of_a_place_named_with_what_it_is_of_are_that_places(index_cac
     """"¿a qué hora abre el centro de salud?" found a pharmacy's own hours: its words are the
     documents' ("Servicios de salud", "el centro de Logroño"). A place named with what it is
     of must be reached by the timetable, as an ice cream shop's "tienda del Actur" is."""
-    def bot_of(name):
-        return make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval" / name),
-                                       "INDEX_CACHE_DIR": index_cache}), TEXTS)
-
-    pharmacy, ice_cream = bot_of("farmacia"), bot_of("heladeria")
+    pharmacy = _eval_bot("farmacia", index_cache)
+    ice_cream = _eval_bot("heladeria", index_cache)
     assert pharmacy.answer("a que hora abre el centro de salud", [], "es") == TEXTS.get(
         "no_answer", "es")
     assert "9:30 a 14:00" in pharmacy.answer("a que hora abre la farmacia", [], "es")
@@ -840,8 +827,7 @@ def test_a_long_paragraph_of_many_topics_is_searched_in_short_pieces(index_cache
     """A repair shop's terms are one paragraph of 1,350 characters: in pieces of 900, the
     time to collect a repaired laptop sat with the warranty, payment and backups, and
     "¿cuánto tiempo tengo para recoger el portátil?" found the next piece instead."""
-    shop = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/informatica"),
-                                   "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    shop = _eval_bot("informatica", index_cache)
     reply = shop.answer("cuanto tiempo tengo para recoger el portatil", [], "es")
     assert "tienes tres meses para recogerlo" in reply, reply[:80]
 
@@ -851,8 +837,7 @@ def test_a_small_visitors_page_is_no_translation_of_a_passage_it_does_not_match(
     some Spanish passage by the counterpart test's margin, and "where is the shop" quoted
     "No, only computers, laptops and tablets." in place of the Spanish address, as its
     translation. A translation is about as long as its original and keeps its figures."""
-    shop = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/informatica"),
-                                   "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    shop = _eval_bot("informatica", index_cache)
     reply = shop.answer("where is the shop", [], "en")
     assert reply.startswith(TEXTS.get("other_language", "en")) and "Santiago 30" in reply
     assert "only computers" in shop.answer("me arreglais el movil?", [], "es")
@@ -862,11 +847,7 @@ def test_a_time_of_year_the_documents_do_not_name_is_no_place_elsewhere(index_ca
     """"¿abrís en invierno?" and "are you open on christmas" name what no document does, as
     "¿a qué hora cierra el Corte Inglés?" does, and were refused as questions about another
     place's hours. A season or a holiday is a time, not a place."""
-    def bot_of(name):
-        return make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval" / name),
-                                       "INDEX_CACHE_DIR": index_cache}), TEXTS)
-
-    ice_cream, bikes = bot_of("heladeria"), bot_of("bicis")
+    ice_cream, bikes = _eval_bot("heladeria", index_cache), _eval_bot("bicis", index_cache)
     assert "16:00 a 21:00" in ice_cream.answer("en invierno abris?", [], "es")
     assert "25 de diciembre" in bikes.answer("are you open on christmas", [], "en")
     assert ice_cream.answer("a que hora cierra el corte ingles", [], "es") == TEXTS.get(
@@ -879,8 +860,7 @@ def test_a_tie_with_a_visitors_page_goes_to_the_customers_language_on_the_same_w
     the same hours under *Dónde estamos y horario*: "¿a qué hora abrís?" tied them (0.819
     and 0.800), holding as many of its words in each, and got the English page under "Solo
     tengo esta información en inglés"."""
-    cleaner = make_bot(load_settings({"KNOWLEDGE_DIR": str(ROOT / "bench/eval/tintoreria"),
-                                      "INDEX_CACHE_DIR": index_cache}), TEXTS)
+    cleaner = _eval_bot("tintoreria", index_cache)
     answer = cleaner.answer("a que hora abris?", [], "es")
     assert answer.startswith("## Dónde estamos y horario"), answer[:80]
 
