@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from prometheus_client import REGISTRY
 
 from app.config import load_settings
-from app.services.bot import OUTCOMES, make_bot, make_model
+from app.services.bot import OUTCOMES, _kinds_asked, make_bot, make_model
 from app.services.chat import ChatManager
 from app.services.extractive import ExtractiveChatModel
 from app.services.retrieval.embeddings import (
@@ -863,6 +863,33 @@ def test_a_tie_with_a_visitors_page_goes_to_the_customers_language_on_the_same_w
     cleaner = _eval_bot("tintoreria", index_cache)
     answer = cleaner.answer("a que hora abris?", [], "es")
     assert answer.startswith("## Dónde estamos y horario"), answer[:80]
+
+
+def test_an_offer_of_what_the_documents_never_name_is_refused(index_cache):
+    """"¿Vendéis cámaras de fotos?" reached a photo studio's passages through "fotos", and
+    was answered with the photos it delivers: what it asks for (the noun it opens with, and
+    the kind after "de") is a word the documents never use. A purpose or a kind they do use
+    still reaches the answer."""
+    studio = _eval_bot("fotografia", index_cache)
+    for question in ["vendeis camaras de fotos?", "¿hacéis cursos de fotografía?"]:
+        assert studio.answer(question, [], "es") == TEXTS.get("no_answer", "es"), question
+    for question, fact in [("haceis fotos de producto?", "15 € por producto"),
+                           ("haceis fotos para el pasaporte?", "pasaporte"),
+                           ("hacéis sesiones de fotos para perros?", "mascotas")]:
+        assert fact in studio.answer(question, [], "es"), question
+
+
+def test_what_a_spanish_offer_asks_for():
+    """The noun, and the kind after "de", "para", "sin" or "con", in each alternative; not
+    an adjective, a place, a purpose or a thing."""
+    assert _kinds_asked("cámaras de fotos") == [{"camaras", "fotos"}]
+    assert _kinds_asked("unas fundas y protectores de pantalla") == [
+        {"fundas"}, {"protectores", "pantalla"}]
+    assert _kinds_asked("masajes relajantes") == [{"masajes"}]
+    assert _kinds_asked("envíos a Canarias") == [{"envios"}]
+    assert _kinds_asked("tienda física para probarme la ropa") == [{"tienda"}]
+    assert _kinds_asked("furgonetas sin conductor") == [{"furgonetas", "conductor"}]
+    assert _kinds_asked("cosas veganas") == [{"veganas"}]
 
 
 PET_SHOP = """# Tienda de Animales Bigotes

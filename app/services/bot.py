@@ -30,7 +30,7 @@ from app.services.extractive import (
     ExtractiveChatModel,
 )
 from app.services.language import LanguageDetector, names_in, terms_in
-from app.services.retrieval.analysis import fold, stems, words
+from app.services.retrieval.analysis import STOPWORDS, fold, stems, words
 from app.services.retrieval.bm25 import ASKING_VERB
 from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
@@ -130,6 +130,21 @@ OFFER_QUESTION = re.compile(
     r"do you(?: guys| also)? (?:sell|do|make|fix|repair|rent|offer|have|teach|give|organi[sz]e|"
     r"run|provide|take|accept|treat|stock|hire out|recommend|know|help))\b(?P<offered>.*)",
     re.IGNORECASE | re.DOTALL)
+# What a Spanish offer question asks for, in each of its alternatives ("fundas y protectores
+# de pantalla"): the noun it opens with, after any determiner, and the first word after a
+# preposition that says which kind ("cámaras de fotos", "clases de ballet", "reformas de
+# cocina", "furgonetas sin conductor"). An adjective after the noun ("masajes relajantes"), a
+# place after "a" or "en" ("envíos a Canarias") and a purpose ("para probarme la ropa") do
+# not say what is offered. A "thing" is no kind ("cosas veganas").
+KIND_OF = frozenset("de del para sin con".split())
+ASIDE = frozenset("a al en por hasta desde sobre".split())
+ALTERNATIVE = frozenset("o u y e ni".split())
+DETERMINER = frozenset("""
+un una unos unas el la los las algun alguna algunos algunas algo mas tambien tb todo toda
+todos todas vuestro vuestra vuestros vuestras otro otra otros otras cosa cosas
+""".split())
+INFINITIVE = re.compile(r"\w+(?:ar|er|ir)(?:me|te|se|nos|lo|la|los|las|le|les)?")
+OFFER_ENDS = re.compile(r"[?.!¿]")
 # A question of the hours of a place named with what it is of ("¿a qué hora abre el centro
 # de salud?", "el mercado de Delicias", "la tienda del Actur"): that place, not the business
 # as "la tienda" or "la clínica" are, whose words must reach the passage as an offer's do.
@@ -395,12 +410,31 @@ class Bot:
         """How much of what an offer question asks about (`OFFER_QUESTION`), or the place a
         question asks the hours of (`HOURS_OF_A_PLACE`), a hit holds; 1 for any other
         message, or one whose verb is all it says ("¿lo hacéis?")."""
-        found = OFFER_QUESTION.match(question) or HOURS_OF_A_PLACE.search(question)
+        offer = OFFER_QUESTION.match(question)
+        if offer and self._asks_for_the_unknown(offer["offered"], language):
+            return lambda hit: 0.0
+        found = offer or HOURS_OF_A_PLACE.search(question)
         read = self.retriever.index.read(found["offered"], language) if found else ""
         text = " ".join(written for written, folded in words(read)
                         if not ASKING_VERB.fullmatch(written)
                         and not self._a_name(folded, read))
         return self._held(text) if text else lambda hit: 1.0
+
+    def _asks_for_the_unknown(self, offered: str, language: str | None) -> bool:
+        """Whether a Spanish offer question asks for what the Spanish documents never name:
+        in every alternative it asks for, a word of its kind (`_kinds_asked`) that no passage
+        uses, nor anything like it (`KnowledgeIndex.strange_words`). "¿vendéis cámaras de
+        fotos?" had reached a photo studio's passage on the photos it delivers, "¿dais clases
+        de ballet?" a dance school's classes. English puts what matters anywhere in a
+        compound ("shark dives", "garden hoses") and is asked of Spanish documents through
+        stand-ins that often miss, so English questions keep the share test alone."""
+        if language != "es" or self.main_language != "es":
+            return False
+        index = self.retriever.index
+        read = index.read(OFFER_ENDS.split(offered, maxsplit=1)[0], language)
+        strange = {fold(word) for word in index.strange_words(read)}
+        kinds = _kinds_asked(read) if strange else []
+        return bool(kinds) and all(strange.intersection(kind) for kind in kinds)
 
     def _a_name(self, folded: str, text: str) -> bool:
         """Whether the documents write the word only as a name (not a brand or an acronym),
@@ -563,6 +597,28 @@ SCENE = re.compile(r"\b(?:in|at|to|from|near|of|around|en|a|al|de|del|desde|hast
 
 
 @lru_cache(maxsize=4096)
+def _kinds_asked(offered: str) -> list[set[str]]:
+    """The words that say what a Spanish offer asks for, one set per alternative (`KIND_OF`):
+    "fundas y protectores de pantalla" is [{fundas}, {protectores, pantalla}]."""
+    kinds: list[set[str]] = [set()]
+    state = "noun"
+    for word in re.findall(r"[^\W_]+", fold(offered)):
+        if word in ALTERNATIVE:
+            kinds.append(set())
+            state = "noun"
+        elif word in KIND_OF or word in ASIDE:
+            state = word
+        elif word in DETERMINER or word in STOPWORDS:
+            continue
+        elif state == "noun" or (state in KIND_OF and not (
+                state == "para" and INFINITIVE.fullmatch(word))):
+            kinds[-1].add(word)
+            state = "said"
+        else:  # an adjective, a place, a purpose and what follows them
+            state = "said"
+    return [kind for kind in kinds if kind]
+
+
 def _scene_names(text: str) -> frozenset[str]:
     """The words of `text` that follow a preposition of place, folded."""
     return frozenset(fold(found) for found in SCENE.findall(text))
