@@ -879,6 +879,31 @@ def test_an_offer_of_what_the_documents_never_name_is_refused(index_cache):
         assert fact in studio.answer(question, [], "es"), question
 
 
+def _conversation(bot, language: str, *messages: str) -> list[str]:
+    """The bot's replies to `messages`, each asked with the conversation so far."""
+    history: list[tuple[str, str]] = []
+    for message in messages:
+        history += [("user", message), ("assistant", bot.answer(message, history, language))]
+    return [content for role, content in history if role == "assistant"]
+
+
+def test_a_follow_up_that_only_asks_how_long_is_asked_of_the_answer_before(index_cache):
+    """"¿Cuánto tarda?" after the price of a procedure found the FAQ "¿Cuánto se tarda en
+    conseguir cita para la huella?": it names nothing, so it asks about what the answer
+    before was about, whose row of the price list gives the usual time. A follow-up that
+    names what it asks about, or an answer before that states no such thing, is read as
+    before."""
+    agency = _eval_bot("extranjeria", index_cache)
+    assert "3 a 6 meses" in _conversation(agency, "es", "cuanto cuesta el arraigo",
+                                          "cuanto tarda?")[1]
+    assert "1 a 2 años" in _conversation(agency, "es", "cuanto cuesta la nacionalidad",
+                                         "y cuanto tarda?")[1]
+    assert "entre 2 y 6 semanas" in _conversation(
+        agency, "es", "cuanto cuesta el arraigo", "cuanto tarda la cita para la huella?")[1]
+    office, price = _conversation(agency, "es", "donde esta la oficina", "cuanto cuesta?")
+    assert "Alameda Principal" in office and "Alameda Principal" not in price
+
+
 def test_what_a_spanish_offer_asks_for():
     """The noun, and the kind after "de", "para", "sin" or "con", in each alternative; not
     an adjective, a place, a purpose or a thing."""

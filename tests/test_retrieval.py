@@ -1257,6 +1257,20 @@ def test_a_question_in_english_finds_the_passage_only_in_spanish(tmp_path):
     assert retriever.search("when are you open", 1)[0].passage.language == "es"
 
 
+def test_a_passage_is_scored_alone_as_the_search_scores_it(tmp_path):
+    """A follow-up may be answered with the passage quoted before, wherever it ranks: it
+    gets the score, similarity and coverage the search gives it, context included."""
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "tienda.md").write_text(
+        "## Tarjetas regalo\nVendemos tarjetas regalo de 25 y 50 euros.\n\n"
+        "## Horario\nAbrimos de lunes a viernes de 9 a 18.\n", encoding="utf-8")
+    embeddings = UniversalSentenceEmbeddings()
+    retriever = HybridRetriever(load_index(kb, embeddings, None), embeddings)
+    for hit in retriever.search("cuanto cuestan?", 2, context="tarjetas regalo"):
+        assert retriever.hit(hit.position, "cuanto cuestan?", "tarjetas regalo") == hit
+
+
 SPANISH = ["El blanqueamiento en clínica cuesta 250 €.", "Abrimos de lunes a viernes.",
            "Atendemos a niños desde los 3 años."]
 

@@ -38,9 +38,10 @@ from app.services.retrieval.embeddings import (
     make_embeddings,
     use_e5_threads,
 )
-from app.services.retrieval.facts import HOURS_WORDS
+from app.services.retrieval.facts import CLOCK, DAY, HOURS_WORDS
 from app.services.retrieval.index import load_index
 from app.services.retrieval.retriever import Hit, HybridRetriever
+from app.services.retrieval.splitter import Passage
 from app.services.smalltalk import CLOSINGS, SmallTalk
 from app.services.texts import LANGUAGE_NAMES, Texts
 
@@ -151,6 +152,28 @@ OFFER_ENDS = re.compile(r"[?.!¿]")
 HOURS_OF_A_PLACE = re.compile(
     r"\b(?:abre|abren|cierra|cierran)\s+(?:el|la|los|las)\s+"
     r"(?P<offered>\w+(?:\s+\w+)?\s+(?:de|del)\s+[^?¿!,.]+)", re.IGNORECASE)
+# A short message that asks what something costs, how long it takes or on which days, and
+# names nothing else ("¿cuánto tarda?", "¿qué días es?", "how long does it take"), asks it of
+# what the answer before was about: that passage answers it when it states such a thing
+# (`STATED`). Alone, "¿cuánto tarda?" found an agency's FAQ "¿Cuánto se tarda en conseguir
+# cita para la huella?" after a question on the price of one of its procedures, whose row in
+# the price list gives its usual time; read with that question, too.
+PROPERTY_ASKED = {
+    "price": frozenset("cuesta cuestan vale valen sale salen precio precios cobrais cost costs "
+                       "price prices much".split()),
+    "time": frozenset("tarda tardan dura duran duracion tiempo plazo long take takes last "
+                      "lasts".split()),
+    "days": frozenset("dia dias hora horas horario cuando day days time times when".split()),
+}
+ASKING_WORDS = frozenset("cuanto cuanta cuantos cuantas que cual cuales es son sera eso esto lo "
+                         "entonces how what which is are it that this they does do will be "
+                         "then".split()).union(
+    *PROPERTY_ASKED.values())
+DURATION = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:min|minutos?|h|horas?|d[ií]as?|semanas?|"
+                      r"mes(?:es)?|años?|minutes?|hours?|days?|weeks?|months?|years?)\b",
+                      re.IGNORECASE)
+STATED = {"price": MONEY, "time": DURATION, "days": re.compile(f"{DAY.pattern}|{CLOCK.pattern}",
+                                                                re.IGNORECASE)}
 # A message that opens with "and", "or", "but", "what about" (Spanish and English) carries on
 # from the question before it.
 FOLLOWS_ON = re.compile(r"[¿¡\s]*(?:y|e|o|u|pero|and|or|but|what about|how about)\b",
@@ -366,6 +389,11 @@ class Bot:
             return search(self.condense.invoke({"question": question,
                                                 "history": _messages(history)}))
         short = len(question.split()) <= FOLLOW_UP_WORDS
+        before = self._answered_before(question, history, language) if short else None
+        if earlier is not None and before is not None:
+            hits = search(question, earlier)
+            hit = self.retriever.hit(before, question, earlier, language=language)
+            return [hit, *(other for other in hits if other.position != before)]
         if earlier is not None and short and FOLLOWS_ON.match(question):
             # "y es gratis?", "and on Sundays?": it says itself that it continues the question
             # before, so it is not read alone even when a passage matches it alone.
@@ -454,6 +482,29 @@ class Bot:
             return index.coverage(text)
 
         return lambda hit: float(coverage()[hit.position])
+
+    def _answered_before(self, question: str, history: list[tuple[str, str]],
+                         language: str | None) -> int | None:
+        """The passage the last reply quoted first, when `question` only asks a thing it
+        states (`PROPERTY_ASKED`): "¿cuánto dura?" after the night tour's row of a
+        timetable, which gives its length."""
+        read = fold(self.retriever.index.read(question, language))
+        asked = re.findall(r"[^\W_]+", read[len(opening[0]):] if (
+            opening := FOLLOWS_ON.match(read)) else read)
+        if not asked or not set(asked) <= ASKING_WORDS:
+            return None
+        kinds = [kind for kind, said in PROPERTY_ASKED.items() if said.intersection(asked)]
+        reply = next((content for role, content in reversed(history) if role == "assistant"),
+                     "")
+        if len(kinds) != 1 or not reply:
+            return None
+        quoted = [(at, position) for position, passage in enumerate(self.retriever.index.passages)
+                  if (at := reply.find(_as_quoted(passage))) >= 0]
+        if not quoted:
+            return None
+        position = min(quoted)[1]
+        text = self.retriever.index.passages[position].text
+        return position if STATED[kinds[0]].search(text) else None
 
     def _earlier_question(self, history: list[tuple[str, str]]) -> str | None:
         """The person's last message before this one that was not small talk."""
@@ -597,6 +648,12 @@ SCENE = re.compile(r"\b(?:in|at|to|from|near|of|around|en|a|al|de|del|desde|hast
 
 
 @lru_cache(maxsize=4096)
+def _as_quoted(passage: Passage) -> str:
+    """A passage as the offline model quotes it: under its closest heading, if any."""
+    text = passage.text.strip()
+    return f"## {passage.headings[-1]}\n{text}" if passage.headings else text or "\0"
+
+
 def _kinds_asked(offered: str) -> list[set[str]]:
     """The words that say what a Spanish offer asks for, one set per alternative (`KIND_OF`):
     "fundas y protectores de pantalla" is [{fundas}, {protectores, pantalla}]."""

@@ -55,6 +55,20 @@ class HybridRetriever:
         """
         if not query.strip() or not self.index.passages:
             return []
+        fused, similarity, coverage = self.scores(query, context, context_weight, language)
+        k = min(k, len(fused))
+        order = np.argpartition(-fused, k - 1)[:k]
+        order = order[np.argsort(-fused[order], kind="stable")]
+        return [self._hit(int(i), fused, similarity, coverage) for i in order]
+
+    def hit(self, position: int, query: str, context: str = "", context_weight: float = 0.5,
+            language: str | None = None) -> Hit:
+        """Passage `position` as `search` scores it for `query` (in `context`)."""
+        return self._hit(position, *self.scores(query, context, context_weight, language))
+
+    def scores(self, query: str, context: str = "", context_weight: float = 0.5,
+               language: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every passage's fused score, similarity and coverage for `query` (`search`)."""
         query, context = (self.index.read(text, language) for text in (query, context))
         texts = [query, context] if context.strip() else [query]
         vectors = as_matrix(self.embeddings, texts, query=True)
@@ -63,9 +77,9 @@ class HybridRetriever:
         coverage = self.index.coverage(query)
         if len(texts) > 1:
             coverage = np.maximum(coverage, self.index.coverage(" ".join(texts)))
-        fused = similarity + self.words_weight * coverage
-        k = min(k, len(fused))
-        order = np.argpartition(-fused, k - 1)[:k]
-        order = order[np.argsort(-fused[order], kind="stable")]
-        return [Hit(int(i), self.index.passages[i], float(fused[i]), float(similarity[i]),
-                    float(coverage[i])) for i in order]
+        return similarity + self.words_weight * coverage, similarity, coverage
+
+    def _hit(self, position: int, fused: np.ndarray, similarity: np.ndarray,
+             coverage: np.ndarray) -> Hit:
+        return Hit(position, self.index.passages[position], float(fused[position]),
+                   float(similarity[position]), float(coverage[position]))
