@@ -915,6 +915,9 @@ def test_what_a_spanish_offer_asks_for():
     assert _kinds_asked("tienda física para probarme la ropa") == [{"tienda"}]
     assert _kinds_asked("furgonetas sin conductor") == [{"furgonetas", "conductor"}]
     assert _kinds_asked("cosas veganas") == [{"veganas"}]
+    assert _kinds_asked("talleres para despedidas de soltera") == [{"talleres", "despedidas"}]
+    assert _kinds_asked("apartamentos en el centro de Marbella") == [{"apartamentos"}]
+    assert _kinds_asked("con la declaración de la renta") == [{"declaracion", "renta"}]
 
 
 PET_SHOP = """# Tienda de Animales Bigotes

@@ -656,23 +656,24 @@ def _as_quoted(passage: Passage) -> str:
 
 def _kinds_asked(offered: str) -> list[set[str]]:
     """The words that say what a Spanish offer asks for, one set per alternative (`KIND_OF`):
-    "fundas y protectores de pantalla" is [{fundas}, {protectores, pantalla}]."""
+    "fundas y protectores de pantalla" is [{fundas}, {protectores, pantalla}]; the kind of
+    its kind is no more ("talleres para despedidas de soltera": {talleres, despedidas})."""
     kinds: list[set[str]] = [set()]
-    state = "noun"
+    state = "noun"  # then "head" (its adjectives), a preposition, and "done"
     for word in re.findall(r"[^\W_]+", fold(offered)):
         if word in ALTERNATIVE:
             kinds.append(set())
             state = "noun"
-        elif word in KIND_OF or word in ASIDE:
-            state = word
+        elif word in KIND_OF or word in ASIDE:  # one before the noun leads to it
+            state = word if state == "head" else state if state == "noun" else "done"
         elif word in DETERMINER or word in STOPWORDS:
             continue
         elif state == "noun" or (state in KIND_OF and not (
                 state == "para" and INFINITIVE.fullmatch(word))):
             kinds[-1].add(word)
-            state = "said"
-        else:  # an adjective, a place, a purpose and what follows them
-            state = "said"
+            state = "head" if state == "noun" else "done"
+        elif state != "head":  # a place, a purpose, and what follows them
+            state = "done"
     return [kind for kind in kinds if kind]
 
 
