@@ -6,10 +6,13 @@ Measures, in one run, on 127.0.0.1 only:
    index it, the time to read it back from the cache, the time of one search, and the memory
    the index and the models take;
    with the shipped knowledge base (32 passages) measured the same way as the baseline;
-2. the gateway under its production gunicorn config (2 workers) on the shipped knowledge base:
-   each worker's memory from /proc/<pid>/smaps_rollup (RSS, PSS, and USS: its private pages).
+2. the gateway under its production gunicorn config (2 workers) on the shipped knowledge base,
+   then on `--built-by-master` generated sections (default 1,000) whose index the master
+   builds before it forks: the master's and each worker's memory from /proc/<pid>/smaps_rollup
+   (RSS, PSS, and USS: its private pages).
 
-Usage: `make bench-bot`, or `python -m bench.knowledge [--passages 10000] [--queries 200]`.
+Usage: `make bench-bot`, or `python -m bench.knowledge [--passages 10000] [--queries 200]
+[--built-by-master 1000]`.
 """
 
 from __future__ import annotations
@@ -101,15 +104,19 @@ def measure(directory: Path, queries: int) -> dict:
             "rss_growth_mb": grown}
 
 
-def worker_memory() -> list[dict]:
-    """RSS, PSS and USS of each gunicorn worker serving the shipped knowledge base."""
+def worker_memory(knowledge_dir: Path | None = None) -> list[dict]:
+    """RSS, PSS and USS of gunicorn's master and each worker serving the shipped knowledge
+    base, or `knowledge_dir`, whose index the master builds before it forks."""
     with tempfile.TemporaryDirectory() as tmp:
-        server = Gunicorn({"GATEWAY_DB_PATH": f"{tmp}/bench.sqlite3",
-                           "INDEX_CACHE_DIR": f"{tmp}/index", "WEB_CONCURRENCY": "2"})
+        env = {"GATEWAY_DB_PATH": f"{tmp}/bench.sqlite3", "INDEX_CACHE_DIR": f"{tmp}/index",
+               "WEB_CONCURRENCY": "2"}
+        if knowledge_dir is not None:
+            env["KNOWLEDGE_DIR"] = str(knowledge_dir)
+        server = Gunicorn(env)
         try:
-            server.start(timeout=120)
+            server.start(timeout=1800)
             time.sleep(3)  # both workers booted and warmed their models
-            return server.worker_memory()
+            return server.memory()
         finally:
             server.stop()
 
@@ -119,6 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--built-by-master", type=int, default=1_000,
+                        help="generated sections the gunicorn master indexes (memory)")
     args = parser.parse_args(argv)
     base = measure(Path(DEFAULT_KNOWLEDGE_DIR), args.queries)
     with tempfile.TemporaryDirectory() as tmp:
@@ -134,9 +143,18 @@ def main(argv: list[str] | None = None) -> None:
               f"{row['vectors_mb']:>11.1f}{row['rss_growth_mb']:>9.0f}")
     print(f"ratio generated/shipped: search p50 {big['p50_ms'] / base['p50_ms']:.2f}x, "
           f"p95 {big['p95_ms'] / base['p95_ms']:.2f}x")
-    print("\ngunicorn workers on the shipped knowledge base (MB):")
-    for row in worker_memory():
-        print(f"  pid {row['pid']}: RSS {row['rss']:.0f}  PSS {row['pss']:.0f}  "
+    print("\ngunicorn on the shipped knowledge base (MB):")
+    print_memory(worker_memory())
+    with tempfile.TemporaryDirectory() as tmp:
+        write_knowledge(Path(tmp), args.built_by_master)
+        print(f"\ngunicorn on {args.built_by_master:,} generated sections, indexed by the "
+              "master before it forks (MB):")
+        print_memory(worker_memory(Path(tmp)))
+
+
+def print_memory(rows: list[dict]) -> None:
+    for row in rows:
+        print(f"  {row['role']} {row['pid']}: RSS {row['rss']:.0f}  PSS {row['pss']:.0f}  "
               f"USS {row['uss']:.0f}")
 
 

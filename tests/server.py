@@ -96,13 +96,18 @@ class Gunicorn:
 
     def worker_memory(self) -> list[dict]:
         """Each worker's RSS, PSS and USS (its private pages), in MB, from smaps_rollup."""
+        return [row for row in self.memory() if row["role"] == "worker"]
+
+    def memory(self) -> list[dict]:
+        """The master's and each worker's RSS, PSS and USS, in MB, from smaps_rollup."""
         rows = []
-        for pid in self.worker_pids():
+        for role, pid in [("master", self.process.pid),
+                          *(("worker", pid) for pid in self.worker_pids())]:
             fields = {}
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
                 name, value = line.split(":", 1)
                 fields[name] = int(value.split()[0]) / 1024
-            rows.append({"pid": pid, "rss": fields["Rss"], "pss": fields["Pss"],
+            rows.append({"role": role, "pid": pid, "rss": fields["Rss"], "pss": fields["Pss"],
                          "uss": fields["Private_Clean"] + fields["Private_Dirty"]})
         return rows
 

@@ -10,6 +10,10 @@ thread, and e5's OpenMP starts none for one), so it is safe before a fork.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
+
 from app.config import Settings
 from app.services.language import LanguageDetector
 from app.services.retrieval.embeddings import (
@@ -33,3 +37,17 @@ def preload(settings: Settings) -> None:
     if settings.embeddings_provider == "offline":
         load_e5()
         load_index(settings.knowledge_dir, make_embeddings(settings), settings.index_cache_dir)
+    release_freed_memory()
+
+
+def release_freed_memory() -> None:
+    """Hand the heap that building the index used and freed back to the system. glibc keeps
+    freed memory for the process to reuse, so the master held what a build took for good,
+    and every worker forked from it started with those pages (README, *Memory and scale*).
+    A C library without `malloc_trim` (musl, macOS) keeps it as before."""
+    gc.collect()
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return
+    trim(0)
