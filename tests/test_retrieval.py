@@ -1245,14 +1245,19 @@ def test_another_version_of_the_code_that_reads_documents_names_another_index(tm
     assert index_module.folder_key(tmp_path, embeddings) != before
 
 
-def test_a_question_in_english_finds_the_passage_only_in_spanish(tmp_path):
+def _shop_retriever(tmp_path) -> HybridRetriever:
+    """A retriever over a shop's two Spanish sections, gift cards and opening hours."""
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "tienda.md").write_text(
         "## Tarjetas regalo\nVendemos tarjetas regalo de 25 y 50 euros.\n\n"
         "## Horario\nAbrimos de lunes a viernes de 9 a 18.\n", encoding="utf-8")
     embeddings = UniversalSentenceEmbeddings()
-    retriever = HybridRetriever(load_index(kb, embeddings, None), embeddings)
+    return HybridRetriever(load_index(kb, embeddings, None), embeddings)
+
+
+def test_a_question_in_english_finds_the_passage_only_in_spanish(tmp_path):
+    retriever = _shop_retriever(tmp_path)
     assert retriever.search("do you sell gift cards?", 1)[0].passage.title == "Tarjetas regalo"
     assert retriever.search("when are you open", 1)[0].passage.language == "es"
 
@@ -1260,13 +1265,7 @@ def test_a_question_in_english_finds_the_passage_only_in_spanish(tmp_path):
 def test_a_passage_is_scored_alone_as_the_search_scores_it(tmp_path):
     """A follow-up may be answered with the passage quoted before, wherever it ranks: it
     gets the score, similarity and coverage the search gives it, context included."""
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    (kb / "tienda.md").write_text(
-        "## Tarjetas regalo\nVendemos tarjetas regalo de 25 y 50 euros.\n\n"
-        "## Horario\nAbrimos de lunes a viernes de 9 a 18.\n", encoding="utf-8")
-    embeddings = UniversalSentenceEmbeddings()
-    retriever = HybridRetriever(load_index(kb, embeddings, None), embeddings)
+    retriever = _shop_retriever(tmp_path)
     for hit in retriever.search("cuanto cuestan?", 2, context="tarjetas regalo"):
         assert retriever.hit(hit.position, "cuanto cuestan?", "tarjetas regalo") == hit
 
