@@ -389,8 +389,9 @@ class Bot:
             return search(self.condense.invoke({"question": question,
                                                 "history": _messages(history)}))
         short = len(question.split()) <= FOLLOW_UP_WORDS
-        before = self._answered_before(question, history, language) if short else None
-        if earlier is not None and before is not None:
+        before = (self._answered_before(question, history, language)
+                  if short and earlier is not None else None)
+        if before is not None:
             hits = search(question, earlier)
             hit = self.retriever.hit(before, question, earlier, language=language)
             return [hit, *(other for other in hits if other.position != before)]
@@ -647,7 +648,6 @@ SCENE = re.compile(r"\b(?:in|at|to|from|near|of|around|en|a|al|de|del|desde|hast
                    r"(\w+)", re.IGNORECASE)
 
 
-@lru_cache(maxsize=4096)
 def _as_quoted(passage: Passage) -> str:
     """A passage as the offline model quotes it: under its closest heading, if any."""
     text = passage.text.strip()
@@ -677,6 +677,7 @@ def _kinds_asked(offered: str) -> list[set[str]]:
     return [kind for kind in kinds if kind]
 
 
+@lru_cache(maxsize=4096)
 def _scene_names(text: str) -> frozenset[str]:
     """The words of `text` that follow a preposition of place, folded."""
     return frozenset(fold(found) for found in SCENE.findall(text))
