@@ -904,6 +904,14 @@ def test_a_follow_up_that_only_asks_how_long_is_asked_of_the_answer_before(index
     assert "Alameda Principal" in office and "Alameda Principal" not in price
 
 
+def test_a_business_with_no_street_is_found_where_its_documents_place_it(index_cache):
+    """A ski hire shop "a 50 metros de la telecabina", with no street in its documents:
+    "¿dónde está la tienda?" and "where are you" were refused."""
+    shop = _eval_bot("esqui", index_cache)
+    assert "telecabina" in shop.answer("donde esta la tienda", [], "es")
+    assert "Borreguiles" in shop.answer("where are you", [], "en")
+
+
 def test_what_a_spanish_offer_asks_for():
     """The noun, and the kind after "de", "para", "sin" or "con", in each alternative; not
     an adjective, a place, a purpose or a thing."""

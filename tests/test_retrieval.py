@@ -1085,6 +1085,19 @@ def test_only_the_business_is_asked_where_it_is_when_it_writes_its_address_in_fu
     assert where in asked_of([other])[0]  # with no address in full, any address is theirs
 
 
+def test_where_no_passage_gives_a_street_a_landmark_places_the_business():
+    """A ski hire shop gives no street, only "a 50 metros de la telecabina": "¿dónde está la
+    tienda?" and "where are you" reached nothing. A landmark is its address only where no
+    passage gives a street, and "next to them" places nothing."""
+    landmark = "Tienda de alquiler en Pradollano, a 50 metros de la telecabina Borreguiles."
+    lesson = "Children swim with an instructor next to them at all times."
+    street = "Estamos en la Calle Feria 23, 41003 Sevilla."
+    where = asked_by(street)[0]
+    assert [where in questions for questions in asked_of([landmark, lesson])] == [True, False]
+    assert [where in questions for questions in asked_of([landmark, street])] == [False, True]
+    assert where in asked_of(["Our hut is next to the Dunes Café, by the beach."])[0]
+
+
 def test_chat_abbreviations_are_spelled_out_and_words_containing_them_are_not():
     assert spelled_out("Q hora abrís el finde? xq no contestáis") == (
         "que hora abrís el fin de semana? porque no contestáis")

@@ -23,6 +23,17 @@ STREET = re.compile(
     r"|\b\d{1,4}[a-z]?,?\s+(?:[A-Z][\w'-]*\s+){1,4}"
     r"(?i:street|st\.?|road|rd\.?|avenue|ave\.?|lane|square|boulevard|drive|place)\b"
     r"|" + POSTCODE.pattern)
+# A place given by what it is near, as a business with no street address gives its own (a
+# ski hire shop "a 50 metros de la telecabina", a campsite "junto al río", a sailing club's
+# pontoon "next to the fuel station").
+LANDMARK = re.compile(
+    r"\b(?:(?:a\s+(?:unos\s+)?\d+\s*(?:metros|m|minutos|min)\s+(?:a pie\s+|andando\s+)?de|"
+    r"junto\s+a|frente\s+a|enfrente\s+de|al\s+lado\s+de)\s+(?:(?:el|la|los|las)\b|"
+    r"(?-i:[A-ZÁÉÍÓÚÑ]))|"
+    r"(?:a\s+(?:unos\s+)?\d+\s*(?:metros|m|minutos|min)\s+(?:a pie\s+|andando\s+)?del|"
+    r"junto\s+al|frente\s+al|enfrente\s+del|al\s+lado\s+del)\s|"
+    r"(?:\d+\s*(?:metres|meters|m|minutes|mins)\s+(?:walk\s+)?from|next\s+to|opposite|"
+    r"in\s+front\s+of)\s+(?:the\b|(?-i:[A-Z])))", re.IGNORECASE)
 # Nine to fifteen digits in groups, perhaps after a country code: "983 20 40 60",
 # "+34 600 123 456", "(020) 7946 0958"; not an amount, a date or a time.
 PHONE = re.compile(r"(?<![\w.,:/])(?:\+\d{1,3}[ .-]?)?\(?\d{2,4}\)?(?:[ .-]?\d{2,4}){2,4}"
@@ -82,8 +93,13 @@ def asked_of(texts: list[str]) -> list[list[str]]:
     """`asked_by` of each of a knowledge base's passages. Where some give an address with its
     postcode, the business's own written in full, an address without one is someone else's:
     a driving school's guide recommends "el Centro Médico Delicias, en la calle Delicias
-    30", and "where are you?" found that passage as close as the school's own address."""
+    30", and "where are you?" found that passage as close as the school's own address.
+    Where none gives a street, a passage that places something by a landmark (`LANDMARK`)
+    is the business's address: a ski hire shop "a 50 metros de la telecabina" was where no
+    "¿dónde está la tienda?" could reach."""
     addresses = [_address(text) for text in texts]
+    if not any(addresses):  # no street at all: where the documents place the business
+        addresses = [bool(LANDMARK.search(text)) for text in texts]
     full = [address and bool(POSTCODE.search(text))
             for text, address in zip(texts, addresses, strict=True)]
     return [_asked(text, address and (own or not any(full)))
