@@ -28,9 +28,10 @@ from app.services.extractive import (
     LANGUAGE_MARKER,
     PASSAGE_SEPARATOR,
     ExtractiveChatModel,
+    titled,
 )
 from app.services.language import LanguageDetector, names_in, terms_in
-from app.services.retrieval.analysis import STOPWORDS, fold, stems, words
+from app.services.retrieval.analysis import STOPWORDS, WORD, fold, stems, words
 from app.services.retrieval.bm25 import ASKING_VERB
 from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
@@ -490,7 +491,7 @@ class Bot:
         states (`PROPERTY_ASKED`): "¿cuánto dura?" after the night tour's row of a
         timetable, which gives its length."""
         read = fold(self.retriever.index.read(question, language))
-        asked = re.findall(r"[^\W_]+", read[len(opening[0]):] if (
+        asked = WORD.findall(read[len(opening[0]):] if (
             opening := FOLLOWS_ON.match(read)) else read)
         if not asked or not set(asked) <= ASKING_WORDS:
             return None
@@ -649,9 +650,10 @@ SCENE = re.compile(r"\b(?:in|at|to|from|near|of|around|en|a|al|de|del|desde|hast
 
 
 def _as_quoted(passage: Passage) -> str:
-    """A passage as the offline model quotes it: under its closest heading, if any."""
-    text = passage.text.strip()
-    return f"## {passage.headings[-1]}\n{text}" if passage.headings else text or "\0"
+    """A passage as the offline model quotes it (`extractive.titled`), under its closest
+    heading; never empty, which every reply would hold."""
+    return titled(passage.headings[-1] if passage.headings else "",
+                  passage.text.strip()) or "\0"
 
 
 def _kinds_asked(offered: str) -> list[set[str]]:
@@ -660,7 +662,7 @@ def _kinds_asked(offered: str) -> list[set[str]]:
     its kind is no more ("talleres para despedidas de soltera": {talleres, despedidas})."""
     kinds: list[set[str]] = [set()]
     state = "noun"  # then "head" (its adjectives), a preposition, and "done"
-    for word in re.findall(r"[^\W_]+", fold(offered)):
+    for word in WORD.findall(fold(offered)):
         if word in ALTERNATIVE:
             kinds.append(set())
             state = "noun"

@@ -54,14 +54,15 @@ class ExtractiveChatModel(BaseChatModel):
                                 p[2] >= first[2] - self.tie
                                 and (p[1] == first[1] or first[1] in ("", language))]
             answer = "\n\n".join(
-                f"{self.texts.get('other_language', language)}\n\n{_titled(title, text)}"
+                f"{self.texts.get('other_language', language)}\n\n{titled(title, text)}"
                 if lang not in ("", language) and (n == 0 or quoted[n - 1][1] != lang)
-                else _titled(title, text)
+                else titled(title, text)
                 for n, (title, lang, _, text) in enumerate(quoted))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=answer))])
 
 
-def _titled(title: str, text: str) -> str:
+def titled(title: str, text: str) -> str:
+    """A passage as the model quotes it: under its title, if it has one."""
     return f"## {title}\n{text}" if title else text
 
 
