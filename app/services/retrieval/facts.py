@@ -25,13 +25,12 @@ STREET = re.compile(
     r"|" + POSTCODE.pattern)
 # A place given by what it is near, as a business with no street address gives its own (a
 # ski hire shop "a 50 metros de la telecabina", a campsite "junto al río", a sailing club's
-# pontoon "next to the fuel station").
+# pontoon "next to the fuel station"); in Spanish, "de" and "a" take their article as "del"
+# and "al".
+NEAR = (r"(?:a\s+(?:unos\s+)?\d+\s*(?:metros|m|minutos|min)\s+(?:a pie\s+|andando\s+)?de|"
+        r"junto\s+a|frente\s+a|enfrente\s+de|al\s+lado\s+de)")
 LANDMARK = re.compile(
-    r"\b(?:(?:a\s+(?:unos\s+)?\d+\s*(?:metros|m|minutos|min)\s+(?:a pie\s+|andando\s+)?de|"
-    r"junto\s+a|frente\s+a|enfrente\s+de|al\s+lado\s+de)\s+(?:(?:el|la|los|las)\b|"
-    r"(?-i:[A-ZÁÉÍÓÚÑ]))|"
-    r"(?:a\s+(?:unos\s+)?\d+\s*(?:metros|m|minutos|min)\s+(?:a pie\s+|andando\s+)?del|"
-    r"junto\s+al|frente\s+al|enfrente\s+del|al\s+lado\s+del)\s|"
+    rf"\b(?:{NEAR}(?:l\s|\s+(?:(?:el|la|los|las)\b|(?-i:[A-ZÁÉÍÓÚÑ])))|"
     r"(?:\d+\s*(?:metres|meters|m|minutes|mins)\s+(?:walk\s+)?from|next\s+to|opposite|"
     r"in\s+front\s+of)\s+(?:the\b|(?-i:[A-Z])))", re.IGNORECASE)
 # Nine to fifteen digits in groups, perhaps after a country code: "983 20 40 60",
