@@ -563,6 +563,40 @@ def test_a_title_after_an_emoji_heads_the_document():
         ("🦷 CLÍNICA DENTAL SONRÍE · Valladolid", "DIRECCIÓN")]
 
 
+def test_a_title_after_a_subtitle_that_ends_no_sentence_heads_its_section():
+    """A PDF's text has no blank lines: an immigration agency's subtitle "... cada caso puede
+    pedir algo más", with no full stop, ran on into the title under it, and "NIE" headed
+    nothing. A line ended that far short of the text's width was not wrapped; a full line
+    whose sentence goes on over a name in capitals still runs on."""
+    passages = split_document(mark_headings(
+        "REQUISITOS MÁS PEDIDOS\n"
+        "Gestoría Costa Papeles - lista orientativa, cada caso puede pedir algo más\n"
+        "NIE (número de identidad de extranjero)\n"
+        "Pasaporte original y copia, el formulario EX-15 firmado, el "
+        "justificante de pago de la tasa\n"
+        "790 código 012 y un documento que explique para qué lo "
+        "necesitas (un contrato de trabajo, una\n"
+        "compraventa, una oferta de un banco).\n"
+        "Visado de residencia no lucrativa\n"
+        "Medios económicos de al menos 2.400 € al mes para el "
+        "titular (unos 28.800 € al año) y 600 €\n"
+        "más al mes por cada familiar, seguro médico privado sin "
+        "copagos ni carencias, certificado de\n"
+        "antecedentes penales apostillado y certificado médico. No permite trabajar en España.\n"
+        "Nacionalidad por residencia\n"
+        "10 años de residencia legal, o 2 años para nacionales de "
+        "países iberoamericanos, Andorra,\n"
+        "Filipinas y Portugal. Hay que aprobar los exámenes DELE A2 "
+        "y CCSE del Instituto Cervantes\n"
+        "Salvo los nacionales de países de habla hispana, que solo hacen el CCSE.\n"),
+        "requisitos.pdf")
+    assert [p.headings[-1] for p in passages] == [
+        "REQUISITOS MÁS PEDIDOS", "NIE (número de identidad de extranjero)",
+        "Visado de residencia no lucrativa", "Nacionalidad por residencia"]
+    assert passages[1].text.startswith("Pasaporte original")
+    assert "Cervantes\nSalvo" in passages[3].text
+
+
 def _sections(tmp_path, documents: dict[str, str]) -> list[tuple[str, str]]:
     """`(last heading, text)` of each passage of a folder of these documents (name: text),
     in the order the folder is read."""

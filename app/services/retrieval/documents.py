@@ -88,6 +88,16 @@ OPEN_ENDED = frozenset(
     "por que según sin sobre su sus tu tus u un una unas unos y an and at by for from in "
     "into of on or the to with".split())
 WRAPPED_WORDS = 5  # a line of so many words, the next starting in lower case, is wrapped
+# A hard-wrapped text (a PDF's, a text file's) breaks a line where its next word no longer
+# fits: a long line that ends no sentence, shorter than the text's lines by more than the
+# next line's first word, was ended on purpose, as a subtitle is ("Gestoría Costa Papeles -
+# lista orientativa, cada caso puede pedir algo más" over "NIE (número de identidad de
+# extranjero)", which had run on into it). `FILLED` of the width is slack for a proportional
+# font's lines, which hold more or fewer letters; the width is the `WIDTH_RANK` share of
+# its long lines' lengths, read from at least `WIDTH_LINES` of them.
+FILLED = 0.85
+WIDTH_RANK = 0.9
+WIDTH_LINES = 5
 # A paragraph's first line in bold alone ("**Horario**", "**¿Tenéis garantía?**"), perhaps
 # after an emoji or two ("🕒 **Horario**"): a heading written as bold text, as in documents
 # exported from a word processor or written for social networks.
@@ -798,6 +808,7 @@ def mark_headings(text: str) -> str:
             name = shortcut["name"].replace("_", " ").replace("-", " ")
             lines[i], marked[i] = name[:1].upper() + name[1:], "##"
     filled = [i for i, line in enumerate(lines) if line.strip()]
+    width = _wrap_width([lines[i] for i in filled])
     heading: dict[int, str] = {}
     for n, i in enumerate(filled):
         before = lines[filled[n - 1]] if n else ""
@@ -815,7 +826,8 @@ def mark_headings(text: str) -> str:
                 asked, before, after, blank_before=True):
             lines[i], heading[n] = asked, "##"
         elif _is_heading(lines[i], before, after,
-                         blank_before=i == 0 or not lines[i - 1].strip()):
+                         blank_before=i == 0 or not lines[i - 1].strip()
+                         or _ended_short(before, lines[i], width)):
             heading[n] = ""
     listed = _unmark_lists(heading, [i == 0 or not lines[i - 1].strip()
                                      or _number(lines[i]) is not None for i in filled])
@@ -836,6 +848,23 @@ def mark_headings(text: str) -> str:
             if n in breaks:
                 out.append("")
     return "\n".join(out)
+
+
+def _wrap_width(lines: list[str]) -> int:
+    """The width a hard-wrapped text's lines were wrapped at, in characters; 0 when too few
+    lines are long enough to tell."""
+    long = sorted(len(line.strip()) for line in lines if len(line.strip()) > MAX_HEADING_CHARS)
+    return long[int(WIDTH_RANK * (len(long) - 1))] if len(long) >= WIDTH_LINES else 0
+
+
+def _ended_short(before: str, line: str, width: int) -> bool:
+    """Whether `before`, a long line that ends no sentence, ends where the first word of
+    `line` would still have fitted in the text's `width`: not wrapped, so `line` starts a
+    block."""
+    before, first = before.strip(), line.split()[:1]
+    return bool(width and first and len(before) > MAX_HEADING_CHARS
+                and not before.endswith(SENTENCE_END)
+                and len(before) + 1 + len(first[0]) <= FILLED * width)
 
 
 def _asked_item(line: str, after: str) -> str | None:
