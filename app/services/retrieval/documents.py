@@ -189,7 +189,7 @@ BOLD_RUN_IN = re.compile(r"\s*(\*\*|__)(?P<title>[A-ZÀ-Ý¿][^*_\n]{0,60}?)(?:\
                          r"(?P<text>\S.*)")
 # A label in bold, its text after the colon: "**Horario:** la tienda abre de lunes a sábado".
 BOLD_LABEL_RUN_IN = re.compile(r"\s*(\*\*|__)(?P<title>[A-ZÀ-Ý¿][^*_\n]{0,40}?)\s*"
-                               r"(?::\s*\1|\1\s*:)\s*(?P<text>\S[\s\S]*)")
+                               r"(?::\s*\1|\1\s*:|(?<=\?)\1)\s*(?P<text>\S[\s\S]*)")
 # ... and in plain text: "Envíos: enviamos a toda España...".
 LABEL_RUN_IN = re.compile(r"\s*(?P<title>[A-ZÀ-Ý¿][^:.!?*\n]{0,40}?)\s*:\s+(?P<text>\S.*)")
 # The words (other than function words and figures) that make a label's text a sentence
@@ -201,6 +201,7 @@ FIGURE_FIRST = re.compile(r"[\d€$£+]")
 # ("**Particulares:** declaración de la renta...", "**Empresas:** contabilidad...", under
 # *Servicios*, which "qué servicios tenéis" found whole).
 LABELLED_BLOCK_CHARS = 400
+LABELLED_PARAGRAPHS_CHARS = 250
 # A paragraph that opens in bold.
 BOLD_OPENING = re.compile(r"\s*(\*\*|__)\S")
 # A list item that opens with a question in bold, its answer after it.
@@ -288,15 +289,15 @@ def _list_of_questions(tokens: list, start: int) -> list[tuple[tuple[int, int], 
     return [(lines, m["question"].strip(), m["answer"].strip()) for lines, m in asked]
 
 
-def _labelled(texts: list[str], label: re.Pattern = BOLD_LABEL_RUN_IN
-              ) -> list[tuple[str, str]]:
+def _labelled(texts: list[str], label: re.Pattern = BOLD_LABEL_RUN_IN,
+              block_chars: int = LABELLED_BLOCK_CHARS) -> list[tuple[str, str]]:
     """Each of `texts` as its label and its text, when every one is so written (`label`:
     in bold, `BOLD_LABEL_RUN_IN`, or plain, `LABEL_RUN_IN`), they are longer than
     `LABELLED_BLOCK_CHARS` together and at least half of them are sentences
     (`SENTENCE_WORDS`), not values: a price list's "**Sesión individual:** 60 € (50
     minutos)" stays a list, which "cuánto cuesta una sesión" finds whole. Else nothing."""
     found = [label.fullmatch(text) for text in texts]
-    if sum(map(len, texts)) <= LABELLED_BLOCK_CHARS or any(
+    if sum(map(len, texts)) <= block_chars or any(
             m is None or len(m["title"].split()) > LABEL_HEADING_WORDS for m in found):
         return []
     sentences = sum(not FIGURE_FIRST.match(m["text"]) and len(
@@ -337,7 +338,11 @@ def _labelled_paragraphs(tokens: list, lines: list[str]) -> dict[int, list[tuple
             runs.append([])
     found: dict[int, list[tuple[str, str]]] = {}
     for run in runs:
-        read = _labelled([item for _, items in run for item in items])
+        # A label a paragraph, each set apart by the writer, heads its text in a shorter block
+        # than labels line after line, as a list's are.
+        apart = len(run) >= 2 and all(len(items) == 1 for _, items in run)
+        read = _labelled([item for _, items in run for item in items],
+                         block_chars=LABELLED_PARAGRAPHS_CHARS if apart else LABELLED_BLOCK_CHARS)
         for index, items in run if read else ():
             found[index], read = read[:len(items)], read[len(items):]
     return found
