@@ -27,7 +27,7 @@ from app.services.retrieval.embeddings import (
     clear_question_cache,
 )
 from app.services.retrieval.facts import asked_by, asked_of
-from app.services.retrieval.index import load_index
+from app.services.retrieval.index import load_index, passages_of
 from app.services.retrieval.lexicon import Lexicon
 from app.services.retrieval.retriever import HybridRetriever
 from app.services.retrieval.spelling import Speller, edits, english_words
@@ -661,6 +661,28 @@ def test_titles_run_into_their_text_in_capitals_in_bold_or_as_a_question(tmp_pat
         ("PRECIOS", "CORTE: 15 €  \nTINTE: 30 €"),
         ("Lavado exterior", "A mano, con champú neutro."),
         ("Ozono", "Quita el olor a tabaco: 20 €.  \n**Precio:** 15 €")]
+
+
+def test_a_short_passage_full_of_names_takes_the_language_of_its_document(tmp_path):
+    """A photo studio's English page: "Where: Calle Licenciado Poza 31, Bilbao, near San Mamés
+    metro station", on its own, read 96% Spanish for its names, so an English question ("a
+    good pintxos bar near San Mamés") reached it at the lower bar of a passage in the other
+    language. Its names left out, and its document English, it is English; a Spanish
+    section of a Spanish document stays Spanish."""
+    (tmp_path / "english.md").write_text(
+        "# Photo studio — in English\n\nWe are a photo studio in Bilbao and we speak "
+        "English.\n\n**Passport and visa photos:** no appointment needed, 12 € for six "
+        "prints, ready in 5 minutes. We make photos for visas of any country.\n\n"
+        "**Portraits and family sessions:** by appointment. A family session is 140 € with "
+        "15 edited photos.\n\n**Where:** Calle Licenciado Poza 31, Bilbao, near San Mamés "
+        "metro station.\n", encoding="utf-8")
+    (tmp_path / "estudio.md").write_text(
+        "# Estudio\n\n## Dónde estamos\n\nCalle Licenciado Poza 31, Bilbao, al lado del "
+        "metro de San Mamés.\n\n## Fotos de carnet\n\nSin cita, 12 € las seis copias, en "
+        "cinco minutos.\n", encoding="utf-8")
+    languages = {p.headings[-1]: p.language for p in passages_of(tmp_path)}
+    assert languages["Where"] == "en"
+    assert languages["Dónde estamos"] == "es"
 
 
 def test_a_page_of_labelled_paragraphs_is_read_label_by_label_and_a_question_is_a_label(

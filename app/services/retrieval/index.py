@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from app.services.language import LanguageDetector
+from app.services.language import LanguageDetector, names_in
 from app.services.retrieval.analysis import STOPWORDS, spelled_out
 from app.services.retrieval.bm25 import ASKING_VERB, BM25
 from app.services.retrieval.documents import LOADERS, read_folder
@@ -206,10 +206,15 @@ def folder_key(directory: str | Path, embeddings: Embeddings) -> str:
 def passages_of(directory: str | Path) -> list[Passage]:
     """Every passage of every document in `directory`, each with its language (`_language`);
     a passage written in two languages line by line is two (`_by_language`)."""
-    detector = LanguageDetector()
-    return [replace(part, language=_language(part, detector))
-            for name, markdown in read_folder(directory) for p in split_document(markdown, name)
-            for part in _by_language(p, detector)]
+    documents = [(name, markdown, split_document(markdown, name))
+                 for name, markdown in read_folder(directory)]
+    # Read without the documents' names where words remain, as the customers' messages are.
+    detector = LanguageDetector(names=names_in(
+        p.text for _, _, passages in documents for p in passages))
+    return [replace(part, language=_language(part, detector, document))
+            for _, markdown, passages in documents
+            for document in [_sure_language(markdown, detector)]
+            for p in passages for part in _by_language(p, detector)]
 
 
 def _by_language(passage: Passage, detector: LanguageDetector) -> list[Passage]:
@@ -237,13 +242,17 @@ def _by_language(passage: Passage, detector: LanguageDetector) -> list[Passage]:
             for part in parts.values()]
 
 
-def _language(passage: Passage, detector: LanguageDetector) -> str:
+def _language(passage: Passage, detector: LanguageDetector, document: str | None = None) -> str:
     """The language of a passage's text and its own heading when the detector is nearly sure
     of it ("Do you speak English?" under *Preguntas frecuentes* is English, 99%), else that of
-    all its headings and its text: "Where are you? Avenida de Madrid 112, Zaragoza, next to
-    the tram stop" alone is 75% Spanish, for its names, under an English title."""
+    its `document` when the detector is as sure of the whole document, else that of all its
+    headings and its text. Names mislead it on a short passage: "Where are you? Avenida de
+    Madrid 112, Zaragoza, next to the tram stop" alone is 75% Spanish, and so was a photo
+    studio's English "Where: Calle Licenciado Poza 31, Bilbao, near San Mamés metro station"
+    under its page's title, which a pintxos bar "near San Mamés" then reached at the bar of a
+    passage in the other language than the customer's."""
     return (_sure_language("\n".join([*passage.headings[-1:], passage.text]), detector)
-            or detector.guess(passage.searchable)[0])
+            or document or detector.guess(passage.searchable)[0])
 
 
 def _sure_language(text: str, detector: LanguageDetector) -> str | None:
