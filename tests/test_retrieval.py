@@ -112,24 +112,51 @@ def test_a_pdf_with_a_password_is_named_and_one_protected_against_editing_is_rea
 
 
 def _text_pdf(path, pages: list[list[str]]) -> None:
-    """A PDF whose pages hold these lines of text (Helvetica, as office suites export)."""
+    """A PDF whose pages hold these lines of text (Helvetica, as office suites export); a
+    line written "## Title" is drawn as a title, in Helvetica-Bold at 14 points."""
     from pypdf import PdfWriter
     from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
     writer = PdfWriter()
-    font = writer._add_object(DictionaryObject({
+    fonts = {name: writer._add_object(DictionaryObject({
         NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/Helvetica"),
+        NameObject("/BaseFont"): NameObject(base),
         NameObject("/Encoding"): NameObject("/WinAnsiEncoding")}))
+        for name, base in (("/F1", "/Helvetica"), ("/F2", "/Helvetica-Bold"))}
+
+    def drawn(n: int, line: str) -> str:
+        font, size, line = ("/F2", 14, line[3:]) if line.startswith("## ") else ("/F1", 11, line)
+        return f"BT {font} {size} Tf 50 {800 - 18 * n} Td ({line}) Tj ET"
+
     for lines in pages:
         page = writer.add_blank_page(width=595, height=842)
         stream = DecodedStreamObject()
-        stream.set_data("\n".join(f"BT /F1 11 Tf 50 {800 - 18 * n} Td ({line}) Tj ET"
-                                   for n, line in enumerate(lines)).encode("cp1252"))
+        stream.set_data("\n".join(drawn(n, line) for n, line in enumerate(lines)).encode("cp1252"))
         page[NameObject("/Contents")] = writer._add_object(stream)
         page[NameObject("/Resources")] = DictionaryObject(
-            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+            {NameObject("/Font"): DictionaryObject(
+                {NameObject(name): font for name, font in fonts.items()})})
     writer.write(path)
+
+
+def test_a_pdf_section_title_drawn_as_one_after_a_title_block_heads_its_section(tmp_path):
+    """A bouldering gym's rules open with a title block of short lines, then the first
+    section's title in bold, larger: four short lines in a row read as a list, and "Primera
+    visita" was lost with them, its section quoted under the gym's name. A line drawn larger
+    or in bold than the text stays a title; the same lines all drawn alike stay a list."""
+    block = ["ROCÓDROMO BLOQUE NORTE", "Normas de uso y condiciones",
+             "Actualizadas en septiembre de 2026"]
+    rules = ["Antes de escalar por primera vez firma el formulario en recepción.",
+             "## Edad mínima", "Los niños pueden escalar desde los 4 años con un adulto."]
+    _text_pdf(tmp_path / "normas.pdf", [[*block, "## Primera visita", *rules]])
+    _text_pdf(tmp_path / "lista.pdf", [[*block, "Primera visita", *rules]])
+    documents = dict(read_folder(tmp_path))
+    drawn = split_document(documents["normas.pdf"], "normas.pdf")
+    alike = split_document(documents["lista.pdf"], "lista.pdf")
+    assert [p.headings[-1] for p in drawn] == ["ROCÓDROMO BLOQUE NORTE", "Primera visita",
+                                               "Edad mínima"]
+    assert drawn[1].text.startswith("Antes de escalar")
+    assert [p.headings[-1] for p in alike] == ["ROCÓDROMO BLOQUE NORTE", "Edad mínima"]
 
 
 def test_page_numbers_and_running_headers_of_a_pdf_are_left_out(tmp_path):

@@ -547,11 +547,65 @@ def load_pdf(path: Path) -> str:
         if reader.is_encrypted and not reader.decrypt(""):
             raise KnowledgeError(f"{path.name}: protected by a password; save a copy without "
                                  "one (print it to PDF) to use it")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [_styled_lines(page) for page in reader.pages]
     except (PyPdfError, ValueError, KeyError, TypeError) as err:
         raise KnowledgeError(f"{path.name}: not a readable PDF ({err})") from err
-    text = "\n\n".join(without_page_furniture(pages))
-    return mark_headings(HYPHENATED.sub(r"\1\n", text))
+    text = "\n\n".join(without_page_furniture(["\n".join(line for line, _ in page)
+                                               for page in pages]))
+    return mark_headings(HYPHENATED.sub(r"\1\n", text), titles=_titles_by_font(pages))
+
+
+# A PDF sets its titles apart by their font: a line that reads as a title and is drawn
+# wholly in a font `TITLE_SIZE` times the size of the text's, or in bold where the text is
+# not, stays one among other short lines, which otherwise read as a list. A bouldering gym's
+# rules, "ROCÓDROMO BLOQUE NORTE" / "Normas de uso y condiciones" / "Actualizadas en
+# septiembre de 2026" over its first section's bold title "Primera visita", had lost that
+# title with them. (Every line so drawn as a title, whatever the lines around it, lost three
+# answers on the eval sets: a dance school's timetable a passage a day, a photo studio's
+# packs apart from the wedding reportage they belong to.)
+TITLE_SIZE = 1.15
+BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
+Style = tuple[float, bool]  # a font's size as drawn, and whether it is bold
+
+
+def _styled_lines(page) -> list[tuple[str, Style | None]]:
+    """A page's text (pypdf's), line by line, each line with the style all its letters are
+    drawn in; `None` when they differ, or when the line is drawn in several pieces, as a
+    table's row is, cell by cell (its header row is often bold)."""
+    chunks: list[tuple[str, Style]] = []
+
+    def visit(text: str, cm: list, tm: list, font: dict | None, size: float) -> None:
+        scale = abs(tm[0] * cm[0]) if tm and cm and tm[0] and cm[0] else 1.0
+        name = str((font or {}).get("/BaseFont", ""))
+        chunks.append((text, (round(size * scale, 1), bool(BOLD_FONT.search(name)))))
+
+    page.extract_text(visitor_text=visit)
+    lines: list[tuple[str, list[Style]]] = [("", [])]
+    for text, style in chunks:
+        for n, piece in enumerate(text.split("\n")):
+            if n:
+                lines.append(("", []))
+            line, styles = lines[-1]
+            lines[-1] = (line + piece, styles + ([style] if piece.strip() else []))
+    return [(line, styles[0] if len(styles) == 1 else None) for line, styles in lines]
+
+
+def _titles_by_font(pages: list[list[tuple[str, Style | None]]]) -> frozenset[str]:
+    """The lines drawn as titles (`TITLE_SIZE`); the text's style is the one most of its
+    letters are drawn in."""
+    weight: Counter[Style] = Counter()
+    for page in pages:
+        for line, style in page:
+            if style is not None:
+                weight[style] += len(line.strip())
+    if not weight:
+        return frozenset()
+    size, bold = weight.most_common(1)[0][0]
+    return frozenset(
+        line.strip() for page in pages for line, style in page
+        if style is not None and 0 < len(line.strip()) <= MAX_HEADING_CHARS
+        and (style[0] >= TITLE_SIZE * size or (style[1] and not bold and style[0] >= size))
+        and not line.rstrip().endswith((".", ",", ";")) and any(c.isalpha() for c in line))
 
 
 # "3", "- 3 -", "Página 3 de 12", "Pág. 3", "Page 3 of 12", "3/12".
@@ -781,10 +835,12 @@ ORDINAL_CAPS = re.compile(rf"\s*{ORDINAL}[^a-zà-ÿ]*[A-ZÀ-Ý][^a-zà-ÿ]*")
 SHORTCUT = re.compile(r"\s*/(?P<name>[^\W\d_][\w-]{1,30})\s*")
 
 
-def mark_headings(text: str) -> str:
+def mark_headings(text: str, titles: Container[str] = frozenset()) -> str:
     """Plain text with `## ` before each line that reads as a heading (`# ` before a heading
-    that is followed at once by another, as a document's title is, or underlined with `=`).
-    Underlines and rules are dropped: on a phone they are a row of symbols."""
+    that is followed at once by another, as a document's title is, or underlined with `=`);
+    a run of short lines is a list, but for those of them that are `titles` (a PDF's lines
+    drawn as titles, `_titles_by_font`). Underlines and rules are dropped: on a phone they
+    are a row of symbols."""
     text = without_contents(text.replace("\r\n", "\n"))
     lines = [BULLET.sub("- ", line.rstrip(), count=1) if BULLET.match(line) else line.rstrip()
              for line in LEADER.sub(": ", text).split("\n")]
@@ -834,8 +890,8 @@ def mark_headings(text: str) -> str:
                          blank_before=i == 0 or not lines[i - 1].strip()
                          or _ended_short(before, lines[i], width)):
             heading[n] = ""
-    listed = _unmark_lists(heading, [i == 0 or not lines[i - 1].strip()
-                                     or _number(lines[i]) is not None for i in filled])
+    listed = _unmark_lists(heading, [i == 0 or not lines[i - 1].strip() or lines[i].strip()
+                                     in titles or _number(lines[i]) is not None for i in filled])
     items = listed | _list_lines([lines[i].strip() for i in filled], heading)
     breaks = _breaks(items, len(filled), heading)
     out = []
