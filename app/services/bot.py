@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,7 @@ from app.services.retrieval.embeddings import (
     make_embeddings,
     use_e5_threads,
 )
-from app.services.retrieval.facts import CLOCK, DAY, HOURS_WORDS
+from app.services.retrieval.facts import CLOCK, DAY, HOURS_WORDS, QUESTIONS, asked_of
 from app.services.retrieval.index import load_index
 from app.services.retrieval.retriever import Hit, HybridRetriever
 from app.services.retrieval.splitter import Passage
@@ -95,6 +95,23 @@ FOLLOW_UP_WORDS = 6
 # The words that ask for a place (a passage that gives an address answers them), and those
 # that ask for opening hours (a passage that gives hours holds them: `facts.hours_words`).
 PLACE_ASKED = frozenset({"donde", "adonde", "where"})
+# A question that asks only where the business is: a word that asks for a place or names an
+# address, and besides function words only a verb of being there and what any business calls
+# its premises ("¿dónde está la oficina?", "donde tenéis la tienda", "where is your studio",
+# "cuál es vuestra dirección"). It is searched as the question a passage that gives the
+# business's address answers (`facts.QUESTIONS`): "oficina" had drawn a translation agency's
+# "¿Puedo recoger la traducción en la oficina?" ahead of its address, and at an accountant's,
+# whose documents never say "oficina", read as a place elsewhere, left the address unreached.
+ADDRESS_WORDS = frozenset("direccion address ubicacion location".split())
+BEING_THERE = frozenset("""
+esta estas estan estais estamos queda quedan quedais teneis tienen tienes ubicado ubicada
+ubicados situado situada situados exactamente located situated find exactly
+""".split())
+PREMISES = frozenset("""
+oficina tienda local clinica consulta academia escuela taller estudio sede despacho gimnasio
+office shop store school studio clinic premises gym
+""".split())
+YOURS = frozenset("vuestra vuestro vuestras vuestros nuestra nuestro guys".split())
 # The times of year a question of opening hours may name that the documents need not: no
 # place elsewhere, as an unknown word is ("¿abrís en invierno?", "are you open on christmas").
 SEASONS = frozenset("""
@@ -385,6 +402,8 @@ class Bot:
                 self._words_break_a_tie(self._without_translations(kept), language, query),
                 found, language)
 
+        if self._gives_address and _asks_where_you_are(question):
+            return search(QUESTIONS["address"].get(language or "", QUESTIONS["address"]["es"]))
         earlier = self._earlier_question(history)
         if earlier is not None and self.condense is not None:
             return search(self.condense.invoke({"question": question,
@@ -409,6 +428,13 @@ class Bot:
         # something is taken as it is: scores of a query blended with another are higher
         # across the board, so they cannot be compared.
         return search(question, earlier)
+
+    @cached_property
+    def _gives_address(self) -> bool:
+        """Whether a passage gives the business's address (`facts.asked_of`)."""
+        asked = QUESTIONS["address"]["es"]
+        return any(asked in questions for questions in asked_of(
+            [p.text for p in self.retriever.index.passages]))
 
     def _coverage_beyond_names(self, query: str, context: str,
                                language: str | None = None) -> Callable[[Hit], float]:
@@ -654,6 +680,13 @@ def _as_quoted(passage: Passage) -> str:
     heading; never empty, which every reply would hold."""
     return titled(passage.headings[-1] if passage.headings else "",
                   passage.text.strip()) or "\0"
+
+
+def _asks_where_you_are(question: str) -> bool:
+    """Whether `question` asks only where the business is (`PREMISES`)."""
+    found = {folded for _, folded in words(question)}
+    return bool(found & (PLACE_ASKED | ADDRESS_WORDS)) and found <= (
+        STOPWORDS | PLACE_ASKED | ADDRESS_WORDS | BEING_THERE | PREMISES | YOURS)
 
 
 def _kinds_asked(offered: str) -> list[set[str]]:
