@@ -909,6 +909,24 @@ def test_a_follow_up_that_only_asks_how_long_is_asked_of_the_answer_before(index
     assert "Alameda Principal" in office and "Alameda Principal" not in price
 
 
+def test_a_short_follow_up_is_answered_by_the_passage_before_when_it_holds_more_of_it(
+        index_cache):
+    """"¿Con cuánta antelación hay que reservar?" after a climbing gym's birthday parties,
+    whose passage says "Reserva con dos semanas de antelación", found its personal training
+    alone ("se reservan en recepción"); "es que era mezclada a color" after a hardware shop's
+    returns found its returns again, not the mixed paint they leave out. A price question
+    keeps the price rule: "how much does delivery cost" after the English page that says
+    the shop delivers still gets the delivery price."""
+    gym = _eval_bot("rocodromo", index_cache)
+    assert "dos semanas" in _conversation(gym, "es", "haceis cumpleaños?",
+                                          "con cuanta antelacion hay que reservar")[1]
+    shop = _eval_bot("ferreteria", index_cache)
+    assert "pintura mezclada a color" in _conversation(
+        shop, "es", "compre una pintura y me sobra, la puedo devolver?",
+        "es que era mezclada a color")[1]
+    assert "5 €" in _conversation(shop, "en", "do you deliver", "how much does delivery cost")[1]
+
+
 def test_a_business_with_no_street_is_found_where_its_documents_place_it(index_cache):
     """A ski hire shop "a 50 metros de la telecabina", with no street in its documents:
     "¿dónde está la tienda?" and "where are you" were refused."""

@@ -420,6 +420,18 @@ class Bot:
             # before, so it is not read alone even when a passage matches it alone.
             return search(question, earlier)
         hits = search(question)
+        if earlier is not None and short and hits and not PRICE_QUESTION.search(question) and (
+                (last := self._quoted_last(history)) is not None
+                and last != hits[0].position):
+            # A short message that goes on with the conversation, found another passage alone:
+            # the passage the last reply quoted answers it when that holds more of its words
+            # and clears the bar the language gap lowers. "¿con cuánta antelación hay que
+            # reservar?" after a climbing gym's birthday parties ("Reserva con dos semanas
+            # de antelación") had found its personal training, "se reservan en recepción".
+            # A price question has the price rule (`_price_for_a_price_question`).
+            hit = self.retriever.hit(last, question, language=language)
+            if hit.coverage > hits[0].coverage and hit.score >= self.min_score - gap:
+                return [hit, *(other for other in hits if other.position != last)]
         if earlier is None or hits or not (short or FOLLOWS_ON.match(question)):
             return hits
         # A short message that finds nothing alone ("and on Sundays?", "y a México?") is read
@@ -522,17 +534,19 @@ class Bot:
         if not asked or not set(asked) <= ASKING_WORDS:
             return None
         kinds = [kind for kind, said in PROPERTY_ASKED.items() if said.intersection(asked)]
-        reply = next((content for role, content in reversed(history) if role == "assistant"),
-                     "")
-        if len(kinds) != 1 or not reply:
+        position = self._quoted_last(history) if len(kinds) == 1 else None
+        if position is None:
             return None
-        quoted = [(at, position) for position, passage in enumerate(self.retriever.index.passages)
-                  if (at := reply.find(_as_quoted(passage))) >= 0]
-        if not quoted:
-            return None
-        position = min(quoted)[1]
         text = self.retriever.index.passages[position].text
         return position if STATED[kinds[0]].search(text) else None
+
+    def _quoted_last(self, history: list[tuple[str, str]]) -> int | None:
+        """The passage the last reply quoted first, if it quoted one."""
+        reply = next((content for role, content in reversed(history) if role == "assistant"),
+                     "")
+        quoted = [(at, position) for position, passage in enumerate(self.retriever.index.passages)
+                  if reply and (at := reply.find(_as_quoted(passage))) >= 0]
+        return min(quoted)[1] if quoted else None
 
     def _earlier_question(self, history: list[tuple[str, str]]) -> str | None:
         """The person's last message before this one that was not small talk."""
