@@ -541,12 +541,25 @@ class Bot:
         return position if STATED[kinds[0]].search(text) else None
 
     def _quoted_last(self, history: list[tuple[str, str]]) -> int | None:
-        """The passage the last reply quoted first, if it quoted one."""
+        """The passage the last reply quoted first, if it quoted one: looked up by the first
+        line of each of the reply's lines on, not by reading every passage into the reply."""
         reply = next((content for role, content in reversed(history) if role == "assistant"),
                      "")
-        quoted = [(at, position) for position, passage in enumerate(self.retriever.index.passages)
-                  if reply and (at := reply.find(_as_quoted(passage))) >= 0]
-        return min(quoted)[1] if quoted else None
+        passages = self.retriever.index.passages
+        for start in (0, *(m.end() for m in re.finditer("\n", reply))) if reply else ():
+            line = reply[start:].split("\n", 1)[0]
+            for position in self._quoted_by_first_line.get(line, ()):
+                if reply.startswith(_as_quoted(passages[position]), start):
+                    return position
+        return None
+
+    @cached_property
+    def _quoted_by_first_line(self) -> dict[str, list[int]]:
+        """The passages by the first line of their quoted form (`_as_quoted`)."""
+        found: dict[str, list[int]] = {}
+        for position, passage in enumerate(self.retriever.index.passages):
+            found.setdefault(_as_quoted(passage).split("\n", 1)[0], []).append(position)
+        return found
 
     def _earlier_question(self, history: list[tuple[str, str]]) -> str | None:
         """The person's last message before this one that was not small talk."""
