@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache, cached_property, lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,7 @@ from app.services.retrieval.embeddings import (
     make_embeddings,
     use_e5_threads,
 )
-from app.services.retrieval.facts import CLOCK, DAY, HOURS_WORDS, QUESTIONS, asked_of
+from app.services.retrieval.facts import CLOCK, DAY, HOURS_WORDS, QUESTIONS
 from app.services.retrieval.index import load_index
 from app.services.retrieval.retriever import Hit, HybridRetriever
 from app.services.retrieval.splitter import Passage
@@ -274,6 +274,14 @@ class Bot:
         self._languages = np.array(languages)
         self._counterparts: dict[int, int | None] = {}
         self._terms = terms_in(p.text for p in retriever.index.passages)
+        # Whether a passage gives the business's address; and, read once before gunicorn
+        # forks its workers, the passages by the first line of their quoted form
+        # (`_as_quoted`), to find the one a reply quoted.
+        self._gives_address = QUESTIONS["address"]["es"] in retriever.index.facts_asked
+        self._quoted_by_first_line: dict[str, list[int]] = {}
+        for position, passage in enumerate(retriever.index.passages):
+            self._quoted_by_first_line.setdefault(
+                _as_quoted(passage).split("\n", 1)[0], []).append(position)
         # Relevance and "same content" are on the embedding model's own scale.
         self.calibration = calibration_of(retriever.embeddings)
         self.min_score = self.calibration.min_relevance if min_score is None else min_score
@@ -441,13 +449,6 @@ class Bot:
         # across the board, so they cannot be compared.
         return search(question, earlier)
 
-    @cached_property
-    def _gives_address(self) -> bool:
-        """Whether a passage gives the business's address (`facts.asked_of`)."""
-        asked = QUESTIONS["address"]["es"]
-        return any(asked in questions for questions in asked_of(
-            [p.text for p in self.retriever.index.passages]))
-
     def _coverage_beyond_names(self, query: str, context: str,
                                language: str | None = None) -> Callable[[Hit], float]:
         """How much of the words of `query` other than the documents' names, and of the
@@ -553,13 +554,6 @@ class Bot:
                     return position
         return None
 
-    @cached_property
-    def _quoted_by_first_line(self) -> dict[str, list[int]]:
-        """The passages by the first line of their quoted form (`_as_quoted`)."""
-        found: dict[str, list[int]] = {}
-        for position, passage in enumerate(self.retriever.index.passages):
-            found.setdefault(_as_quoted(passage).split("\n", 1)[0], []).append(position)
-        return found
 
     def _earlier_question(self, history: list[tuple[str, str]]) -> str | None:
         """The person's last message before this one that was not small talk."""

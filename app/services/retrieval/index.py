@@ -102,6 +102,9 @@ class KnowledgeIndex:
         self.passages = passages
         self.vectors = vectors
         self.starts = starts
+        # The questions the passages answer by the kind of fact they give (`facts.QUESTIONS`).
+        self.facts_asked = frozenset(text for group in groups for kind, text in group
+                                     if kind == "fact")
         self.weights = np.array([VIEW_WEIGHTS[kind] for kind in kinds], dtype=np.float32)
         # A fact's question is a passage's words too: "¿cuál es vuestro teléfono?" reaches the
         # passage that gives the number, though the passage never says "teléfono".
