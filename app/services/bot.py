@@ -554,7 +554,6 @@ class Bot:
                     return position
         return None
 
-
     def _earlier_question(self, history: list[tuple[str, str]]) -> str | None:
         """The person's last message before this one that was not small talk."""
         for role, content in reversed(history[-6:]):
