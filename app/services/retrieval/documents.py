@@ -601,6 +601,8 @@ def _titles_by_font(pages: list[list[tuple[str, Style | None]]]) -> frozenset[st
     if not weight:
         return frozenset()
     size, bold = weight.most_common(1)[0][0]
+    if size <= 0:  # no size to compare with (a font scaled some way pypdf does not report)
+        return frozenset()
     return frozenset(
         line.strip() for page in pages for line, style in page
         if style is not None and 0 < len(line.strip()) <= MAX_HEADING_CHARS
