@@ -1392,6 +1392,27 @@ def test_a_passage_is_scored_alone_as_the_search_scores_it(tmp_path):
         assert retriever.hit(hit.position, "cuanto cuestan?", "tarjetas regalo") == hit
 
 
+def test_a_passage_scored_after_the_search_of_its_query_reads_the_search_s_scores(
+        tmp_path, monkeypatch):
+    """Every short follow-up that finds a passage alone now has the passage quoted before
+    scored too: the similarity of every passage's every view, computed again for the same
+    query. The search's scores are read instead; another query, or the same one once the
+    question vectors are forgotten (a benchmark's next run), is scored afresh."""
+    retriever = _shop_retriever(tmp_path)
+    scored = []
+    similarity = type(retriever.index).similarity
+    monkeypatch.setattr(type(retriever.index), "similarity", lambda self, vector: (
+        scored.append(1) or similarity(self, vector)))
+    clear_question_cache()
+    found = retriever.search("cuanto cuestan las tarjetas?", 2)
+    assert [retriever.hit(h.position, "cuanto cuestan las tarjetas?") for h in found] == found
+    assert len(scored) == 1
+    retriever.hit(found[0].position, "a que hora abris?")
+    clear_question_cache()
+    assert retriever.hit(found[0].position, "a que hora abris?").position == found[0].position
+    assert len(scored) == 3
+
+
 SPANISH = ["El blanqueamiento en clínica cuesta 250 €.", "Abrimos de lunes a viernes.",
            "Atendemos a niños desde los 3 años."]
 

@@ -97,6 +97,7 @@ class _QuestionCache:
         self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._pending: dict[tuple, _Encoding] = {}
         self._lock = threading.Lock()
+        self.generation = 0  # how many times it was cleared: what was read from it is stale
 
     def vectors(self, model: MatrixEmbeddings, texts: list[str]) -> np.ndarray:
         """The question vectors of `texts` by `model`, encoding the missing ones at once."""
@@ -165,6 +166,7 @@ class _QuestionCache:
         """Forget every question."""
         with self._lock:
             self._items.clear()
+            self.generation += 1
 
 
 _helpers: dict[int, ThreadPoolExecutor] = {}
@@ -184,8 +186,15 @@ _QUESTIONS = _QuestionCache()
 
 
 def clear_question_cache() -> None:
-    """Forget every cached question vector (benchmarks measure questions never seen)."""
+    """Forget every cached question vector (benchmarks measure questions never seen), and so
+    what was computed from them (`question_cache_generation`)."""
     _QUESTIONS.clear()
+
+
+def question_cache_generation() -> int:
+    """How many times the question cache was cleared: a result kept from a question's
+    vectors is stale once this moves."""
+    return _QUESTIONS.generation
 
 
 @cache

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from app.services.retrieval.embeddings import as_matrix
+from app.services.retrieval.embeddings import as_matrix, question_cache_generation
 from app.services.retrieval.index import KnowledgeIndex
 from app.services.retrieval.splitter import Passage
 
@@ -43,6 +43,11 @@ class HybridRetriever:
         self.index = index
         self.embeddings = embeddings
         self.words_weight = words_weight
+        # The last query scored, and its scores: `hit` after `search` for the same query (a
+        # follow-up answered by the passage quoted before) reads them instead of scoring
+        # every passage again. One entry, replaced whole, so threads never see half of one;
+        # forgotten with the question vectors (`clear_question_cache`).
+        self._last: tuple[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     def search(self, query: str, k: int = 3, context: str = "",
                context_weight: float = 0.5, language: str | None = None) -> list[Hit]:
@@ -68,7 +73,17 @@ class HybridRetriever:
 
     def scores(self, query: str, context: str = "", context_weight: float = 0.5,
                language: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every passage's fused score, similarity and coverage for `query` (`search`)."""
+        """Every passage's fused score, similarity and coverage for `query` (`search`); the
+        arrays are shared with the next caller of the same query, to read, not to change."""
+        key = (query, context, context_weight, language, question_cache_generation())
+        if (last := self._last) is not None and last[0] == key:
+            return last[1]
+        found = self._scores(query, context, context_weight, language)
+        self._last = (key, found)
+        return found
+
+    def _scores(self, query: str, context: str, context_weight: float,
+                language: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         query, context = (self.index.read(text, language) for text in (query, context))
         texts = [query, context] if context.strip() else [query]
         vectors = as_matrix(self.embeddings, texts, query=True)
