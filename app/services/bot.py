@@ -417,8 +417,9 @@ class Bot:
             return search(self.condense.invoke({"question": question,
                                                 "history": _messages(history)}))
         short = len(question.split()) <= FOLLOW_UP_WORDS
-        before = (self._answered_before(question, history, language)
-                  if short and earlier is not None else None)
+        # The passage the last reply quoted first, for a short message that goes on from it.
+        last = self._quoted_last(history) if short and earlier is not None else None
+        before = self._answered_before(question, last, language) if last is not None else None
         if before is not None:
             hits = search(question, earlier)
             hit = self.retriever.hit(before, question, earlier, language=language)
@@ -428,9 +429,8 @@ class Bot:
             # before, so it is not read alone even when a passage matches it alone.
             return search(question, earlier)
         hits = search(question)
-        if earlier is not None and short and hits and not PRICE_QUESTION.search(question) and (
-                (last := self._quoted_last(history)) is not None
-                and last != hits[0].position):
+        if (last is not None and hits and last != hits[0].position
+                and not PRICE_QUESTION.search(question)):
             # A short message that goes on with the conversation, found another passage alone:
             # the passage the last reply quoted answers it when that holds more of its words
             # and clears the bar the language gap lowers. "¿con cuánta antelación hay que
@@ -524,10 +524,10 @@ class Bot:
 
         return lambda hit: float(coverage()[hit.position])
 
-    def _answered_before(self, question: str, history: list[tuple[str, str]],
+    def _answered_before(self, question: str, quoted: int,
                          language: str | None) -> int | None:
-        """The passage the last reply quoted first, when `question` only asks a thing it
-        states (`PROPERTY_ASKED`): "¿cuánto dura?" after the night tour's row of a
+        """The passage the last reply quoted first (`quoted`), when `question` only asks a
+        thing it states (`PROPERTY_ASKED`): "¿cuánto dura?" after the night tour's row of a
         timetable, which gives its length."""
         read = fold(self.retriever.index.read(question, language))
         asked = WORD.findall(read[len(opening[0]):] if (
@@ -535,11 +535,10 @@ class Bot:
         if not asked or not set(asked) <= ASKING_WORDS:
             return None
         kinds = [kind for kind, said in PROPERTY_ASKED.items() if said.intersection(asked)]
-        position = self._quoted_last(history) if len(kinds) == 1 else None
-        if position is None:
+        if len(kinds) != 1:
             return None
-        text = self.retriever.index.passages[position].text
-        return position if STATED[kinds[0]].search(text) else None
+        text = self.retriever.index.passages[quoted].text
+        return quoted if STATED[kinds[0]].search(text) else None
 
     def _quoted_last(self, history: list[tuple[str, str]]) -> int | None:
         """The passage the last reply quoted first, if it quoted one: looked up by the first
