@@ -37,6 +37,7 @@ from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
     calibration_of,
     make_embeddings,
+    remember_questions,
     use_e5_threads,
 )
 from app.services.retrieval.facts import CLOCK, DAY, HOURS_WORDS, QUESTIONS
@@ -278,6 +279,10 @@ class Bot:
         # forks its workers, the passages by the first line of their quoted form
         # (`_as_quoted`), to find the one a reply quoted.
         self._gives_address = QUESTIONS["address"]["es"] in retriever.index.facts_asked
+        if self._gives_address:  # asked for every "¿dónde estáis?": encoded once, kept
+            remember_questions(retriever.embeddings, [
+                retriever.index.read(text, language)
+                for language, text in QUESTIONS["address"].items()])
         self._quoted_by_first_line: dict[str, list[int]] = {}
         for position, passage in enumerate(retriever.index.passages):
             self._quoted_by_first_line.setdefault(
@@ -346,11 +351,14 @@ class Bot:
             return
         index = self.retriever.index
         read = index.read(question, language)
+        # "¿dónde estáis?" is searched as the question an address answers, encoded already.
+        searched = not (self._gives_address and _asks_where_you_are(question))
         for model, _ in getattr(self.retriever.embeddings, "parts", ()):
-            if type(model) is not type(encoder):
+            if type(model) is not type(encoder) and searched:
                 model.prefetch([read])
         texts = [self.smalltalk.reading(question),
-                 read if self._searches_like_small_talk else None, *index.unknown_words(read)]
+                 read if self._searches_like_small_talk and searched else None,
+                 *index.unknown_words(read)]
         if batch := [text for text in dict.fromkeys(texts) if text]:
             encoder.matrix(batch, query=True)
 

@@ -65,6 +65,11 @@ class MatrixEmbeddings(Embeddings):
         """Start encoding the questions `texts` on a helper thread, for `matrix` to find."""
         _QUESTIONS.prefetch(self, list(texts))
 
+    def keep(self, texts: list[str]) -> None:
+        """Encode the questions `texts` now and keep them for good: the bot's own questions,
+        asked for many customers' messages, not customers' questions (`remember_questions`)."""
+        _QUESTIONS.keep_for_good(self, list(texts))
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Vectors for passages."""
         return self.matrix(list(texts), query=False).tolist()
@@ -97,15 +102,17 @@ class _QuestionCache:
         self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
         self._pending: dict[tuple, _Encoding] = {}
         self._lock = threading.Lock()
+        self._kept: dict[tuple, np.ndarray] = {}  # `keep_for_good`: never evicted nor cleared
         self.generation = 0  # how many times it was cleared: what was read from it is stale
 
     def vectors(self, model: MatrixEmbeddings, texts: list[str]) -> np.ndarray:
         """The question vectors of `texts` by `model`, encoding the missing ones at once."""
         model_key = (type(model), model.model_id)
         with self._lock:
-            found = {text: self._items.get((model_key, text)) for text in texts}
+            found = {text: self._kept.get((model_key, text), self._items.get((model_key, text)))
+                     for text in texts}
             for text, vector in found.items():
-                if vector is not None:
+                if vector is not None and (model_key, text) in self._items:
                     self._items.move_to_end((model_key, text))
             pending = {self._pending.get((model_key, text)) for text, vector in found.items()
                        if vector is None} - {None}
@@ -125,12 +132,22 @@ class _QuestionCache:
             self._keep(model_key, {text: found[text] for text in missing})
         return np.vstack([found[text] for text in texts])
 
+    def keep_for_good(self, model: MatrixEmbeddings, texts: list[str]) -> None:
+        """Encode `texts` not yet kept, and keep them whatever `clear` or the size says."""
+        model_key = (type(model), model.model_id)
+        missing = [text for text in dict.fromkeys(texts) if (model_key, text) not in self._kept]
+        # One at a time, as a customer's question is: the same vectors to the last bit.
+        vectors = {text: model.encode([text], query=True)[0] for text in missing}
+        with self._lock:
+            self._kept.update(((model_key, text), vector) for text, vector in vectors.items())
+
     def prefetch(self, model: MatrixEmbeddings, texts: list[str]) -> None:
         """Start encoding the questions of `texts` not yet known on the helper thread."""
         model_key = (type(model), model.model_id)
         with self._lock:
             missing = [text for text in dict.fromkeys(texts) if (model_key, text)
-                       not in self._items and (model_key, text) not in self._pending]
+                       not in self._items and (model_key, text) not in self._pending
+                       and (model_key, text) not in self._kept]
             if not missing:
                 return
             encoding = _Encoding(missing)
@@ -163,7 +180,7 @@ class _QuestionCache:
                 del self._pending[(model_key, text)]
 
     def clear(self) -> None:
-        """Forget every question."""
+        """Forget every customer's question (not those kept for good)."""
         with self._lock:
             self._items.clear()
             self.generation += 1
@@ -189,6 +206,16 @@ def clear_question_cache() -> None:
     """Forget every cached question vector (benchmarks measure questions never seen), and so
     what was computed from them (`question_cache_generation`)."""
     _QUESTIONS.clear()
+
+
+def remember_questions(embeddings: Embeddings, texts: list[str]) -> None:
+    """Encode now, and keep for the life of the process, questions the bot asks itself (the
+    question an address answers, for every "¿dónde estáis?"): the master encodes them
+    before gunicorn forks, and no customer's message waits for them. Only offline models
+    keep them; a remote one is asked each time."""
+    for model in [part for part, _ in getattr(embeddings, "parts", ())] or [embeddings]:
+        if isinstance(model, MatrixEmbeddings):
+            model.keep(texts)
 
 
 def question_cache_generation() -> int:
