@@ -334,6 +334,15 @@ def test_a_line_of_a_price_list_is_found_by_what_it_says(index_cache):
         assert "es gratis" in office.answer(question, [], language), question
 
 
+def test_there_is_a_function_word_as_hay_is(guesthouse):
+    """"Hay" was a function word and "there" was not: "is there parking" was a search for
+    "there" as much as for "parking", so the English page's "Free private parking on site"
+    held a third of it and was refused; "how do i get there from madrid" found the English
+    welcome ahead of the directions."""
+    assert "Free private parking" in guesthouse.answer("is there parking", [], "en")
+    assert "A-6" in guesthouse.answer("how do i get there from madrid", [], "en")
+
+
 def test_a_tie_with_a_page_in_the_other_language_goes_to_the_customers_own(guesthouse):
     """"y salir?" after a question on check-in found the English page for visitors (it
     mentions check-out) a hair ahead of the Spanish *Entrada y salida*, which says it. (A

@@ -18,7 +18,7 @@ para pero por que se si sin sobre su sus tal te tu tus un una uno y ya yo
 """.split())
 ENGLISH_GRAMMAR = frozenset("""
 an and are as at be by can do does for from have how i if in is it my of on or so that the
-this to was we what when which who why will with you your our us
+this to was we what when which who why will with you your our us there
 """.split())
 # "Poder" as the modal it is, as English "can" is (and "could" with it): "¿se puede pagar
 # con Bizum?" found the returns, which say "se pueden devolver" and "si pagaste con Bizum",
