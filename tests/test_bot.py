@@ -397,6 +397,18 @@ def test_a_price_question_is_answered_by_the_price_of_what_it_asks_about(garage)
         "## Coche de sustitución")
 
 
+def test_a_price_is_the_one_whose_title_names_what_it_is_asked_of(index_cache):
+    """A caterer's drinks ("los menús Cóctel y Mediterráneo incluyen...", an hour of open
+    bar 15 €) hold "menú" and "cóctel" as its section *Menú Cóctel* does, and came 0.03
+    ahead of it for "cuanto cuesta el menu coctel?". The price whose own title names what is
+    asked comes first; the drinks still give the open bar's."""
+    caterer = _eval_bot("catering", index_cache)
+    assert caterer.answer("cuanto cuesta el menu coctel?", [], "es").startswith(
+        "## Menú Cóctel")
+    assert "15 €" in caterer.answer("cuanto cuesta la barra libre", [], "es").split("##")[1]
+    assert "sin gluten" in caterer.answer("teneis opciones sin gluten?", [], "es")
+
+
 def test_a_price_question_is_answered_with_a_price_first(optician):
     """"how much for prescription glasses" found the visitors' page on broken glasses first,
     and no price: the price list, a little behind it, is now quoted first. A question on
@@ -972,6 +984,7 @@ def test_what_a_spanish_offer_asks_for():
     assert _kinds_asked("tienda física para probarme la ropa") == [{"tienda"}]
     assert _kinds_asked("furgonetas sin conductor") == [{"furgonetas", "conductor"}]
     assert _kinds_asked("cosas veganas") == [{"veganas"}]
+    assert _kinds_asked("opciones sin gluten") == [{"gluten"}]
     assert _kinds_asked("talleres para despedidas de soltera") == [{"talleres", "despedidas"}]
     assert _kinds_asked("apartamentos en el centro de Marbella") == [{"apartamentos"}]
     assert _kinds_asked("con la declaración de la renta") == [{"declaracion", "renta"}]
