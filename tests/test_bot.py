@@ -409,6 +409,13 @@ def test_a_price_is_the_one_whose_title_names_what_it_is_asked_of(index_cache):
     assert "sin gluten" in caterer.answer("teneis opciones sin gluten?", [], "es")
 
 
+def test_a_price_by_the_square_metre_is_found_by_its_unit(index_cache):
+    """"precio del metro de tarima" found no "metro" in "Tarima flotante instalada: 38 € el
+    m²" and was refused; a storage company's "cuánto cuesta el de 15 metros" too."""
+    builder = _eval_bot("reformas", index_cache)
+    assert "38 €" in builder.answer("precio del metro de tarima", [], "es")
+
+
 def test_a_price_question_is_answered_with_a_price_first(optician):
     """"how much for prescription glasses" found the visitors' page on broken glasses first,
     and no price: the price list, a little behind it, is now quoted first. A question on

@@ -26,7 +26,7 @@ from app.services.retrieval.embeddings import (
     WeightedEmbeddings,
     clear_question_cache,
 )
-from app.services.retrieval.facts import asked_by, asked_of
+from app.services.retrieval.facts import asked_by, asked_of, unit_words
 from app.services.retrieval.index import load_index, passages_of
 from app.services.retrieval.lexicon import Lexicon
 from app.services.retrieval.retriever import HybridRetriever
@@ -1561,3 +1561,16 @@ def test_gunicorn_stops_in_the_master_when_the_documents_cannot_be_used(tmp_path
                           timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "nowhere" in done.stderr and "is not a folder" in done.stderr
+
+
+def test_a_unit_a_document_abbreviates_is_a_word_of_its_passage():
+    """A renovation firm's price list says "Tarima flotante instalada: 38 € el m²", and
+    "precio del metro de tarima" found no "metro" in it: refused. A passage that writes a
+    unit holds its words in both languages; "M2" as a laptop's chip is no unit."""
+    assert "metro" in unit_words("Tarima flotante instalada: 38 € el m²").split()
+    assert "square" in unit_words("Pintura: 9 €/m2").split()
+    assert "kilómetros" in unit_words("Gratis hasta 40 km de la tienda").split()
+    assert unit_words("Reparamos el MacBook Air M2") == ""
+    bm25 = BM25(["Tarima flotante instalada: 38 € el m² " + unit_words("38 € el m²"),
+                 "Precios con IVA incluido."])
+    assert bm25.coverage("metro de tarima")[0] == 1.0

@@ -108,3 +108,23 @@ def asked_of(texts: list[str]) -> list[list[str]]:
 def hours_words(text: str) -> str:
     """`HOURS_WORDS` when `text` gives times of day for days of the week; else nothing."""
     return HOURS_WORDS if DAY.search(text) and CLOCK.search(text) else ""
+
+
+# Units a price list or a description abbreviates ("38 € el m²", "hasta 5 km",
+# "bolsas de 10 kg"), and the words customers ask them in ("precio del metro de tarima",
+# "how much per square metre", "¿cuántos kilos?"): a passage that uses the unit holds them
+# too, for the words' share of a question, as `hours_words` does for a timetable.
+# "m2" only after a figure or as a rate ("55 €/m2", "por m2"): "M2" names a laptop's chip.
+UNITS = {
+    re.compile(r"(?<!\w)m²|(?:\d|\bel|\bpor|\bper|/)\s*m2(?!\w)", re.IGNORECASE):
+        "metro metros cuadrado cuadrados square metre metres meter meters",
+    re.compile(r"(?<!\w)km(?!\w)", re.IGNORECASE):
+        "kilómetro kilómetros kilometre kilometres kilometer kilometers",
+    re.compile(r"(?<!\w)kg(?!\w)", re.IGNORECASE): "kilo kilos kilogramo kilogramos kilogram",
+}
+
+
+def unit_words(text: str) -> str:
+    """The words of the units `text` abbreviates (`UNITS`); else nothing."""
+    return " ".join(words for unit, words in UNITS.items() if unit.search(text))
+

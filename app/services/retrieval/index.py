@@ -34,7 +34,7 @@ from app.services.retrieval.embeddings import (
     embeddings_id,
     widths_of,
 )
-from app.services.retrieval.facts import asked_of, hours_words
+from app.services.retrieval.facts import asked_of, hours_words, unit_words
 from app.services.retrieval.lexicon import Lexicon
 from app.services.retrieval.spelling import Speller, english_words, spanish_words
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
@@ -110,7 +110,7 @@ class KnowledgeIndex:
         # passage that gives the number, though the passage never says "teléfono".
         self.bm25 = BM25([" ".join([p.searchable, *(text for kind, text in group
                                                    if kind == "fact"),
-                                    hours_words(p.text)])
+                                    hours_words(p.text), unit_words(p.text)])
                           for p, group in zip(passages, groups, strict=True)])
         texts, languages = [p.searchable for p in passages], [p.language for p in passages]
         self.speller = Speller(texts, languages, self.bm25.index, {"en": english_words()},
