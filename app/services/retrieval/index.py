@@ -113,8 +113,10 @@ class KnowledgeIndex:
                                     hours_words(p.text), unit_words(p.text)])
                           for p, group in zip(passages, groups, strict=True)])
         texts, languages = [p.searchable for p in passages], [p.language for p in passages]
+        # A Spanish word in an English message is no slip: a town ("our venue is in ronda"
+        # had been mended to "rhonda"), a dish, a term of the documents' own language.
         self.speller = Speller(texts, languages, self.bm25.index, {"en": english_words()},
-                               {"es": spanish_words()})
+                               {"es": spanish_words(), "en": spanish_words()})
         # A message is read for the small talk batch, then for each search of its turn, and
         # again as the context of the next turn's follow-up.
         self._read = lru_cache(maxsize=4096)(
