@@ -1207,6 +1207,19 @@ def test_where_no_passage_gives_a_street_a_landmark_places_the_business():
     assert where in asked_of(["Our hut is next to the Dunes Café, by the beach."])[0]
 
 
+def test_where_no_passage_gives_a_street_a_sentence_saying_where_we_are_places_us():
+    """A kayak rental on a beach says only "Estamos en la caseta de madera azul de la playa
+    d'en Repic": "donde estais exactamente" was refused and "where are you" answered with
+    its FAQ. A sentence that says where the business is places it, from its start; "los
+    fines de semana estamos en los eventos" does not."""
+    hut = ("Estamos en la caseta de madera azul de la playa d'en Repic, Port de Sóller. "
+           "We are in the blue wooden hut on Repic beach.")
+    events = "Los fines de semana estamos en los eventos y no atendemos el teléfono."
+    where = asked_by("Estamos en la Calle Feria 23, 41003 Sevilla.")[0]
+    assert [where in questions for questions in asked_of([hut, events])] == [True, False]
+    assert where in asked_of(["You'll find us at the end of the pier, by the lifeboat."])[0]
+
+
 def test_chat_abbreviations_are_spelled_out_and_words_containing_them_are_not():
     assert spelled_out("Q hora abrís el finde? xq no contestáis") == (
         "que hora abrís el fin de semana? porque no contestáis")

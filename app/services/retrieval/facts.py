@@ -33,6 +33,13 @@ LANDMARK = re.compile(
     rf"\b(?:{NEAR}(?:l\s|\s+(?:(?:el|la|los|las)\b|(?-i:[A-ZÁÉÍÓÚÑ])))|"
     r"(?:\d+\s*(?:metres|meters|m|minutes|mins)\s+(?:walk\s+)?from|next\s+to|opposite|"
     r"in\s+front\s+of)\s+(?:the\b|(?-i:[A-Z])))", re.IGNORECASE)
+# A sentence that says where the business is ("Estamos en la caseta de madera azul de la
+# playa", "We are in the blue wooden hut on Repic beach", "Nos encontrarás en el puerto"),
+# from its start: "los fines de semana estamos en los eventos" places no one.
+WHERE_WE_ARE = re.compile(
+    r"(?:^|[.!?:]\s+|\n\s*)(?:estamos|nos\s+encontrar[aá]s|nos\s+encontrar[eé]is|we\s+are|"
+    r"you(?:'ll|\s+will)\s+find\s+us|find\s+us)\s+(?:en|in|on|at)\s+(?:el|la|los|las|the)\b",
+    re.IGNORECASE)
 # Nine to fifteen digits in groups, perhaps after a country code: "983 20 40 60",
 # "+34 600 123 456", "(020) 7946 0958"; not an amount, a date or a time.
 PHONE = re.compile(r"(?<![\w.,:/])(?:\+\d{1,3}[ .-]?)?\(?\d{2,4}\)?(?:[ .-]?\d{2,4}){2,4}"
@@ -93,12 +100,14 @@ def asked_of(texts: list[str]) -> list[list[str]]:
     postcode, the business's own written in full, an address without one is someone else's:
     a driving school's guide recommends "el Centro Médico Delicias, en la calle Delicias
     30", and "where are you?" found that passage as close as the school's own address.
-    Where none gives a street, a passage that places something by a landmark (`LANDMARK`)
+    Where none gives a street, a passage that places something by a landmark (`LANDMARK`),
+    or says where the business is (`WHERE_WE_ARE`),
     is the business's address: a ski hire shop "a 50 metros de la telecabina" was where no
     "¿dónde está la tienda?" could reach."""
     addresses = [_address(text) for text in texts]
     if not any(addresses):  # no street at all: where the documents place the business
-        addresses = [bool(LANDMARK.search(text)) for text in texts]
+        addresses = [bool(LANDMARK.search(text) or WHERE_WE_ARE.search(text))
+                     for text in texts]
     full = [address and bool(POSTCODE.search(text))
             for text, address in zip(texts, addresses, strict=True)]
     return [_asked(text, address and (own or not any(full)))

@@ -40,7 +40,7 @@ from app.services.retrieval.spelling import Speller, english_words, spanish_word
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 40  # bump when what is embedded of a passage, or of its words, changes
+FORMAT_VERSION = 41  # bump when what is embedded of a passage, or of its words, changes
 # How sure the language detector must be of a passage's own text to overrule its headings.
 OWN_LANGUAGE_SURE = 0.9
 # Lines of each language that make a passage a bilingual one (`_by_language`).
