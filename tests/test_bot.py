@@ -425,6 +425,21 @@ def test_a_spanish_word_in_an_english_message_is_no_slip(index_cache):
     assert index.read("do you do a tastng?", "en") == "do you do a tasting?"
 
 
+def test_a_message_that_carries_on_a_price_question_asks_a_price(index_cache):
+    """"y uno doble?" after "¿cuánto cuesta alquilar un kayak una hora?" found the FAQ on
+    children's ages ("en kayak doble con un adulto"), 0.012 ahead of the price table, and
+    "y para niños de 10 años?" after the guided tour's price found it too. A message that
+    asks something else after a price ("y hace falta saber nadar?") is answered as before."""
+    rental = _eval_bot("kayak", index_cache)
+    price = [("user", "cuanto cuesta alquilar un kayak una hora"),
+             ("assistant", rental.answer("cuanto cuesta alquilar un kayak una hora", [], "es"))]
+    assert "22 €" in rental.answer("y uno doble?", price, "es").split("##")[1]
+    assert rental.answer("y hace falta saber nadar?", price, "es").startswith(
+        "## ¿Tengo que saber nadar?")
+    tour = [("user", "cuanto cuesta la excursion guiada"), ("assistant", "49 € por persona")]
+    assert "35 €" in rental.answer("y para niños de 10 años?", tour, "es").split("##")[1]
+
+
 def test_a_price_question_is_answered_with_a_price_first(optician):
     """"how much for prescription glasses" found the visitors' page on broken glasses first,
     and no price: the price list, a little behind it, is now quoted first. A question on

@@ -622,14 +622,25 @@ class Bot:
         best is not that passage: "¿cuánto cuesta cambiar el aceite?" found the courtesy car
         ("cuestan 20 € al día") ahead of the price list, and "cuánto vale la primera visita"
         the section on the first visit, which states no price."""
-        if not hits or not PRICE_QUESTION.search(question):
-            return hits
-        # Every hit is one of those found (a translation too).
-        priced = [hit for hit in found if MONEY.search(hit.passage.text)
-                  and hit.score >= hits[0].score - PRICE_REACH]
-        if not priced:
+        # A message that carries on a price question asks a price too ("y uno doble?" after
+        # "¿cuánto cuesta alquilar un kayak una hora?" had found the FAQ on children's ages,
+        # which says "kayak doble"), when what it found first states none, of a passage that
+        # holds as much of its own words: "¿y hace falta saber nadar?" asks no price.
+        said = {folded for _, folded in words(question)}
+        carried = not PRICE_QUESTION.search(question) and bool(
+            context and PRICE_QUESTION.search(context)) and not said.intersection(
+                PROPERTY_ASKED["time"] | PROPERTY_ASKED["days"])  # "¿y se tarda mucho?"
+        if not hits or not (carried or PRICE_QUESTION.search(question)) or (
+                carried and MONEY.search(hits[0].passage.text)):
             return hits
         index = self.retriever.index
+        own = index.coverage(index.read(question, language)) if carried else None
+        # Every hit is one of those found (a translation too).
+        priced = [hit for hit in found if MONEY.search(hit.passage.text)
+                  and hit.score >= hits[0].score - PRICE_REACH
+                  and (own is None or own[hit.position] >= own[hits[0].position])]
+        if not priced:
+            return hits
         topic = index.read(PRICE_QUESTION.sub(" ", f"{question} {context}"), language)
         held = index.coverage(topic) if words(topic) else None
 
