@@ -1265,6 +1265,15 @@ def test_a_slip_in_a_word_is_mended_to_the_documents_word_in_the_customers_langu
     assert english.mend("tenies mesa", "es") == "tenies mesa"  # no Spanish dictionary
 
 
+def test_the_plural_of_a_common_word_is_no_slip():
+    """"¿alquiláis motos de agua?" was read as "fotos de agua" at a kayak rental whose
+    documents say "fotos": the common words' list holds "moto", not "motos"."""
+    texts = ["Alquilamos cámaras GoPro y te pasamos las fotos por WhatsApp."]
+    speller = Speller(texts, ["es"], BM25(texts).index, words_of={"es": {"moto", "agua"}})
+    assert speller.mend("alquilais motos de agua?", "es") == "alquilais motos de agua?"
+    assert speller.mend("me pasais las fptos?", "es") == "me pasais las fotos?"
+
+
 def test_bm25_ranks_by_rare_words_and_reports_coverage():
     bm25 = BM25(["we ship to portugal", "we ship to france", "opening hours"])
     scores, coverage = bm25.scores("ship portugal"), bm25.coverage("ship portugal")
