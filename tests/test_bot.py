@@ -926,6 +926,9 @@ def test_a_time_of_year_the_documents_do_not_name_is_no_place_elsewhere(index_ca
     assert "25 de diciembre" in bikes.answer("are you open on christmas", [], "en")
     assert ice_cream.answer("a que hora cierra el corte ingles", [], "es") == TEXTS.get(
         "no_answer", "es")
+    # A month or a day is a time too: a kayak rental open "from 1 April to 31 October".
+    rental = _eval_bot("kayak", index_cache)
+    assert "From 1 April" in rental.answer("are you open in march?", [], "en")
 
 
 def test_a_tie_with_a_visitors_page_goes_to_the_customers_language_on_the_same_words(

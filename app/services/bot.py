@@ -113,12 +113,18 @@ oficina tienda local clinica consulta academia escuela taller estudio sede despa
 office shop store school studio clinic premises gym
 """.split())
 YOURS = frozenset("vuestra vuestro vuestras vuestros nuestra nuestro guys".split())
-# The times of year a question of opening hours may name that the documents need not: no
-# place elsewhere, as an unknown word is ("¿abrís en invierno?", "are you open on christmas").
+# The times of year, months and days a question of opening hours may name that the
+# documents need not: no place elsewhere, as an unknown word is ("¿abrís en invierno?", "are
+# you open on christmas", "are you open in march?" of a kayak rental open April to October).
 SEASONS = frozenset("""
 invierno primavera verano otono navidad navidades nochebuena nochevieja reyes pascua semana
 santa puente puentes festivo festivos vacaciones winter spring summer autumn fall christmas
 xmas easter holiday holidays eve
+enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre noviembre
+diciembre january february march april may june july august september october november
+december lunes martes miercoles jueves viernes sabado sabados domingo domingos monday
+tuesday wednesday thursday friday saturday sunday mondays tuesdays wednesdays thursdays
+fridays saturdays sundays weekend weekends finde
 """.split())
 HOURS_STEMS = frozenset(stem for _, folded in words(HOURS_WORDS) for stem in stems(folded))
 # A passage this far under the calibration's `same_content` from one in another language
