@@ -926,6 +926,12 @@ def test_a_time_of_year_the_documents_do_not_name_is_no_place_elsewhere(index_ca
     assert "25 de diciembre" in bikes.answer("are you open on christmas", [], "en")
     assert ice_cream.answer("a que hora cierra el corte ingles", [], "es") == TEXTS.get(
         "no_answer", "es")
+    # "what time does the cathedral open" names what no document does: a place elsewhere,
+    # in English as in Spanish; "the shop" is the business.
+    vet = _eval_bot("veterinaria", index_cache)
+    assert vet.answer("what time does the cathedral open", [], "en") == TEXTS.get(
+        "no_answer", "en")
+    assert "9:30" in vet.answer("what time does the shop open", [], "en")
     # A month or a day is a time too: a kayak rental open "from 1 April to 31 October".
     rental = _eval_bot("kayak", index_cache)
     assert "From 1 April" in rental.answer("are you open in march?", [], "en")

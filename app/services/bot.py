@@ -180,6 +180,14 @@ OFFER_ENDS = re.compile(r"[?.!¿]")
 HOURS_OF_A_PLACE = re.compile(
     r"\b(?:abre|abren|cierra|cierran)\s+(?:el|la|los|las)\s+"
     r"(?P<offered>\w+(?:\s+\w+)?\s+(?:de|del)\s+[^?¿!,.]+)", re.IGNORECASE)
+# The same in English, where a place needs no "of" ("what time does the cathedral open",
+# "when do the boats leave"): asked of a thing no document names nor anything like it, it
+# asks the hours of a place elsewhere (a vet's "Horario" had answered the cathedral's); "the
+# office" is the business, whatever its documents call it (`PREMISES`).
+HOURS_OF_A_THING = re.compile(
+    r"\b(?:what time|when)\s+(?:does|do|is|are)\s+(?:the|your)\s+(?P<offered>[\w' ]+?)\s+"
+    r"(?:open|opens|close|closes|shut|shuts|leave|leaves|depart|departs|start|starts)\b",
+    re.IGNORECASE)
 # A short message that asks what something costs, how long it takes or on which days, and
 # names nothing else ("¿cuánto tarda?", "¿qué días es?", "how long does it take"), asks it of
 # what the answer before was about: that passage answers it when it states such a thing
@@ -494,12 +502,16 @@ class Bot:
 
     def _offered(self, question: str, language: str | None) -> Callable[[Hit], float]:
         """How much of what an offer question asks about (`OFFER_QUESTION`), or the place a
-        question asks the hours of (`HOURS_OF_A_PLACE`), a hit holds; 1 for any other
-        message, or one whose verb is all it says ("¿lo hacéis?")."""
+        question asks the hours of (`HOURS_OF_A_PLACE`, `HOURS_OF_A_THING`), a hit holds; 1
+        for any other message, or one whose verb is all it says ("¿lo hacéis?")."""
         offer = OFFER_QUESTION.match(question)
         if offer and self._asks_for_the_unknown(offer["offered"], language):
             return lambda hit: 0.0
         found = offer or HOURS_OF_A_PLACE.search(question)
+        if not found and (thing := HOURS_OF_A_THING.search(question)) and {
+                fold(word) for word in self.retriever.index.strange_words(
+                    self.retriever.index.read(thing["offered"], language))} - PREMISES:
+            return lambda hit: 0.0
         read = self.retriever.index.read(found["offered"], language) if found else ""
         text = " ".join(written for written, folded in words(read)
                         if not ASKING_VERB.fullmatch(written)
