@@ -835,6 +835,25 @@ def test_a_notice_written_line_by_line_in_two_languages_is_quoted_in_the_custome
     assert "no tenemos duchas" in studio.answer("hay duchas?", [], "es")
 
 
+def test_a_paragraph_written_sentence_by_sentence_in_two_languages_is_quoted_in_the_customers(
+        tmp_path):
+    """A kayak rental's hours, a Spanish sentence and then its English translation in one
+    paragraph: an English customer got both under "I only have this information in
+    Spanish". A Spanish sentence with an email address in it is not English."""
+    rental = _bot_over(tmp_path, {"info.md": (
+        "# Kayak Tramuntana\n\n## Horario / Opening hours\n\n"
+        "Del 1 de abril al 31 de octubre, todos los días de 9:00 a 19:00. En invierno, "
+        "cerrado. *From 1 April to 31 October, every day from 9:00 to 19:00. Closed in "
+        "winter.*\n\n## Reservas\n\nReserva por WhatsApp o escribe a reservas@kayaktramuntana"
+        ".com con tu nombre y la fecha. Pagas al llegar, con tarjeta o en efectivo.\n")})
+    reply = rental.answer("when are you open?", [], "en")
+    assert "From 1 April" in reply and "abril" not in reply
+    assert TEXTS.get("other_language", "en") not in reply
+    assert "1 de abril" in rental.answer("que horario teneis?", [], "es")
+    languages = {p.text[:7]: p.language for p in rental.retriever.index.passages}
+    assert languages["Reserva"] == "es"
+
+
 def test_a_timetable_answers_when_you_open_but_not_when_somewhere_else_does(tmp_path):
     """A florist's hours were a list under *Horario* ("Lunes a viernes: 9:30 a 14:00"):
     "¿a qué hora abrís?" shares no word with it, and found the same-day deliveries ("antes

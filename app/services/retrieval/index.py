@@ -40,11 +40,18 @@ from app.services.retrieval.spelling import Speller, english_words, spanish_word
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 41  # bump when what is embedded of a passage, or of its words, changes
+FORMAT_VERSION = 42  # bump when what is embedded of a passage, or of its words, changes
 # How sure the language detector must be of a passage's own text to overrule its headings.
 OWN_LANGUAGE_SURE = 0.9
 # Lines of each language that make a passage a bilingual one (`_by_language`).
 BILINGUAL_LINES = 2
+# The least share of a passage's sentences (by characters) in each language that makes it
+# one written in both, sentence by sentence (`_by_sentence_language`).
+BILINGUAL_SHARE = 0.25
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])(\s+)")
+# An email or web address is no sentence's language: "pedidos@lirioazul.es" made "You can
+# order in English by WhatsApp or email (...)" Spanish.
+ADDRESS_OF_A_SITE = re.compile(r"\S+@\S+|https?://\S+|www\.\S+")
 
 
 # A sentence ends at . ! ? ; or : before a space, at a blank line, at a list item, or at a
@@ -216,7 +223,7 @@ def passages_of(directory: str | Path) -> list[Passage]:
     # Read without the documents' names where words remain, as the customers' messages are.
     detector = LanguageDetector(names=names_in(
         p.text for _, _, passages in documents for p in passages))
-    return [replace(part, language=_language(part, detector, document))
+    return [replace(part, language=part.language or _language(part, detector, document))
             for _, markdown, passages in documents
             for document in [_sure_language(markdown, detector)]
             for p in passages for part in _by_language(p, detector)]
@@ -233,7 +240,7 @@ def _by_language(passage: Passage, detector: LanguageDetector) -> list[Passage]:
     sure = [_sure_language(line, detector) for line in lines]
     counts = Counter(language for language in sure if language)
     if len(counts) < 2 or min(counts.values()) < BILINGUAL_LINES:
-        return [passage]
+        return _by_sentence_language(passage, detector)
     parts: dict[str, list[str]] = {language: [] for language in counts}
     current = next(language for language in sure if language)
     for line, language in zip(lines, sure, strict=True):
@@ -243,8 +250,34 @@ def _by_language(passage: Passage, detector: LanguageDetector) -> list[Passage]:
             continue
         current = language or current
         parts[current].append(line)
-    return [replace(passage, text=re.sub(r"\n{3,}", "\n\n", "\n".join(part)).strip())
-            for part in parts.values()]
+    return [replace(passage, text=re.sub(r"\n{3,}", "\n\n", "\n".join(part)).strip(),
+                    language=language) for language, part in parts.items()]
+
+
+def _by_sentence_language(passage: Passage, detector: LanguageDetector) -> list[Passage]:
+    """A passage written sentence by sentence in two languages, a sentence and then its
+    translation ("De lunes a viernes de 8:30 a 18:00. Monday to Friday, 8:30 to 18:00."), each
+    language at least `BILINGUAL_SHARE` of the sentences the detector is nearly sure of, as
+    one passage a language, as `_by_language` splits lines: an English customer was told "I
+    only have this information in Spanish" before the English. A sentence it is unsure of,
+    or of fewer than three words, goes with the one before it."""
+    pieces = SENTENCE_BREAK.split(passage.text)  # sentence, the space after it, sentence...
+    sentences, spaces = pieces[::2], [*pieces[1::2], ""]
+    sure = [_sure_language(ADDRESS_OF_A_SITE.sub(" ", sentence), detector)
+            if len(sentence.split()) >= 3 else None for sentence in sentences]
+    sizes: Counter[str] = Counter()
+    for sentence, language in zip(sentences, sure, strict=True):
+        if language:
+            sizes[language] += len(sentence)
+    if len(sizes) < 2 or min(sizes.values()) < BILINGUAL_SHARE * sum(sizes.values()):
+        return [passage]
+    parts: dict[str, list[str]] = {language: [] for language in sizes}
+    current = next(language for language in sure if language)
+    for sentence, space, language in zip(sentences, spaces, sure, strict=True):
+        current = language or current
+        parts[current].append(sentence + ("\n" if "\n" in space else " "))
+    return [replace(passage, text="".join(part).strip(), language=language)
+            for language, part in parts.items()]
 
 
 def _language(passage: Passage, detector: LanguageDetector, document: str | None = None) -> str:
