@@ -263,6 +263,8 @@ def _by_sentence_language(passage: Passage, detector: LanguageDetector) -> list[
     or of fewer than three words, goes with the one before it."""
     pieces = SENTENCE_BREAK.split(passage.text)  # sentence, the space after it, sentence...
     sentences, spaces = pieces[::2], [*pieces[1::2], ""]
+    if sum(len(sentence.split()) >= 3 for sentence in sentences) < 2:
+        return [passage]  # one sentence is in one language (and lingua is not asked)
     sure = [_sure_language(ADDRESS_OF_A_SITE.sub(" ", sentence), detector)
             if len(sentence.split()) >= 3 else None for sentence in sentences]
     sizes: Counter[str] = Counter()
