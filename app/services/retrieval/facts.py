@@ -136,4 +136,3 @@ UNITS = {
 def unit_words(text: str) -> str:
     """The words of the units `text` abbreviates (`UNITS`); else nothing."""
     return " ".join(words for unit, words in UNITS.items() if unit.search(text))
-
