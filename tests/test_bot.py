@@ -854,6 +854,14 @@ def test_a_paragraph_written_sentence_by_sentence_in_two_languages_is_quoted_in_
     assert languages["Reserva"] == "es"
 
 
+def test_a_line_of_figures_in_a_bilingual_paragraph_goes_with_both_languages(index_cache):
+    """A kayak rental's address, in Spanish and then in English, ends with "WhatsApp: 678 45
+    12 90 · info@...": the Spanish part lost it to the English one, and a Spanish customer
+    was quoted both, the English under "Solo tengo esta información en inglés"."""
+    reply = _eval_bot("kayak", index_cache).answer("donde estais exactamente", [], "es")
+    assert "678 45 12 90" in reply and "blue wooden hut" not in reply
+
+
 def test_a_timetable_answers_when_you_open_but_not_when_somewhere_else_does(tmp_path):
     """A florist's hours were a list under *Horario* ("Lunes a viernes: 9:30 a 14:00"):
     "¿a qué hora abrís?" shares no word with it, and found the same-day deliveries ("antes

@@ -40,7 +40,7 @@ from app.services.retrieval.spelling import Speller, english_words, spanish_word
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 42  # bump when what is embedded of a passage, or of its words, changes
+FORMAT_VERSION = 43  # bump when what is embedded of a passage, or of its words, changes
 # How sure the language detector must be of a passage's own text to overrule its headings.
 OWN_LANGUAGE_SURE = 0.9
 # Lines of each language that make a passage a bilingual one (`_by_language`).
@@ -260,9 +260,11 @@ def _by_sentence_language(passage: Passage, detector: LanguageDetector) -> list[
     language at least `BILINGUAL_SHARE` of the sentences the detector is nearly sure of, as
     one passage a language, as `_by_language` splits lines: an English customer was told "I
     only have this information in Spanish" before the English. A sentence it is unsure of,
-    or of fewer than three words, goes with the one before it."""
+    or of fewer than three words, goes with the one before it; one of figures and addresses
+    with a word at most ("WhatsApp: 678 45 12 90 · info@kayaktramuntana.com") goes with both:
+    the Spanish part of a kayak rental's address had lost its contact line to the English."""
     pieces = SENTENCE_BREAK.split(passage.text)  # sentence, the space after it, sentence...
-    sentences, spaces = pieces[::2], [*pieces[1::2], ""]
+    sentences, spaces = pieces[::2], ["", *pieces[1::2]]  # the space before each
     if sum(len(sentence.split()) >= 3 for sentence in sentences) < 2:
         return [passage]  # one sentence is in one language (and lingua is not asked)
     sure = [_sure_language(ADDRESS_OF_A_SITE.sub(" ", sentence), detector)
@@ -277,9 +279,17 @@ def _by_sentence_language(passage: Passage, detector: LanguageDetector) -> list[
     current = next(language for language in sure if language)
     for sentence, space, language in zip(sentences, spaces, sure, strict=True):
         current = language or current
-        parts[current].append(sentence + ("\n" if "\n" in space else " "))
+        for part in parts.values() if _data_only(sentence) else [parts[current]]:
+            part.append(("\n" if "\n" in space else " ") + sentence)
     return [replace(passage, text="".join(part).strip(), language=language)
             for language, part in parts.items()]
+
+
+def _data_only(sentence: str) -> bool:
+    """Whether `sentence` gives figures or an address and at most one word besides."""
+    data = ADDRESS_OF_A_SITE.sub(" ", sentence)
+    return (data != sentence or any(c.isdigit() for c in sentence)) and len(
+        re.findall(r"[^\W\d_]{2,}", data)) <= 1
 
 
 def _language(passage: Passage, detector: LanguageDetector, document: str | None = None) -> str:
