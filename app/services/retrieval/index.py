@@ -16,6 +16,7 @@ import re
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from functools import lru_cache
 from pathlib import Path
@@ -241,15 +242,7 @@ def _by_language(passage: Passage, detector: LanguageDetector) -> list[Passage]:
     counts = Counter(language for language in sure if language)
     if len(counts) < 2 or min(counts.values()) < BILINGUAL_LINES:
         return _by_sentence_language(passage, detector)
-    parts: dict[str, list[str]] = {language: [] for language in counts}
-    current = next(language for language in sure if language)
-    for line, language in zip(lines, sure, strict=True):
-        if not line.strip():
-            for part in parts.values():
-                part.append("")
-            continue
-        current = language or current
-        parts[current].append(line)
+    parts = _parts_by_language(lines, sure, shared=lambda line: not line.strip())
     return [replace(passage, text=re.sub(r"\n{3,}", "\n\n", "\n".join(part)).strip(),
                     language=language) for language, part in parts.items()]
 
@@ -275,14 +268,25 @@ def _by_sentence_language(passage: Passage, detector: LanguageDetector) -> list[
             sizes[language] += len(sentence)
     if len(sizes) < 2 or min(sizes.values()) < BILINGUAL_SHARE * sum(sizes.values()):
         return [passage]
-    parts: dict[str, list[str]] = {language: [] for language in sizes}
-    current = next(language for language in sure if language)
-    for sentence, space, language in zip(sentences, spaces, sure, strict=True):
-        current = language or current
-        for part in parts.values() if _data_only(sentence) else [parts[current]]:
-            part.append(("\n" if "\n" in space else " ") + sentence)
+    parts = _parts_by_language(
+        [("\n" if "\n" in space else " ") + sentence
+         for sentence, space in zip(sentences, spaces, strict=True)], sure, shared=_data_only)
     return [replace(passage, text="".join(part).strip(), language=language)
             for language, part in parts.items()]
+
+
+def _parts_by_language(pieces: list[str], sure: list[str | None],
+                       shared: Callable[[str], bool]) -> dict[str, list[str]]:
+    """`pieces` (lines, sentences) by the language each is in (`sure`, in the order the
+    languages first come); a piece of no sure language goes with the one before it, and one
+    that is `shared` (a blank line, a line of figures) with every language."""
+    parts: dict[str, list[str]] = {language: [] for language in sure if language}
+    current = next(language for language in sure if language)
+    for piece, language in zip(pieces, sure, strict=True):
+        current = language or current
+        for part in parts.values() if shared(piece) else [parts[current]]:
+            part.append(piece)
+    return parts
 
 
 def _data_only(sentence: str) -> bool:
