@@ -1092,3 +1092,24 @@ def test_a_question_whether_the_business_offers_something_needs_a_passage_it_rea
             ("do you have cat toys", "en", "juguetes"),
             ("do you sell cat food", "en", "pienso para perros y gatos")]:
         assert fact in shop.answer(question, [], language), question
+
+
+def test_the_time_of_a_thing_is_answered_by_a_passage_that_states_a_time(tmp_path):
+    """"¿a qué hora cierra el mercado de Delicias?" was answered with a shop's address,
+    "junto al mercado de Delicias", which states no time; "¿a qué hora cierra el tranvía?"
+    with the shop's own hours, which do not name the tram. The business's hours still answer
+    "¿a qué hora abre el restaurante?", though they never say "restaurante"."""
+    tavern = _bot_over(tmp_path, {"casa-pepa.md": (
+        "# Casa Pepa\n\nCasa Pepa es un restaurante de cocina aragonesa en Zaragoza. Cocinamos "
+        "con producto de la huerta y carne de la comarca.\n\n"
+        "## Dónde estamos\n\nCalle Delicias 45, 50017 Zaragoza, junto al mercado de Delicias. "
+        "La parada del tranvía Plaza Huesca está a dos minutos.\n\n"
+        "## Horario\n\nAbrimos de martes a domingo de 13:00 a 16:30 y de 20:30 a 23:30. Los "
+        "lunes cerramos.\n\n"
+        "## Reservas\n\nReservamos mesa por teléfono o por WhatsApp. Para grupos de más de "
+        "diez personas pedimos una señal de 50 €.\n")})
+    no_answer = TEXTS.get("no_answer", "es")
+    assert tavern.answer("a que hora cierra el mercado de delicias", [], "es") == no_answer
+    assert tavern.answer("a que hora pasa el ultimo tranvia?", [], "es") == no_answer
+    assert "13:00 a 16:30" in tavern.answer("a que hora abre el restaurante", [], "es")
+    assert "Calle Delicias 45" in tavern.answer("donde estais?", [], "es")

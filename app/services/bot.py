@@ -185,9 +185,26 @@ HOURS_OF_A_PLACE = re.compile(
 # asks the hours of a place elsewhere (a vet's "Horario" had answered the cathedral's); "the
 # office" is the business, whatever its documents call it (`PREMISES`).
 HOURS_OF_A_THING = re.compile(
-    r"\b(?:what time|when)\s+(?:does|do|is|are)\s+(?:the|your)\s+(?P<offered>[\w' ]+?)\s+"
-    r"(?:open|opens|close|closes|shut|shuts|leave|leaves|depart|departs|start|starts)\b",
-    re.IGNORECASE)
+    r"\b(?:what time|when)\s+(?:does|do|is|are)\s+(?:the|your)\s+(?P<offered>[\w' ]+?)\s*"
+    r"(?:\b(?:open|opens|close|closes|shut|shuts|leave|leaves|depart|departs|start|starts|"
+    r"run|runs|arrive|arrives|to|from|for)\b|[?!.]|$)", re.IGNORECASE)
+# A question that asks at what time a thing named with its article opens, leaves or is ("¿a
+# qué hora abre el mercado de Delicias?", "¿a qué hora es el desayuno?", "what time does the
+# cave tour leave"): a passage answers it when it states a time of day (`facts.CLOCK`): a
+# hardware shop's address, "junto al mercado de Delicias", had answered the market's hours.
+# The thing itself need not be in it: "¿a qué hora abre el restaurante?" is answered by the
+# restaurant's hours, which never say "restaurante", as any business's are; but public
+# transport is never the business (`TRANSPORT`), and a passage that states its times holds
+# its name: a hair salon's hours had answered "¿a qué hora cierra el tranvía?".
+TRANSPORT = frozenset("""
+tranvia tranvias metro autobus autobuses bus buses tren trenes ave cercanias ferry ferris
+taxi taxis tram trams train trains subway underground coach coaches
+""".split())
+TIME_OF_A_THING = re.compile(
+    r"\b(?:(?:a|hasta|desde)\s+q(?:u[eé])?\s+hora\s+(?:abre|abren|cierra|cierran|sale|salen|"
+    r"pasa|pasan|llega|llegan|empieza|empiezan|comienza|comienzan|termina|terminan|acaba|"
+    r"acaban|es|son)\s+(?:el|la|los|las)\s+(?P<offered>[^?¿!,.]+)|"
+    r"what time\s+(?:does|do|is|are)\s+(?:the|your)\s)", re.IGNORECASE)
 # A short message that asks what something costs, how long it takes or on which days, and
 # names nothing else ("¿cuánto tarda?", "¿qué días es?", "how long does it take"), asks it of
 # what the answer before was about: that passage answers it when it states such a thing
@@ -512,11 +529,18 @@ class Bot:
                 fold(word) for word in self.retriever.index.strange_words(
                     self.retriever.index.read(thing["offered"], language))} - PREMISES:
             return lambda hit: 0.0
+        timed = None if offer else TIME_OF_A_THING.search(question)
+        if not found and timed and timed["offered"]:
+            found = timed
         read = self.retriever.index.read(found["offered"], language) if found else ""
         text = " ".join(written for written, folded in words(read)
                         if not ASKING_VERB.fullmatch(written)
-                        and not self._a_name(folded, read))
-        return self._held(text) if text else lambda hit: 1.0
+                        and not self._a_name(folded, read)
+                        and (found is not timed or folded in TRANSPORT))
+        held = self._held(text) if text else lambda hit: 1.0
+        if timed is None:
+            return held
+        return lambda hit: held(hit) if CLOCK.search(hit.passage.text) else 0.0
 
     def _asks_for_the_unknown(self, offered: str, language: str | None) -> bool:
         """Whether a Spanish offer question asks for what the Spanish documents never name:
