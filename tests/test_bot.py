@@ -1113,3 +1113,23 @@ def test_the_time_of_a_thing_is_answered_by_a_passage_that_states_a_time(tmp_pat
     assert tavern.answer("a que hora pasa el ultimo tranvia?", [], "es") == no_answer
     assert "13:00 a 16:30" in tavern.answer("a que hora abre el restaurante", [], "es")
     assert "Calle Delicias 45" in tavern.answer("donde estais?", [], "es")
+
+
+def test_what_the_customer_brings_is_not_what_the_business_sells(tmp_path):
+    """A padel club's "Es obligatorio jugar con zapatillas de pádel" answered "¿vendéis
+    zapatillas de pádel?", a camp's packing list "do you sell hiking boots": a passage that
+    tells the customer what to bring or wear, and offers nothing, sells none of it. What the
+    club rents, and says it rents, is still answered."""
+    club = _bot_over(tmp_path, {"club.md": (
+        "# Club de Pádel La Red\n\nSeis pistas cubiertas en Logroño, abiertas todos los días "
+        "de 8:00 a 23:00.\n\n"
+        "## Ropa y calzado\n\nEs obligatorio jugar con zapatillas de pádel o de suela lisa y "
+        "con camiseta. Trae botas de montaña si vienes a la ruta del sábado.\n\n"
+        "## Material\n\nAlquilamos palas a 3 € el partido y vendemos tubos de bolas a 6 €.\n\n"
+        "## Clases\n\nClases para adultos y niños, en grupos de cuatro, de lunes a jueves. La "
+        "clase suelta cuesta 15 €.\n")})
+    no_answer = TEXTS.get("no_answer", "es")
+    assert club.answer("vendeis zapatillas de padel?", [], "es") == no_answer
+    assert club.answer("do you sell hiking boots", [], "en") == TEXTS.get("no_answer", "en")
+    assert "3 € el partido" in club.answer("alquilais palas?", [], "es")
+    assert "obligatorio" in club.answer("hay que llevar zapatillas especiales?", [], "es")

@@ -156,6 +156,22 @@ OFFER_QUESTION = re.compile(
     r"do you(?: guys| also)? (?:sell|do|make|fix|repair|rent|offer|have|teach|give|organi[sz]e|"
     r"run|provide|take|accept|treat|stock|hire out|recommend|know|help))\b(?P<offered>.*)",
     re.IGNORECASE | re.DOTALL)
+# An offer to sell or rent ("¿vendéis zapatillas de pádel?", "do you sell hiking boots") is
+# not answered by a passage that tells the customer what to bring, wear or have (`BRINGS`)
+# and says nothing of selling, renting, lending or including anything (`SUPPLIES`): a
+# camp's packing list ("botas de montaña") had answered "do you sell hiking boots", a padel
+# club's "Es obligatorio jugar con zapatillas de pádel" the shoes', a caterer's "Si traéis
+# vuestro vino" "¿vendéis vino al por mayor?". "Para violín y guitarra puedes alquilarlo
+# con nosotros" still answers "¿alquiláis violines?".
+SELLING = re.compile(r"vend|alquil|sell|rent|stock|hire", re.IGNORECASE)
+BRINGS = re.compile(
+    r"\b(?:trae|traed|traer|traes|tra[eé]is|traiga|traigan|traigas|llevar|llevo|llevad|"
+    r"lleves|llev[eé]is|necesitas|necesit[aá]is|necesitar[aá]s|obligatori[oa]s?|bring|wear|"
+    r"pack|required|compulsory|mandatory)\b", re.IGNORECASE)
+SUPPLIES = re.compile(
+    r"\b(?:vend\w*|venta\w*|compr\w*|alquil\w*|prest\w*|inclu\w*|facilit\w*|"
+    r"proporcion\w*|tienda|sell\w*|sale|sold|buy\w*|rent\w*|hire\w*|lend\w*|loan\w*|"
+    r"provide\w*|shop)\b", re.IGNORECASE)
 # What a Spanish offer question asks for, in each of its alternatives ("fundas y protectores
 # de pantalla"): the noun it opens with, after any determiner, and the first word after a
 # preposition that says which kind ("cámaras de fotos", "clases de ballet", "reformas de
@@ -538,6 +554,8 @@ class Bot:
                         and not self._a_name(folded, read)
                         and (found is not timed or folded in TRANSPORT))
         held = self._held(text) if text else lambda hit: 1.0
+        if offer and SELLING.search(question[:offer.start("offered")]):
+            return lambda hit: 0.0 if _only_brought(hit.passage) else held(hit)
         if timed is None:
             return held
         return lambda hit: held(hit) if CLOCK.search(hit.passage.text) else 0.0
@@ -808,6 +826,13 @@ def _kinds_asked(offered: str) -> list[set[str]]:
 
 
 @lru_cache(maxsize=4096)
+def _only_brought(passage: Passage) -> bool:
+    """Whether a passage tells the customer what to bring or wear, and offers nothing
+    (`BRINGS`, `SUPPLIES`)."""
+    text = passage.searchable
+    return bool(BRINGS.search(text)) and not SUPPLIES.search(text)
+
+
 def _scene_names(text: str) -> frozenset[str]:
     """The words of `text` that follow a preposition of place, folded."""
     return frozenset(fold(found) for found in SCENE.findall(text))
