@@ -1133,3 +1133,21 @@ def test_what_the_customer_brings_is_not_what_the_business_sells(tmp_path):
     assert club.answer("do you sell hiking boots", [], "en") == TEXTS.get("no_answer", "en")
     assert "3 € el partido" in club.answer("alquilais palas?", [], "es")
     assert "obligatorio" in club.answer("hay que llevar zapatillas especiales?", [], "es")
+
+
+def test_an_offer_is_not_answered_by_a_passage_that_deals_in_the_thing_another_way(tmp_path):
+    """"¿vendéis zapatos?" got a shoe repairer's price list of repairs, "¿reparáis
+    autocaravanas?" a camper rental's "Alquilamos autocaravanas": the thing is there, dealt
+    in another way than asked. Asked the way the passage deals in it, it is answered."""
+    cobbler = _bot_over(tmp_path, {"zapateria.md": (
+        "# Zapatería Remendón\n\nCalle Mayor 12, 26001 Logroño. Abrimos de lunes a viernes de "
+        "9:30 a 13:30 y de 17:00 a 20:00.\n\n"
+        "## Arreglos\n\nArreglamos zapatos, botas y bolsos de piel en el día: tapas de tacón "
+        "8 €, media suela 22 €, cremallera de bota 25 €.\n\n"
+        "## Alquiler de furgonetas\n\nAlquilamos furgonetas de 9 m³ por días, a 60 € el día "
+        "con 150 km incluidos.\n")})
+    no_answer = TEXTS.get("no_answer", "es")
+    assert cobbler.answer("vendeis zapatos?", [], "es") == no_answer
+    assert cobbler.answer("reparais furgonetas?", [], "es") == no_answer
+    assert "media suela 22 €" in cobbler.answer("arreglais zapatos?", [], "es")
+    assert "60 € el día" in cobbler.answer("alquilais furgonetas?", [], "es")

@@ -164,6 +164,15 @@ OFFER_QUESTION = re.compile(
 # vuestro vino" "¿vendéis vino al por mayor?". "Para violín y guitarra puedes alquilarlo
 # con nosotros" still answers "¿alquiláis violines?".
 SELLING = re.compile(r"vend|alquil|sell|rent|stock|hire", re.IGNORECASE)
+# The ways a business deals in a thing: an offer that asks one of them ("¿reparáis
+# autocaravanas?") is not answered by a passage that deals in the thing another way and not
+# that one ("Alquilamos autocaravanas y campers", a shoe repairer's "Precios de arreglos" to
+# "¿vendéis zapatos?").
+DEALINGS = {
+    "sell": re.compile(r"\b(?:vend\w*|venta\w*|sell\w*|sale|sold|stock\w*)\b", re.IGNORECASE),
+    "rent": re.compile(r"\b(?:alquil\w*|rent\w*|hire\w*)\b", re.IGNORECASE),
+    "repair": re.compile(r"\b(?:repar\w*|arregl\w*|fix\w*|repair\w*)\b", re.IGNORECASE),
+}
 BRINGS = re.compile(
     r"\b(?:trae|traed|traer|traes|tra[eé]is|traiga|traigan|traigas|llevar|llevo|llevad|"
     r"lleves|llev[eé]is|necesitas|necesit[aá]is|necesitar[aá]s|obligatori[oa]s?|bring|wear|"
@@ -554,8 +563,13 @@ class Bot:
                         and not self._a_name(folded, read)
                         and (found is not timed or folded in TRANSPORT))
         held = self._held(text) if text else lambda hit: 1.0
-        if offer and SELLING.search(question[:offer.start("offered")]):
-            return lambda hit: 0.0 if _only_brought(hit.passage) else held(hit)
+        if offer:
+            verb = question[:offer.start("offered")]
+            asked = {way for way, said in DEALINGS.items() if said.search(verb)}
+            selling = bool(SELLING.search(verb))
+            return lambda hit: 0.0 if (
+                (selling and _only_brought(hit.passage))
+                or _dealt_otherwise(hit.passage, asked)) else held(hit)
         if timed is None:
             return held
         return lambda hit: held(hit) if CLOCK.search(hit.passage.text) else 0.0
@@ -831,6 +845,15 @@ def _only_brought(passage: Passage) -> bool:
     (`BRINGS`, `SUPPLIES`)."""
     text = passage.searchable
     return bool(BRINGS.search(text)) and not SUPPLIES.search(text)
+
+
+def _dealt_otherwise(passage: Passage, asked: set[str]) -> bool:
+    """Whether a passage deals in things another way than those `asked` (`DEALINGS`), and
+    not in any of those."""
+    if not asked:
+        return False
+    dealt = {way for way, said in DEALINGS.items() if said.search(passage.searchable)}
+    return bool(dealt) and not dealt & asked
 
 
 def _scene_names(text: str) -> frozenset[str]:
