@@ -1151,3 +1151,22 @@ def test_an_offer_is_not_answered_by_a_passage_that_deals_in_the_thing_another_w
     assert cobbler.answer("reparais furgonetas?", [], "es") == no_answer
     assert "media suela 22 €" in cobbler.answer("arreglais zapatos?", [], "es")
     assert "60 € el día" in cobbler.answer("alquilais furgonetas?", [], "es")
+
+
+def test_the_hours_of_a_landmark_or_of_a_place_no_document_names_are_another_places(
+        tmp_path):
+    """A bakery "a dos minutos de la Catedral" gives its hours in the same passage, and
+    answered "¿a qué hora abre la catedral?" with them, in Spanish and in English. A place
+    the documents place the business by is somewhere else, and so is one they never name."""
+    bakery = _bot_over(tmp_path, {"obrador.md": (
+        "# Horno San Vicente\n\nPanadería familiar en Burgos desde 1962, con masa madre.\n\n"
+        "## Tienda del centro\n\nCalle San Lorenzo 14, 09003 Burgos, a dos minutos de la "
+        "Catedral.\nDe lunes a sábado de 8:00 a 14:30 y de 17:00 a 20:30.\n\n"
+        "## Encargos\n\nLas tartas se encargan con 48 horas de antelación por WhatsApp.\n")})
+    no_answer = TEXTS.get("no_answer", "es")
+    assert bakery.answer("a que hora abre la catedral", [], "es") == no_answer
+    assert bakery.answer("a que hora abre el museo del libro", [], "es") == no_answer
+    assert bakery.answer("what time does the cathedral open", [], "en") == TEXTS.get(
+        "no_answer", "en")
+    assert "8:00 a 14:30" in bakery.answer("a que hora abre la tienda del centro", [], "es")
+    assert "8:00 a 14:30" in bakery.answer("a que hora abris?", [], "es")

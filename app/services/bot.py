@@ -221,6 +221,19 @@ HOURS_OF_A_THING = re.compile(
 # restaurant's hours, which never say "restaurante", as any business's are; but public
 # transport is never the business (`TRANSPORT`), and a passage that states its times holds
 # its name: a hair salon's hours had answered "¿a qué hora cierra el tranvía?".
+# What the documents place the business by ("a dos minutos de la Catedral", "junto al
+# mercado de Delicias", "25 minutes from the airport"): a landmark, somewhere else. The time
+# of a thing that is nothing but a landmark is that place's: a bakery's address, "a dos
+# minutos de la Catedral. De lunes a sábado de 8:00 a 14:30", had answered "¿a qué hora abre
+# la catedral?" with its own hours.
+NEAR_BY = re.compile(
+    r"\b(?:a\s+(?:unos\s+|unas\s+)?(?:\d+|un|una|dos|tres|cuatro|cinco|seis|diez|quince|"
+    r"veinte|media)\s+(?:metros|m|minutos|min|calles?|pasos|kil[oó]metros|km)\s+"
+    r"(?:a\s+pie\s+|andando\s+|caminando\s+|en\s+coche\s+)?del?|junto\s+al?|al\s+lado\s+del?|"
+    r"(?:en)?frente\s+(?:al?|del?)|cerca\s+del?|detr[aá]s\s+del?|"
+    r"(?:minutes?|mins?|metres|meters|blocks?)(?:'s)?\s+(?:walk\s+|drive\s+)?from|next\s+to|"
+    r"opposite|near|close\s+to|behind)\s+(?P<place>[^.,;:()\n]+)", re.IGNORECASE)
+LANDMARK_WORDS = 4
 TRANSPORT = frozenset("""
 tranvia tranvias metro autobus autobuses bus buses tren trenes ave cercanias ferry ferris
 taxi taxis tram trams train trains subway underground coach coaches
@@ -334,6 +347,9 @@ class Bot:
         self._languages = np.array(languages)
         self._counterparts: dict[int, int | None] = {}
         self._terms = terms_in(p.text for p in retriever.index.passages)
+        self._landmarks = frozenset(
+            folded for p in retriever.index.passages for near in NEAR_BY.finditer(p.text)
+            for _, folded in words(" ".join(near["place"].split()[:LANDMARK_WORDS])))
         # Whether a passage gives the business's address; and, read once before gunicorn
         # forks its workers, the passages by the first line of their quoted form
         # (`_as_quoted`), to find the one a reply quoted.
@@ -544,17 +560,20 @@ class Bot:
 
     def _offered(self, question: str, language: str | None) -> Callable[[Hit], float]:
         """How much of what an offer question asks about (`OFFER_QUESTION`), or the place a
-        question asks the hours of (`HOURS_OF_A_PLACE`, `HOURS_OF_A_THING`), a hit holds; 1
-        for any other message, or one whose verb is all it says ("¿lo hacéis?")."""
+        question asks the hours of (`HOURS_OF_A_PLACE`, `TIME_OF_A_THING`), a hit holds; 1
+        for any other message, or one whose verb is all it says ("¿lo hacéis?"). Nothing
+        answers the hours of a place elsewhere (`_somewhere_else`); only a passage that
+        states a time answers a question of a thing's time."""
         offer = OFFER_QUESTION.match(question)
         if offer and self._asks_for_the_unknown(offer["offered"], language):
             return lambda hit: 0.0
         found = offer or HOURS_OF_A_PLACE.search(question)
-        if not found and (thing := HOURS_OF_A_THING.search(question)) and {
-                fold(word) for word in self.retriever.index.strange_words(
-                    self.retriever.index.read(thing["offered"], language))} - PREMISES:
-            return lambda hit: 0.0
         timed = None if offer else TIME_OF_A_THING.search(question)
+        if not offer and any(
+                self._somewhere_else(thing["offered"], language) for thing in (
+                    found, timed, HOURS_OF_A_THING.search(question))
+                if thing and thing["offered"]):
+            return lambda hit: 0.0
         if not found and timed and timed["offered"]:
             found = timed
         read = self.retriever.index.read(found["offered"], language) if found else ""
@@ -573,6 +592,29 @@ class Bot:
         if timed is None:
             return held
         return lambda hit: held(hit) if CLOCK.search(hit.passage.text) else 0.0
+
+    def _somewhere_else(self, thing: str, language: str | None) -> bool:
+        """Whether the thing a question asks the hours of is a place elsewhere: it names what
+        no document does, nor anything like it ("la catedral" to a riding school, "the
+        cathedral" to a vet's), or every word of it is one of a landmark the documents place
+        the business by (`NEAR_BY`), as written or through a stand-in ("el mercado de
+        Delicias", "the cathedral" to a bakery "a dos minutos de la Catedral"). The
+        business's premises and the times asked are no such words."""
+        index = self.retriever.index
+        read = index.read(thing, language)
+        asked = [written for written, folded in words(read)
+                 if folded not in PREMISES | SEASONS and not ASKING_VERB.fullmatch(written)]
+        if not asked:
+            return False
+        if {fold(word) for word in index.strange_words(read)} - PREMISES - SEASONS:
+            return True
+        if not self._landmarks:
+            return False
+        stand_ins = index.lexicon.stand_ins(
+            [word for word in asked if fold(word) not in self._landmarks])
+        return all(fold(word) in self._landmarks
+                   or any(fold(other) in self._landmarks for other, _ in stand_ins[word])
+                   for word in asked)
 
     def _asks_for_the_unknown(self, offered: str, language: str | None) -> bool:
         """Whether a Spanish offer question asks for what the Spanish documents never name:
