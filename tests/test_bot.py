@@ -1170,3 +1170,18 @@ def test_the_hours_of_a_landmark_or_of_a_place_no_document_names_are_another_pla
         "no_answer", "en")
     assert "8:00 a 14:30" in bakery.answer("a que hora abre la tienda del centro", [], "es")
     assert "8:00 a 14:30" in bakery.answer("a que hora abris?", [], "es")
+
+
+def test_a_holiday_asked_by_its_name_finds_the_timetable_that_gives_its_date(tmp_path):
+    """"¿abrís el día de Navidad?" found a bakery's Christmas hampers: its timetable says
+    "El 25 de diciembre y el 1 de enero cerramos", never "Navidad"."""
+    bakery = _bot_over(tmp_path, {"obrador.md": (
+        "# Horno San Vicente\n\nPanadería familiar en Burgos desde 1962.\n\n"
+        "## Festivos\n\nLos festivos abrimos solo por la mañana, en la tienda del centro. El "
+        "25 de diciembre y el 1 de enero cerramos las dos tiendas.\n\n"
+        "## Cestas de Navidad\n\nEn diciembre preparamos cestas con pan, dulces típicos y vino "
+        "de la Ribera del Duero, desde 35 €, para regalar a clientes o empleados.\n\n"
+        "## Encargos\n\nLas tartas se encargan con 48 horas de antelación por WhatsApp.\n")})
+    assert bakery.answer("abris el dia de navidad?", [], "es").startswith("## Festivos")
+    assert "25 de diciembre" in bakery.answer("are you open on christmas day", [], "en")
+    assert "35 €" in bakery.answer("teneis cestas de navidad?", [], "es")

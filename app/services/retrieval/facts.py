@@ -136,3 +136,24 @@ UNITS = {
 def unit_words(text: str) -> str:
     """The words of the units `text` abbreviates (`UNITS`); else nothing."""
     return " ".join(words for unit, words in UNITS.items() if unit.search(text))
+
+
+# Holidays a timetable gives by their date ("El 25 de diciembre y el 1 de enero cerramos",
+# "closed on 25 December"), and the words customers ask them by ("¿abrís el día de
+# Navidad?", "are you open on christmas eve"): a passage that gives the date holds them.
+# Not "año nuevo": "year" and "año" would reach a timetable for "and the yearly one?".
+HOLIDAYS = {
+    re.compile(rf"\b{day}\s+de\s+{month}\b|\b{day}(?:st|nd|th)?\s+(?:of\s+)?{english}\b|"
+               rf"\b{english}\s+{day}(?:st|nd|th)?\b", re.IGNORECASE): holiday
+    for day, month, english, holiday in (
+        ("24", "diciembre", "december", "nochebuena christmas eve"),
+        ("25", "diciembre", "december", "navidad christmas"),
+        ("31", "diciembre", "december", "nochevieja eve"),
+        ("6", "enero", "january", "reyes epiphany"),
+    )
+}
+
+
+def holiday_words(text: str) -> str:
+    """The words of the holidays whose dates `text` gives (`HOLIDAYS`); else nothing."""
+    return " ".join(words for date, words in HOLIDAYS.items() if date.search(text))

@@ -35,13 +35,13 @@ from app.services.retrieval.embeddings import (
     embeddings_id,
     widths_of,
 )
-from app.services.retrieval.facts import asked_of, hours_words, unit_words
+from app.services.retrieval.facts import asked_of, holiday_words, hours_words, unit_words
 from app.services.retrieval.lexicon import Lexicon
 from app.services.retrieval.spelling import Speller, english_words, spanish_words
 from app.services.retrieval.splitter import CHUNK_CHARS, OVERLAP_CHARS, Passage, split_document
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 43  # bump when what is embedded of a passage, or of its words, changes
+FORMAT_VERSION = 44  # bump when what is embedded of a passage, or of its words, changes
 # How sure the language detector must be of a passage's own text to overrule its headings.
 OWN_LANGUAGE_SURE = 0.9
 # Lines of each language that make a passage a bilingual one (`_by_language`).
@@ -118,7 +118,8 @@ class KnowledgeIndex:
         # passage that gives the number, though the passage never says "teléfono".
         self.bm25 = BM25([" ".join([p.searchable, *(text for kind, text in group
                                                    if kind == "fact"),
-                                    hours_words(p.text), unit_words(p.text)])
+                                    hours_words(p.text), unit_words(p.text),
+                                    holiday_words(p.text)])
                           for p, group in zip(passages, groups, strict=True)])
         texts, languages = [p.searchable for p in passages], [p.language for p in passages]
         # A Spanish word in an English message is no slip: a town ("our venue is in ronda"
