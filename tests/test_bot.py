@@ -1185,3 +1185,25 @@ def test_a_holiday_asked_by_its_name_finds_the_timetable_that_gives_its_date(tmp
     assert bakery.answer("abris el dia de navidad?", [], "es").startswith("## Festivos")
     assert "25 de diciembre" in bakery.answer("are you open on christmas day", [], "en")
     assert "35 €" in bakery.answer("teneis cestas de navidad?", [], "es")
+
+
+def test_a_recommendation_is_answered_by_a_passage_that_recommends(tmp_path):
+    """"me recomendáis una empresa de limpieza?" got a storage firm's deposit, returned
+    "al dejar el trastero vacío y limpio"; "can you recommend a good English school in
+    Madrid" a letting agency's page for foreigners. What the documents do recommend is
+    still answered."""
+    storage = _bot_over(tmp_path, {"trasteros.md": (
+        "# Trasteros La Cartuja\n\nTrasteros de 2 a 15 m² en Zaragoza, con acceso de 7:00 a "
+        "22:00 todos los días.\n\n"
+        "## Fianza\n\nPedimos una fianza de un mes, que te devolvemos al dejar el trastero "
+        "vacío y limpio.\n\n"
+        "## Mudanzas\n\nNo hacemos mudanzas. Si necesitas una empresa de mudanzas, te "
+        "recomendamos Mudanzas Ebro, que hace un 10 % de descuento a nuestros clientes.\n\n"
+        "## English\n\nWe rent storage units to foreigners living in Zaragoza: our staff "
+        "speak English and French.\n")})
+    assert storage.answer("me recomendais una empresa de limpieza?", [], "es") == TEXTS.get(
+        "no_answer", "es")
+    assert storage.answer("can you recommend a good english school", [], "en") == TEXTS.get(
+        "no_answer", "en")
+    assert "Mudanzas Ebro" in storage.answer(
+        "me recomendais una empresa de mudanzas?", [], "es")

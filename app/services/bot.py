@@ -181,6 +181,15 @@ SUPPLIES = re.compile(
     r"\b(?:vend\w*|venta\w*|compr\w*|alquil\w*|prest\w*|inclu\w*|facilit\w*|"
     r"proporcion\w*|tienda|sell\w*|sale|sold|buy\w*|rent\w*|hire\w*|lend\w*|loan\w*|"
     r"provide\w*|shop)\b", re.IGNORECASE)
+# A question that asks for a recommendation ("¿me recomendáis un pediatra?", "can you
+# recommend an electrician") is answered by a passage that recommends, advises or trusts
+# someone (`RECOMMENDS`), or holds nearly all it asks for (`HELD`): a nursery's rule on sick
+# children had answered the paediatrician, a hardware shop's discount for "electricistas"
+# the electrician, a travel agency's note to "el hotel" a hotel in Granada.
+RECOMMENDING = re.compile(r"recom|recommend", re.IGNORECASE)
+RECOMMENDS = re.compile(
+    r"\b(?:recomend\w*|recomiend\w*|recommend\w*|aconsej\w*|advis\w*|advice|suger\w*|"
+    r"sugier\w*|suggest\w*|de confianza|trusted)\b", re.IGNORECASE)
 # What a Spanish offer question asks for, in each of its alternatives ("fundas y protectores
 # de pantalla"): the noun it opens with, after any determiner, and the first word after a
 # preposition that says which kind ("cámaras de fotos", "clases de ballet", "reformas de
@@ -586,9 +595,13 @@ class Bot:
             verb = question[:offer.start("offered")]
             asked = {way for way, said in DEALINGS.items() if said.search(verb)}
             selling = bool(SELLING.search(verb))
+            recommends = self._recommends(offer["offered"], language) if RECOMMENDING.search(
+                verb) else None
             return lambda hit: 0.0 if (
                 (selling and _only_brought(hit.passage))
-                or _dealt_otherwise(hit.passage, asked)) else held(hit)
+                or _dealt_otherwise(hit.passage, asked)
+                or (recommends is not None and held(hit) < HELD
+                    and not recommends(hit))) else held(hit)
         if timed is None:
             return held
         return lambda hit: held(hit) if CLOCK.search(hit.passage.text) else 0.0
@@ -615,6 +628,16 @@ class Bot:
         return all(fold(word) in self._landmarks
                    or any(fold(other) in self._landmarks for other, _ in stand_ins[word])
                    for word in asked)
+
+    def _recommends(self, offered: str, language: str | None) -> Callable[[Hit], bool]:
+        """Whether a hit recommends what a question asks to be recommended (`RECOMMENDS`):
+        in Spanish, it holds every word of the kind asked (`_kinds_asked`): a storage firm
+        that recommends "una empresa de mudanzas" recommends no "empresa de limpieza"."""
+        read = self.retriever.index.read(OFFER_ENDS.split(offered, maxsplit=1)[0], language)
+        kinds = _kinds_asked(read) if language == "es" else []
+        each = [self._held(word) for word in kinds[0]] if kinds else []
+        return lambda hit: bool(RECOMMENDS.search(hit.passage.searchable)) and all(
+            held(hit) > 0 for held in each)
 
     def _asks_for_the_unknown(self, offered: str, language: str | None) -> bool:
         """Whether a Spanish offer question asks for what the Spanish documents never name:
@@ -881,7 +904,6 @@ def _kinds_asked(offered: str) -> list[set[str]]:
     return [kind for kind in kinds if kind]
 
 
-@lru_cache(maxsize=4096)
 def _only_brought(passage: Passage) -> bool:
     """Whether a passage tells the customer what to bring or wear, and offers nothing
     (`BRINGS`, `SUPPLIES`)."""
@@ -898,6 +920,7 @@ def _dealt_otherwise(passage: Passage, asked: set[str]) -> bool:
     return bool(dealt) and not dealt & asked
 
 
+@lru_cache(maxsize=4096)
 def _scene_names(text: str) -> frozenset[str]:
     """The words of `text` that follow a preposition of place, folded."""
     return frozenset(fold(found) for found in SCENE.findall(text))
