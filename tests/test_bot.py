@@ -1199,6 +1199,8 @@ def test_a_recommendation_is_answered_by_a_passage_that_recommends(tmp_path):
         "vacío y limpio.\n\n"
         "## Mudanzas\n\nNo hacemos mudanzas. Si necesitas una empresa de mudanzas, te "
         "recomendamos Mudanzas Ebro, que hace un 10 % de descuento a nuestros clientes.\n\n"
+        "## Seguro\n\nCada trastero tiene un seguro incluido que cubre hasta 1.500 €. Si "
+        "guardas algo de más valor, amplía la cobertura con tu aseguradora.\n\n"
         "## English\n\nWe rent storage units to foreigners living in Zaragoza: our staff "
         "speak English and French.\n")})
     assert storage.answer("me recomendais una empresa de limpieza?", [], "es") == TEXTS.get(
@@ -1207,3 +1209,6 @@ def test_a_recommendation_is_answered_by_a_passage_that_recommends(tmp_path):
         "no_answer", "en")
     assert "Mudanzas Ebro" in storage.answer(
         "me recomendais una empresa de mudanzas?", [], "es")
+    # Named whole, in a passage about something else, it is not recommended.
+    assert storage.answer("me recomendais una aseguradora?", [], "es") == TEXTS.get(
+        "no_answer", "es")

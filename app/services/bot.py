@@ -183,9 +183,10 @@ SUPPLIES = re.compile(
     r"provide\w*|shop)\b", re.IGNORECASE)
 # A question that asks for a recommendation ("¿me recomendáis un pediatra?", "can you
 # recommend an electrician") is answered by a passage that recommends, advises or trusts
-# someone (`RECOMMENDS`), or holds nearly all it asks for (`HELD`): a nursery's rule on sick
-# children had answered the paediatrician, a hardware shop's discount for "electricistas"
-# the electrician, a travel agency's note to "el hotel" a hotel in Granada.
+# someone (`RECOMMENDS`), or one about what it asks for (its title names it) that holds
+# nearly all of it (`HELD`): a nursery's rule on sick children had answered the
+# paediatrician, a hardware shop's discount for "electricistas" the electrician, a
+# nutritionist's "el plan se coordina con tu endocrino" "¿me recomiendas un endocrino?".
 RECOMMENDING = re.compile(r"recom|recommend", re.IGNORECASE)
 RECOMMENDS = re.compile(
     r"\b(?:recomend\w*|recomiend\w*|recommend\w*|aconsej\w*|advis\w*|advice|suger\w*|"
@@ -597,11 +598,12 @@ class Bot:
             selling = bool(SELLING.search(verb))
             recommends = self._recommends(offer["offered"], language) if RECOMMENDING.search(
                 verb) else None
+            asked_terms = set(terms(text))
             return lambda hit: 0.0 if (
                 (selling and _only_brought(hit.passage))
                 or _dealt_otherwise(hit.passage, asked)
-                or (recommends is not None and held(hit) < HELD
-                    and not recommends(hit))) else held(hit)
+                or (recommends is not None and not recommends(hit) and not (
+                    held(hit) >= HELD and _title_holds(hit, asked_terms)))) else held(hit)
         if timed is None:
             return held
         return lambda hit: held(hit) if CLOCK.search(hit.passage.text) else 0.0
