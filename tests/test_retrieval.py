@@ -1492,6 +1492,8 @@ def test_an_english_question_covers_the_spanish_passage_through_its_stand_ins():
     ("cuanto cuesta el parking in madrid", [], "es"),
     # 52% English, its words leaning English by less than the lead, as the whole does.
     ("do you ship to madrid", [], "en"), ("dais ingles?", [], "es"),
+    # The message before is Spanish by its grammar, though lingua reads it as English.
+    ("cuanto cuesta?", ["el taller de batch cooking cuando es"], "es"),
 ])
 def test_the_language_comes_from_the_message_or_the_conversation(text, earlier, language):
     assert LanguageDetector().detect(text, earlier) == language

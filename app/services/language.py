@@ -143,6 +143,11 @@ class LanguageDetector:
         message too short to tell, and a short one is read with the message before it: a
         Spanish follow-up's English words ("y el check out?") outweigh its Spanish ones."""
         if earlier and len(text.split()) <= SHORT_WORDS:
+            # Read as each of them was: by its grammar first ("el taller de batch cooking
+            # cuando es" is Spanish, though lingua reads it as English for its nouns).
+            language = grammar_of(" ".join(earlier[-3:]))
+            if language is not None:
+                return language
             language, confidence = self.guess(" ".join(earlier[-3:]))
             if confidence >= self.min_confidence:
                 return language
