@@ -1212,3 +1212,23 @@ def test_a_recommendation_is_answered_by_a_passage_that_recommends(tmp_path):
     # Named whole, in a passage about something else, it is not recommended.
     assert storage.answer("me recomendais una aseguradora?", [], "es") == TEXTS.get(
         "no_answer", "es")
+
+
+def test_a_coach_companys_buses_are_its_own_and_the_first_one_is_no_place(tmp_path):
+    """"¿a qué hora sale el primer autobús a Madrid?" was refused by a coach company: the
+    time of public transport had to be asked of a passage that names it (its timetable
+    does not say "autobús"), and "primer", a word of no document, read as a place
+    elsewhere. Buses a business names across its documents are its own."""
+    coaches = _bot_over(tmp_path, {"lineas.md": (
+        "# Autocares Sierra Norte\n\nEmpresa de autobuses de Segovia: líneas regulares a "
+        "Madrid y a los pueblos de la sierra.\n\n"
+        "## Estación\n\nSalimos de la estación de autobuses de Segovia, dársenas 4 y 5. La "
+        "taquilla abre de 6:30 a 21:00.\n\n"
+        "## Línea Segovia - Madrid\n\nDe lunes a viernes, salidas de Segovia cada hora de "
+        "7:15 a 21:15. Billete sencillo: 8,90 €.\n\n"
+        "## Objetos perdidos\n\nLo que se encuentra en los autobuses se guarda un mes en la "
+        "taquilla.\n")})
+    assert "7:15 a 21:15" in coaches.answer("a que hora sale el primer autobus a madrid", [],
+                                             "es")
+    assert coaches.answer("a que hora sale el tren a madrid", [], "es") == TEXTS.get(
+        "no_answer", "es")

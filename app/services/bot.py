@@ -229,8 +229,17 @@ HOURS_OF_A_THING = re.compile(
 # hardware shop's address, "junto al mercado de Delicias", had answered the market's hours.
 # The thing itself need not be in it: "¿a qué hora abre el restaurante?" is answered by the
 # restaurant's hours, which never say "restaurante", as any business's are; but public
-# transport is never the business (`TRANSPORT`), and a passage that states its times holds
-# its name: a hair salon's hours had answered "¿a qué hora cierra el tranvía?".
+# transport the documents name only in passing, to say how to get there (`TRANSPORT`, in
+# fewer than `OWN_TRANSPORT` passages), is not the business, and a passage that states its
+# times holds its name: a hair salon's hours had answered "¿a qué hora cierra el tranvía?".
+# A coach company's buses, in its introduction, its station, its lost property..., are its
+# own, and its timetable need not say "autobús".
+OWN_TRANSPORT = 3
+# Which of them a question asks the time of: no place ("el primer autobús", "the last tram").
+WHICH_ONE = frozenset("""
+primer primero primera primeros primeras ultimo ultima ultimos ultimas proximo proxima
+proximos proximas siguiente siguientes first last next
+""".split())
 # What the documents place the business by ("a dos minutos de la Catedral", "junto al
 # mercado de Delicias", "25 minutes from the airport"): a landmark, somewhere else. The time
 # of a thing that is nothing but a landmark is that place's: a bakery's address, "a dos
@@ -558,7 +567,8 @@ class Bot:
                  if folded in PLACE_ASKED or HOURS_STEMS.intersection(stems(folded))}
         elsewhere = bool(asked and [
             word for word in self.retriever.index.strange_words(
-                self.retriever.index.read(query, language)) if fold(word) not in SEASONS])
+                self.retriever.index.read(query, language))
+            if fold(word) not in SEASONS | WHICH_ONE])
         plain = [written for written, folded in found
                  if not self._a_name(folded, query) and not (elsewhere and folded in asked)]
         if len(plain) == len(found):
@@ -590,7 +600,7 @@ class Bot:
         text = " ".join(written for written, folded in words(read)
                         if not ASKING_VERB.fullmatch(written)
                         and not self._a_name(folded, read)
-                        and (found is not timed or folded in TRANSPORT))
+                        and (found is not timed or self._transport_elsewhere(folded)))
         held = self._held(text) if text else lambda hit: 1.0
         if offer:
             verb = question[:offer.start("offered")]
@@ -608,6 +618,14 @@ class Bot:
             return held
         return lambda hit: held(hit) if CLOCK.search(hit.passage.text) else 0.0
 
+    def _transport_elsewhere(self, folded: str) -> bool:
+        """Whether a word is public transport the documents name in passing, not their
+        own (`TRANSPORT`, `OWN_TRANSPORT`)."""
+        postings = self.retriever.index.bm25.index
+        return folded in TRANSPORT and max(
+            (len(postings[stem][0]) for stem in stems(folded) if stem in postings),
+            default=0) < OWN_TRANSPORT
+
     def _somewhere_else(self, thing: str, language: str | None) -> bool:
         """Whether the thing a question asks the hours of is a place elsewhere: it names what
         no document does, nor anything like it ("la catedral" to a riding school, "the
@@ -617,11 +635,12 @@ class Bot:
         business's premises and the times asked are no such words."""
         index = self.retriever.index
         read = index.read(thing, language)
+        aside = PREMISES | SEASONS | WHICH_ONE
         asked = [written for written, folded in words(read)
-                 if folded not in PREMISES | SEASONS and not ASKING_VERB.fullmatch(written)]
+                 if folded not in aside and not ASKING_VERB.fullmatch(written)]
         if not asked:
             return False
-        if {fold(word) for word in index.strange_words(read)} - PREMISES - SEASONS:
+        if {fold(word) for word in index.strange_words(read)} - aside:
             return True
         if not self._landmarks:
             return False
