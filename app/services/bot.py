@@ -40,7 +40,7 @@ from app.services.retrieval.embeddings import (
     remember_questions,
     use_e5_threads,
 )
-from app.services.retrieval.facts import CLOCK, DAY, HOURS_WORDS, QUESTIONS
+from app.services.retrieval.facts import CLOCK, DAY, HOURS_WORDS, QUESTIONS, landmarks
 from app.services.retrieval.index import load_index
 from app.services.retrieval.retriever import Hit, HybridRetriever
 from app.services.retrieval.splitter import Passage
@@ -240,19 +240,6 @@ WHICH_ONE = frozenset("""
 primer primero primera primeros primeras ultimo ultima ultimos ultimas proximo proxima
 proximos proximas siguiente siguientes first last next
 """.split())
-# What the documents place the business by ("a dos minutos de la Catedral", "junto al
-# mercado de Delicias", "25 minutes from the airport"): a landmark, somewhere else. The time
-# of a thing that is nothing but a landmark is that place's: a bakery's address, "a dos
-# minutos de la Catedral. De lunes a sábado de 8:00 a 14:30", had answered "¿a qué hora abre
-# la catedral?" with its own hours.
-NEAR_BY = re.compile(
-    r"\b(?:a\s+(?:unos\s+|unas\s+)?(?:\d+|un|una|dos|tres|cuatro|cinco|seis|diez|quince|"
-    r"veinte|media)\s+(?:metros|m|minutos|min|calles?|pasos|kil[oó]metros|km)\s+"
-    r"(?:a\s+pie\s+|andando\s+|caminando\s+|en\s+coche\s+)?del?|junto\s+al?|al\s+lado\s+del?|"
-    r"(?:en)?frente\s+(?:al?|del?)|cerca\s+del?|detr[aá]s\s+del?|"
-    r"(?:minutes?|mins?|metres|meters|blocks?)(?:'s)?\s+(?:walk\s+|drive\s+)?from|next\s+to|"
-    r"opposite|near|close\s+to|behind)\s+(?P<place>[^.,;:()\n]+)", re.IGNORECASE)
-LANDMARK_WORDS = 4
 TRANSPORT = frozenset("""
 tranvia tranvias metro autobus autobuses bus buses tren trenes ave cercanias ferry ferris
 taxi taxis tram trams train trains subway underground coach coaches
@@ -366,9 +353,11 @@ class Bot:
         self._languages = np.array(languages)
         self._counterparts: dict[int, int | None] = {}
         self._terms = terms_in(p.text for p in retriever.index.passages)
+        # What the documents place the business by (`facts.landmarks`): somewhere else. A
+        # bakery's address, "a dos minutos de la Catedral. De lunes a sábado de 8:00 a
+        # 14:30", had answered "¿a qué hora abre la catedral?" with its own hours.
         self._landmarks = frozenset(
-            folded for p in retriever.index.passages for near in NEAR_BY.finditer(p.text)
-            for _, folded in words(" ".join(near["place"].split()[:LANDMARK_WORDS])))
+            word for p in retriever.index.passages for word in landmarks(p.text))
         # Whether a passage gives the business's address; and, read once before gunicorn
         # forks its workers, the passages by the first line of their quoted form
         # (`_as_quoted`), to find the one a reply quoted.
@@ -630,7 +619,7 @@ class Bot:
         """Whether the thing a question asks the hours of is a place elsewhere: it names what
         no document does, nor anything like it ("la catedral" to a riding school, "the
         cathedral" to a vet's), or every word of it is one of a landmark the documents place
-        the business by (`NEAR_BY`), as written or through a stand-in ("el mercado de
+        the business by (`facts.landmarks`), as written or through a stand-in ("el mercado de
         Delicias", "the cathedral" to a bakery "a dos minutos de la Catedral"). The
         business's premises and the times asked are no such words."""
         index = self.retriever.index

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from app.services.retrieval.analysis import words
+
 # A Spanish postcode, then its town: "41003 Sevilla".
 POSTCODE = re.compile(r"\b\d{5}\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+")
 # A street, square or road, a capitalised name of up to six words, then its number:
@@ -29,10 +31,21 @@ STREET = re.compile(
 # and "al".
 NEAR = (r"(?:a\s+(?:unos\s+)?\d+\s*(?:metros|m|minutos|min)\s+(?:a pie\s+|andando\s+)?de|"
         r"junto\s+a|frente\s+a|enfrente\s+de|al\s+lado\s+de)")
+NEAR_EN = (r"(?:\d+\s*(?:metres|meters|m|minutes|mins)\s+(?:walk\s+)?from|next\s+to|opposite|"
+           r"in\s+front\s+of)")
 LANDMARK = re.compile(
     rf"\b(?:{NEAR}(?:l\s|\s+(?:(?:el|la|los|las)\b|(?-i:[A-ZÁÉÍÓÚÑ])))|"
-    r"(?:\d+\s*(?:metres|meters|m|minutes|mins)\s+(?:walk\s+)?from|next\s+to|opposite|"
-    r"in\s+front\s+of)\s+(?:the\b|(?-i:[A-Z])))", re.IGNORECASE)
+    rf"{NEAR_EN}\s+(?:the\b|(?-i:[A-Z])))", re.IGNORECASE)
+# The landmarks themselves, after those words or ones like them with a number in words
+# ("a dos minutos de la Catedral", "cerca del puerto", "close to the station"): somewhere
+# else, which a question may ask the hours of (`landmarks`).
+PLACE_NEAR = re.compile(
+    rf"\b(?:{NEAR}l?|a\s+(?:unos\s+|unas\s+)?(?:un|una|dos|tres|cuatro|cinco|seis|diez|"
+    r"quince|veinte|media)\s+(?:metros|minutos|calles|pasos|kil[oó]metros)\s+"
+    rf"(?:a\s+pie\s+|andando\s+|en\s+coche\s+)?del?|cerca\s+del?|detr[aá]s\s+del?|{NEAR_EN}|"
+    r"(?:minutes?|mins?|metres|meters)(?:'s)?\s+(?:walk\s+|drive\s+)?from|near|close\s+to|"
+    r"behind)\s+(?P<place>[^.,;:()\n]+)", re.IGNORECASE)
+LANDMARK_WORDS = 4
 # A sentence that says where the business is ("Estamos en la caseta de madera azul de la
 # playa", "We are in the blue wooden hut on Repic beach", "Nos encontrarás en el puerto"),
 # from its start: "los fines de semana estamos en los eventos" places no one.
@@ -112,6 +125,13 @@ def asked_of(texts: list[str]) -> list[list[str]]:
             for text, address in zip(texts, addresses, strict=True)]
     return [_asked(text, address and (own or not any(full)))
             for text, address, own in zip(texts, addresses, full, strict=True)]
+
+
+def landmarks(text: str) -> list[str]:
+    """The words (folded, not function words) of the places `text` gives as near something
+    (`PLACE_NEAR`), the first `LANDMARK_WORDS` of each."""
+    return [folded for near in PLACE_NEAR.finditer(text)
+            for _, folded in words(" ".join(near["place"].split()[:LANDMARK_WORDS]))]
 
 
 def hours_words(text: str) -> str:
