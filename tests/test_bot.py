@@ -1232,3 +1232,22 @@ def test_a_coach_companys_buses_are_its_own_and_the_first_one_is_no_place(tmp_pa
                                              "es")
     assert coaches.answer("a que hora sale el tren a madrid", [], "es") == TEXTS.get(
         "no_answer", "es")
+
+
+def test_which_is_the_best_is_answered_by_a_passage_that_recommends(tmp_path):
+    """"whats the best tapas bar in burgos" got a bakery's breakfasts for offices, which
+    serve "bares"; "¿qué compañía de luz es más barata?" an electrician's emergencies "sin
+    luz". Which is the best is a recommendation: what the documents recommend answers it."""
+    bakery = _bot_over(tmp_path, {"horno.md": (
+        "# Horno San Vicente\n\nPanadería en Burgos desde 1962, con masa madre.\n\n"
+        "## Para bares y empresas\n\nServimos pan a bares, restaurantes y cafeterías de "
+        "Burgos cada mañana, y bandejas de desayuno para oficinas desde 3,50 € por persona.\n\n"
+        "## Sin luz\n\nSi hay un corte de luz en el barrio, la tienda cierra hasta que vuelva "
+        "la electricidad.\n\n"
+        "## Cuándo venir\n\nTe recomendamos venir entre semana por la mañana: los sábados hay "
+        "cola y a partir de las 13:00 quedan pocos panes.\n")})
+    assert bakery.answer("whats the best tapas bar in burgos", [], "en") == TEXTS.get(
+        "no_answer", "en")
+    assert bakery.answer("que compañia de luz es mas barata", [], "es") == TEXTS.get(
+        "no_answer", "es")
+    assert "entre semana" in bakery.answer("cual es el mejor momento para venir", [], "es")

@@ -190,7 +190,16 @@ SUPPLIES = re.compile(
 RECOMMENDING = re.compile(r"recom|recommend", re.IGNORECASE)
 RECOMMENDS = re.compile(
     r"\b(?:recomend\w*|recomiend\w*|recommend\w*|aconsej\w*|advis\w*|advice|suger\w*|"
-    r"sugier\w*|suggest\w*|de confianza|trusted)\b", re.IGNORECASE)
+    r"sugier\w*|suggest\w*|de confianza|trusted|mejor|mejores|best)\b", re.IGNORECASE)
+# So does a question of which is the best, or the cheapest ("¿cuál es el mejor antivirus
+# gratis?", "what's the best tapas bar in Burgos", "¿qué compañía de luz es más barata?"):
+# a bakery's breakfasts for offices, "bares" among their customers, had answered the bar,
+# an electrician's emergencies "sin luz" the cheapest electricity company.
+BEST_QUESTION = re.compile(
+    r"\b(?:(?:what(?:'s|s| is| are)|which(?:'s| is| are)?)\s+(?:the|a)\s+(?:best|good|cheapest)|"
+    r"(?:cu[aá]l(?:es)?|qu[eé])\s+(?:es|son)\s+(?:el|la|los|las)\s+mejor(?:es)?)\s+"
+    r"(?P<offered>[^?¿!.]+)|\bqu[eé]\s+(?P<cheapest>\w+(?:\s+de\s+\w+)?)\s+(?:es|son|sale|"
+    r"salen)\s+(?:el\s+|la\s+|los\s+|las\s+)?m[aá]s\s+barat[oa]s?", re.IGNORECASE)
 # What a Spanish offer question asks for, in each of its alternatives ("fundas y protectores
 # de pantalla"): the noun it opens with, after any determiner, and the first word after a
 # preposition that says which kind ("cámaras de fotos", "clases de ballet", "reformas de
@@ -576,6 +585,9 @@ class Bot:
         offer = OFFER_QUESTION.match(question)
         if offer and self._asks_for_the_unknown(offer["offered"], language):
             return lambda hit: 0.0
+        if not offer and (best := BEST_QUESTION.search(question)):
+            return self._recommended(best["offered"] or best["cheapest"], language,
+                                     whole_kind=False)
         found = offer or HOURS_OF_A_PLACE.search(question)
         timed = None if offer else TIME_OF_A_THING.search(question)
         if not offer and any(
@@ -595,14 +607,11 @@ class Bot:
             verb = question[:offer.start("offered")]
             asked = {way for way, said in DEALINGS.items() if said.search(verb)}
             selling = bool(SELLING.search(verb))
-            recommends = self._recommends(offer["offered"], language) if RECOMMENDING.search(
-                verb) else None
-            asked_terms = set(terms(text))
+            if RECOMMENDING.search(verb):
+                return self._recommended(offer["offered"], language)
             return lambda hit: 0.0 if (
                 (selling and _only_brought(hit.passage))
-                or _dealt_otherwise(hit.passage, asked)
-                or (recommends is not None and not recommends(hit) and not (
-                    held(hit) >= HELD and _title_holds(hit, asked_terms)))) else held(hit)
+                or _dealt_otherwise(hit.passage, asked)) else held(hit)
         if timed is None:
             return held
         return lambda hit: held(hit) if CLOCK.search(hit.passage.text) else 0.0
@@ -639,15 +648,29 @@ class Bot:
                    or any(fold(other) in self._landmarks for other, _ in stand_ins[word])
                    for word in asked)
 
-    def _recommends(self, offered: str, language: str | None) -> Callable[[Hit], bool]:
-        """Whether a hit recommends what a question asks to be recommended (`RECOMMENDS`):
-        in Spanish, it holds every word of the kind asked (`_kinds_asked`): a storage firm
-        that recommends "una empresa de mudanzas" recommends no "empresa de limpieza"."""
+    def _recommended(self, offered: str, language: str | None,
+                     whole_kind: bool = True) -> Callable[[Hit], float]:
+        """How much of what a question asks to be recommended (`offered`) a hit holds, when
+        it recommends it (`RECOMMENDS`; in Spanish, for a `whole_kind`, holding every word of
+        the kind asked, `_kinds_asked`: a storage firm that recommends "una empresa de
+        mudanzas" recommends no "empresa de limpieza"), or is about it (its title names it)
+        and holds nearly all of it (`HELD`); else nothing. Which is the best time to come
+        ("¿cuál es el mejor momento para venir?") is answered by "Te recomendamos venir entre
+        semana", which never says "momento"."""
         read = self.retriever.index.read(OFFER_ENDS.split(offered, maxsplit=1)[0], language)
-        kinds = _kinds_asked(read) if language == "es" else []
+        text = " ".join(written for written, folded in words(read)
+                        if not ASKING_VERB.fullmatch(written) and not self._a_name(folded, read))
+        held = self._held(text) if text else lambda hit: 1.0
+        kinds = _kinds_asked(read) if language == "es" and whole_kind else []
         each = [self._held(word) for word in kinds[0]] if kinds else []
-        return lambda hit: bool(RECOMMENDS.search(hit.passage.searchable)) and all(
-            held(hit) > 0 for held in each)
+        asked = set(terms(text))
+
+        def recommends(hit: Hit) -> bool:
+            return bool(RECOMMENDS.search(hit.passage.searchable)) and all(
+                word(hit) > 0 for word in each)
+
+        return lambda hit: held(hit) if recommends(hit) or (
+            held(hit) >= HELD and _title_holds(hit, asked)) else 0.0
 
     def _asks_for_the_unknown(self, offered: str, language: str | None) -> bool:
         """Whether a Spanish offer question asks for what the Spanish documents never name:
