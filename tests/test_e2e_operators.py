@@ -115,7 +115,10 @@ FAILURES = [
 
 @pytest.mark.parametrize("name, behave, kind", FAILURES, ids=[f[0] for f in FAILURES])
 def test_one_call_says_why_an_answer_did_not_arrive(gateway, fake, name, behave, kind):
-    payload = cloud.text("¿hacéis envíos?", wa_id="34620001000", message_id=f"why-{name}")
+    # A conversation of its own: the 24-hour window runs from the customer's last message,
+    # and another case's message in the same conversation, seconds before, keeps it open.
+    wa_id = f"3462000{1000 + [case[0] for case in FAILURES].index(name)}"
+    payload = cloud.text("¿hacéis envíos?", wa_id=wa_id, message_id=f"why-{name}")
     if behave is None:
         payload = cloud.sent_at(payload, utcnow() - timedelta(hours=25))
     else:
