@@ -589,32 +589,38 @@ class Bot:
             return self._recommended(best["offered"] or best["cheapest"], language,
                                      whole_kind=False)
         found = offer or HOURS_OF_A_PLACE.search(question)
+        verb = question[:offer.start("offered")] if offer else ""
+        if offer and RECOMMENDING.search(verb):
+            return self._recommended(offer["offered"], language)
         timed = None if offer else TIME_OF_A_THING.search(question)
-        if not offer and any(
-                self._somewhere_else(thing["offered"], language) for thing in (
-                    found, timed, HOURS_OF_A_THING.search(question))
-                if thing and thing["offered"]):
+        # One thing is often found twice ("el centro de salud" by both Spanish patterns).
+        if not offer and any(self._somewhere_else(thing, language) for thing in {
+                match["offered"] for match in (found, timed, HOURS_OF_A_THING.search(question))
+                if match and match["offered"]}):
             return lambda hit: 0.0
         if not found and timed and timed["offered"]:
             found = timed
         read = self.retriever.index.read(found["offered"], language) if found else ""
-        text = " ".join(written for written, folded in words(read)
-                        if not ASKING_VERB.fullmatch(written)
-                        and not self._a_name(folded, read)
-                        and (found is not timed or self._transport_elsewhere(folded)))
+        text = self._asked_words(read, lambda folded: (
+            found is not timed or self._transport_elsewhere(folded)))
         held = self._held(text) if text else lambda hit: 1.0
         if offer:
-            verb = question[:offer.start("offered")]
             asked = {way for way, said in DEALINGS.items() if said.search(verb)}
             selling = bool(SELLING.search(verb))
-            if RECOMMENDING.search(verb):
-                return self._recommended(offer["offered"], language)
             return lambda hit: 0.0 if (
                 (selling and _only_brought(hit.passage))
                 or _dealt_otherwise(hit.passage, asked)) else held(hit)
         if timed is None:
             return held
         return lambda hit: held(hit) if CLOCK.search(hit.passage.text) else 0.0
+
+    def _asked_words(self, read: str, keep: Callable[[str], bool] = lambda folded: True) -> str:
+        """The words of `read` (a question's part, as searched) that say what it asks about:
+        not its asking verb ("¿tenéis...?"), nor a name that sets the scene, and those
+        `keep` keeps (folded)."""
+        return " ".join(written for written, folded in words(read)
+                        if not ASKING_VERB.fullmatch(written)
+                        and not self._a_name(folded, read) and keep(folded))
 
     def _transport_elsewhere(self, folded: str) -> bool:
         """Whether a word is public transport the documents name in passing, not their
@@ -658,8 +664,7 @@ class Bot:
         ("¿cuál es el mejor momento para venir?") is answered by "Te recomendamos venir entre
         semana", which never says "momento"."""
         read = self.retriever.index.read(OFFER_ENDS.split(offered, maxsplit=1)[0], language)
-        text = " ".join(written for written, folded in words(read)
-                        if not ASKING_VERB.fullmatch(written) and not self._a_name(folded, read))
+        text = self._asked_words(read)
         held = self._held(text) if text else lambda hit: 1.0
         kinds = _kinds_asked(read) if language == "es" and whole_kind else []
         each = [self._held(word) for word in kinds[0]] if kinds else []
@@ -798,9 +803,9 @@ class Bot:
         # "¿cuánto cuesta alquilar un kayak una hora?" had found the FAQ on children's ages,
         # which says "kayak doble"), when what it found first states none, of a passage that
         # holds as much of its own words: "¿y hace falta saber nadar?" asks no price.
-        said = {folded for _, folded in words(question)}
         carried = not PRICE_QUESTION.search(question) and bool(
-            context and PRICE_QUESTION.search(context)) and not said.intersection(
+            context and PRICE_QUESTION.search(context)) and not {
+                folded for _, folded in words(question)}.intersection(
                 PROPERTY_ASKED["time"] | PROPERTY_ASKED["days"])  # "¿y se tarda mucho?"
         if not hits or not (carried or PRICE_QUESTION.search(question)) or (
                 carried and MONEY.search(hits[0].passage.text)):
