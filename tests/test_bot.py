@@ -1115,6 +1115,51 @@ def test_the_time_of_a_thing_is_answered_by_a_passage_that_states_a_time(tmp_pat
     assert "Calle Delicias 45" in tavern.answer("donde estais?", [], "es")
 
 
+def test_the_price_of_a_thing_the_documents_never_name_is_refused(tmp_path):
+    """"¿cuánto cuesta un taxi desde el aeropuerto?" was answered with a riding school's
+    first ride, which names the airport: a taxi is priced elsewhere, and so is what the
+    documents never name. A slip in the thing, an action and a thing they price still
+    find their prices."""
+    school = _bot_over(tmp_path, {"hipica.md": (
+        "# Hípica El Roble\n\nCentro ecuestre en Alhaurín el Grande, a 25 minutos del "
+        "aeropuerto de Málaga. Desde el aeropuerto, un taxi tarda media hora.\n\n"
+        "## Bautismo a caballo\n\nPara quien no ha montado nunca: 30 minutos con un monitor y "
+        "el caballo a la cuerda. Cuesta 25 €.\n\n"
+        "## Clases\n\nClase de grupo de una hora: 30 €. Bono de diez clases: 250 €. Herrar "
+        "tu caballo con nuestro herrero cuesta 60 €.\n\n"
+        "## Pupilaje\n\nCuidamos tu caballo en nuestras cuadras: box, comida y paseo diario "
+        "por 380 € al mes.\n")})
+    no_answer = TEXTS.get("no_answer", "es")
+    for question in ["cuanto cuesta un taxi desde el aeropuerto",
+                     "cuanto cuesta la gasolina hoy?"]:
+        assert school.answer(question, [], "es") == no_answer, question
+    for question, price in [("cuanto cuesta el bautismo a caballo", "25 €"),
+                            ("cuanto cuesta el bono de clasez", "250 €"),
+                            ("cuanto cuesta herrar un caballo", "60 €"),
+                            ("y cuanto cuesta el pupilaje?", "380 €")]:
+        assert price in school.answer(question, [], "es"), question
+
+
+def test_a_job_question_is_answered_only_by_a_passage_about_jobs(tmp_path):
+    """"¿buscáis panadero?" was answered with a bakery's introduction ("Hacemos el pan cada
+    noche"): only a passage about working there answers a question about it, and a business
+    whose documents have one still answers with it."""
+    introduction = ("# Horno San Vicente\n\nPanadería familiar en Burgos desde 1962. Hacemos "
+                    "el pan cada noche con masa madre, y la bollería cada mañana.\n\n"
+                    "## Encargos\n\nTartas y roscones por encargo, con dos días de antelación.\n")
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    bakery = _bot_over(tmp_path / "one", {"horno.md": introduction})
+    for question, language in [("buscais panadero?", "es"), ("are you hiring?", "en"),
+                               ("buscais gente para el verano? os mando mi curriculum", "es")]:
+        assert bakery.answer(question, [], language) == TEXTS.get("no_answer", language)
+    hiring = _bot_over(tmp_path / "two", {"horno.md": introduction + (
+        "\n## Trabaja con nosotros\n\nBuscamos personal de obrador para el turno de noche. "
+        "Manda tu currículum a empleo@hornosanvicente.es.\n")})
+    for question, language in [("buscais panadero?", "es"), ("are you hiring?", "en")]:
+        assert "empleo@hornosanvicente.es" in hiring.answer(question, [], language), question
+
+
 def test_what_the_customer_brings_is_not_what_the_business_sells(tmp_path):
     """A padel club's "Es obligatorio jugar con zapatillas de pádel" answered "¿vendéis
     zapatillas de pádel?", a camp's packing list "do you sell hiking boots": a passage that

@@ -43,6 +43,7 @@ from app.services.retrieval.embeddings import (
 from app.services.retrieval.facts import CLOCK, DAY, HOURS_WORDS, QUESTIONS, landmarks
 from app.services.retrieval.index import load_index
 from app.services.retrieval.retriever import Hit, HybridRetriever
+from app.services.retrieval.spelling import one_of, spanish_words
 from app.services.retrieval.splitter import Passage
 from app.services.smalltalk import CLOSINGS, SmallTalk
 from app.services.texts import LANGUAGE_NAMES, Texts
@@ -86,7 +87,35 @@ PRICE_QUESTION = re.compile(
     r"\b(?:cu[aá]nto (?:cuesta|cuestan|vale|valen|es|son|sale|salen|cobr\w*|me cobr\w*)|"
     r"precios?|tarifas?|coste|how much|prices?|costs?|fees?|rates?)\b", re.IGNORECASE)
 MONEY = re.compile(r"\d\s*(?:€|euros?\b|eur\b|\$|£)|[€$£]\s*\d", re.IGNORECASE)
+# A Spanish price question and the thing it asks the price of ("¿cuánto cuesta un taxi a la
+# estación?"): a thing no document names, nor anything like it, is priced elsewhere
+# (`_asks_for_the_unknown`).
+PRICED = re.compile(
+    r"[¿¡\s]*(?:(?:y|e|pero|oye|hola|buenas)\W+)?(?:(?:me\s+)?(?:pod[eé]is|puedes|puede)\s+"
+    r"decir\s+)?(?:cu[aá]nto\s+(?:cuesta|cuestan|vale|valen|sale|salen|me\s+costar[ií]a)|"
+    r"qu[eé]\s+precio\s+tienen?|(?:el\s+)?precio\s+de(?:l)?)\b(?P<offered>.*)",
+    re.IGNORECASE | re.DOTALL)
 PRICE_REACH = 0.08
+# A question about working for the business ("¿buscáis panadero?", "are you hiring?") is
+# answered only by a passage about jobs there (`EMPLOYMENT`): a bakery's introduction,
+# "Hacemos el pan cada noche", had answered "¿buscáis panadero?".
+JOB_QUESTION = re.compile(
+    r"\b(?:busc[aá]is|buscan|necesit[aá]is|necesitan)\s+(?!(?:un|una|unos|unas|el|la|los|las|"
+    r"algo|alg[uú]n|alguna|lo|me|nos)\b)[a-zñáéíóú]+[?!.]*\s*$|"
+    r"\b(?:busc[aá]is|buscan|necesit[aá]is|necesitan)\s+(?:gente|personal|trabajador|empleado|"
+    r"camarer|dependient|ayudante|repartidor|conductor|monitor|profesor)\w*|"
+    r"\b(?:contrat[aá]is|estais contratando|est[aá]is contratando|bolsa de (?:trabajo|empleo)|"
+    r"ofertas? de (?:trabajo|empleo)|busco (?:trabajo|empleo)|curr[ií]culum|\bcv\b|"
+    r"trabajar (?:con|para) vosotros|trabajar (?:aqu[ií]|ah[ií])|vacantes?|"
+    r"(?:are|is) (?:you|anyone|someone) hiring|\bhiring\b|job (?:offers?|openings?|vacanc)|"
+    r"(?:work|a job) (?:for|with) you|my (?:cv|resume)|looking for (?:staff|workers))",
+    re.IGNORECASE)
+EMPLOYMENT = re.compile(
+    r"\b(?:emple(?:o|os)\b|curr[ií]cul|\bcv\b|vacantes?|contratamos|estamos contratando|"
+    r"buscamos (?:personal|gente|camarer|dependient|monitor|profesor|conductor|ayudante)|"
+    r"trabaja con nosotros|bolsa de trabajo|ofertas? de trabajo|[uú]nete a (?:nuestro|el) "
+    r"equipo|we are hiring|we're hiring|join (?:our|the) team|careers?\b|vacanc|"
+    r"job (?:offers?|openings?)|recruit)", re.IGNORECASE)
 # A passage that states a price too is passed over only for one that holds a quarter more of
 # what the price is asked of (`BM25.coverage`): with any more at all, an English page that
 # says "membership" ("a day pass, without a membership, costs 9 €") took "how much is the
@@ -475,6 +504,10 @@ class Bot:
         gap = self.calibration.language_gap
         whole = not small_talk and not FOLLOWS_ON.match(question)
         offered = self._offered(question, language)
+        # Only a passage about jobs answers a job question (`_offered`), and it needs no
+        # more than the language gap to: "¿buscáis panadero?" and "Buscamos personal de
+        # obrador" share one word.
+        job = bool(JOB_QUESTION.search(question))
 
         def search(query: str, context: str = "") -> list[Hit]:
             # Twice the passages the answer uses: a translation of the best one may be further.
@@ -491,7 +524,7 @@ class Bot:
                 foreign = _foreign(hit, language)
                 bar = self.min_score - gap * foreign + gap * closing
                 if (whole and not context and not foreign and bar - gap <= hit.score < bar
-                        and hit.coverage >= HELD):
+                        and (hit.coverage >= HELD or job)):
                     bar -= gap
                 if hit.score < bar or offered(hit) < REACH:
                     return False
@@ -580,10 +613,16 @@ class Bot:
         """How much of what an offer question asks about (`OFFER_QUESTION`), or the place a
         question asks the hours of (`HOURS_OF_A_PLACE`, `TIME_OF_A_THING`), a hit holds; 1
         for any other message, or one whose verb is all it says ("¿lo hacéis?"). Nothing
-        answers the hours of a place elsewhere (`_somewhere_else`); only a passage that
-        states a time answers a question of a thing's time."""
+        answers the hours of a place elsewhere (`_somewhere_else`), nor the price of a thing
+        sold elsewhere (`_priced_elsewhere`); only a passage that states a time answers a
+        question of a thing's time, and only one about jobs a job question (`JOB_QUESTION`)."""
         offer = OFFER_QUESTION.match(question)
         if offer and self._asks_for_the_unknown(offer["offered"], language):
+            return lambda hit: 0.0
+        if JOB_QUESTION.search(question):
+            return lambda hit: 1.0 if EMPLOYMENT.search(hit.passage.searchable) else 0.0
+        priced = None if offer else PRICED.match(question)
+        if priced and self._priced_elsewhere(priced["offered"], language):
             return lambda hit: 0.0
         if not offer and (best := BEST_QUESTION.search(question)):
             return self._recommended(best["offered"] or best["cheapest"], language,
@@ -692,6 +731,26 @@ class Bot:
         strange = {fold(word) for word in index.strange_words(read)}
         kinds = _kinds_asked(read) if strange else []
         return bool(kinds) and all(strange.intersection(kind) for kind in kinds)
+
+    def _priced_elsewhere(self, thing: str, language: str | None) -> bool:
+        """Whether the thing a Spanish price question asks about (`PRICED`) is sold
+        elsewhere: its noun is a common word that no document uses, nor anything like it
+        ("¿cuánto cuesta la gasolina?"), or public transport the documents name only to
+        say how to get there (`_transport_elsewhere`: "un taxi desde el aeropuerto" to a
+        riding school). A slip ("la cuta anual") is no common word, and an action ("sacar
+        una muela") is priced by the documents' own words for it."""
+        if language != "es" or self.main_language != "es":
+            return False
+        index = self.retriever.index
+        read = index.read(OFFER_ENDS.split(thing, maxsplit=1)[0], language)
+        head = next((folded for _, folded in words(read)
+                     if folded not in DETERMINER and folded not in STOPWORDS), None)
+        if head is None or INFINITIVE.fullmatch(head):
+            return False
+        if self._transport_elsewhere(head):
+            return True
+        strange = {fold(word) for word in index.strange_words(read)}
+        return head in strange and one_of(head, spanish_words())
 
     def _a_name(self, folded: str, text: str) -> bool:
         """Whether the documents write the word only as a name (not a brand or an acronym),

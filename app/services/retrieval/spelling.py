@@ -89,7 +89,7 @@ def _common_words(language: str, letters: str, count: int) -> dict[str, int]:
     return dict(found)
 
 
-def _in(word: str, known: Container[str]) -> bool:
+def one_of(word: str, known: Container[str]) -> bool:
     """Whether `word`, or the singular it is the plural of, is one of `known`: the common
     words' lists hold "moto" and "remo" but seldom their plurals, and "¿alquiláis motos de
     agua?" had been read as "fotos de agua"."""
@@ -129,7 +129,7 @@ class Speller:
             written = match.group()
             word = fold(written)
             if (len(word) < MIN_CHARS or word in STOPWORDS or word in QUESTION_WORDS
-                    or _in(word, dictionary) or _in(word, common)
+                    or one_of(word, dictionary) or one_of(word, common)
                     # "alquilais", "teneis": a verb of "vosotros" typed without its
                     # accent is no slip ("alquilamos" in the documents is not its stem).
                     or UNACCENTED_VOSOTROS.fullmatch(word)
