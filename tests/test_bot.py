@@ -1160,6 +1160,30 @@ def test_a_job_question_is_answered_only_by_a_passage_about_jobs(tmp_path):
         assert "empleo@hornosanvicente.es" in hiring.answer(question, [], language), question
 
 
+def test_an_offer_is_answered_by_a_passage_that_deals_in_it_the_way_asked(tmp_path):
+    """"¿vendéis guitarras?" was answered with a music school's classes of guitar, and
+    "¿arregláis pianos?" with its advice on a piano at home: a passage that names the thing
+    but neither sells (or says what the shop has), rents nor repairs does not answer an
+    offer to. A shop's list of what it has, a passage titled with the thing, and one that
+    says it sells still answer."""
+    school = _bot_over(tmp_path, {"escuela.md": (
+        "# Escuela de Música Allegro\n\nEscuela de música en Gijón para niños desde 4 años y "
+        "adultos. Clases de piano, guitarra, violín, batería y canto.\n\n"
+        "## ¿Hay que tener instrumento en casa?\n\nPara piano basta con un teclado de 88 "
+        "teclas. La guitarra y el violín se los prestamos a los alumnos el primer trimestre.\n\n"
+        "## Tienda\n\nEn recepción tenemos cuerdas, púas, atriles y cuadernos de música.\n\n"
+        "## Partituras\n\nVendemos los libros de partituras de cada curso a 12 €.\n\n"
+        "## Metrónomos\n\nUn metrónomo de pinza cuesta 15 €; el digital, 25 €.\n")})
+    no_answer = TEXTS.get("no_answer", "es")
+    for question in ["vendeis guitarras?", "arreglais pianos?", "alquilais baterias?"]:
+        assert school.answer(question, [], "es") == no_answer, question
+    for question, fact in [("vendeis cuerdas de guitarra?", "tenemos cuerdas"),
+                           ("vendeis partituras?", "12 €"),
+                           ("vendeis metronomos?", "15 €"),
+                           ("me prestais una guitarra?", "se los prestamos")]:
+        assert fact in school.answer(question, [], "es"), question
+
+
 def test_what_the_customer_brings_is_not_what_the_business_sells(tmp_path):
     """A padel club's "Es obligatorio jugar con zapatillas de pádel" answered "¿vendéis
     zapatillas de pádel?", a camp's packing list "do you sell hiking boots": a passage that

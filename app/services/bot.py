@@ -202,6 +202,18 @@ DEALINGS = {
     "rent": re.compile(r"\b(?:alquil\w*|rent\w*|hire\w*)\b", re.IGNORECASE),
     "repair": re.compile(r"\b(?:repar\w*|arregl\w*|fix\w*|repair\w*)\b", re.IGNORECASE),
 }
+# What else says a passage deals in a thing the way asked: a shop's list of what it has
+# ("Qué encontrarás", "Tenemos tarjetas regalo"), and what is lent or comes included with
+# what is rented. A passage that says none of it, nor names the thing in its title, does not
+# answer an offer of that way: "¿vendéis guitarras?" had found a music school's
+# introduction, "¿arregláis lavadoras?" a dry cleaner's self-service laundry (README).
+DEALT_TOO = {
+    "sell": re.compile(r"\b(?:compr\w*|tienda|buy\w*|bought|shop|store|encontrar\w*|"
+                       r"tenemos|we have|cat[aá]logo|catalog\w*|surtido|disponibles?|"
+                       r"available)\b", re.IGNORECASE),
+    "rent": re.compile(r"\b(?:prest\w*|inclu\w*|lend\w*|loan\w*)\b", re.IGNORECASE),
+    "repair": re.compile(r"(?!)"),
+}
 BRINGS = re.compile(
     r"\b(?:trae|traed|traer|traes|tra[eé]is|traiga|traigan|traigas|llevar|llevo|llevad|"
     r"lleves|llev[eé]is|necesitas|necesit[aá]is|necesitar[aá]s|obligatori[oa]s?|bring|wear|"
@@ -646,9 +658,12 @@ class Bot:
         if offer:
             asked = {way for way, said in DEALINGS.items() if said.search(verb)}
             selling = bool(SELLING.search(verb))
+            wanted = set(terms(text))
             return lambda hit: 0.0 if (
                 (selling and _only_brought(hit.passage))
-                or _dealt_otherwise(hit.passage, asked)) else held(hit)
+                or _dealt_otherwise(hit.passage, asked)
+                or not (_dealt_as_asked(hit.passage, asked) or _title_holds(hit, wanted))
+            ) else held(hit)
         if timed is None:
             return held
         return lambda hit: held(hit) if CLOCK.search(hit.passage.text) else 0.0
@@ -1015,6 +1030,13 @@ def _dealt_otherwise(passage: Passage, asked: set[str]) -> bool:
         return False
     dealt = {way for way, said in DEALINGS.items() if said.search(passage.searchable)}
     return bool(dealt) and not dealt & asked
+
+
+def _dealt_as_asked(passage: Passage, asked: set[str]) -> bool:
+    """Whether a passage deals in things one of the ways `asked` (`DEALINGS`, `DEALT_TOO`);
+    true when none is asked ("¿hacéis...?")."""
+    return not asked or any(DEALINGS[way].search(passage.searchable)
+                            or DEALT_TOO[way].search(passage.searchable) for way in asked)
 
 
 @lru_cache(maxsize=4096)
