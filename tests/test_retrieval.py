@@ -1165,12 +1165,16 @@ def test_plain_labels_over_hard_wrapped_sentences_head_them(tmp_path):
     ("Avda. de la Constitución 12", {"address"}),
     ("Estamos en la Calle Subida al Faro 4, en el puerto.", {"address"}),
     ("Our shop is at 12 High Street, Oxford.", {"address"}),
+    # A road's kilometre and a street with no number ("sin número").
+    ("Vivero en Murcia (Carretera de Alcantarilla, km 3), desde 1984.", {"address"}),
+    ("Ctra. N-340, km. 12", {"address"}), ("Plaza Mayor s/n, Soria", {"address"}),
     ("Llámanos al 983 20 40 60 o al +34 600 123 456.", {"phone"}),
     ("Call (020) 7946 0958.", {"phone"}),
     # Squares, streets and numbers that are no address, amounts, dates, times, accounts.
     ("El parking de la Plaza de la Porta de la Mar.", set()),
     ("Las líneas 1, 2 y 8 paran en la Calle Santiago.", set()),
     ("puedes entrar si hay plaza en 3 grupos", set()),
+    ("a 3 km de la playa", set()),
     ("Cuesta 1.200 € desde 2015, de 9:00 a 14:00.", set()),
     ("Pedidos de 12 345 678 € o más", set()),
     ("Transferencia a ES12 3456 7890 1234 5678 9012", set()),

@@ -14,14 +14,16 @@ from app.services.retrieval.analysis import words
 
 # A Spanish postcode, then its town: "41003 Sevilla".
 POSTCODE = re.compile(r"\b\d{5}\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñ]+")
-# A street, square or road, a capitalised name of up to six words, then its number:
-# "Calle Feria 23", "C/ Mayor, 5", "Avda. de la Constitución 12", "12 High Street"; or a
-# postcode and its town.
+# A street, square or road, a capitalised name of up to six words, then its number, its
+# kilometre or "s/n" (no number): "Calle Feria 23", "C/ Mayor, 5", "Avda. de la
+# Constitución 12", "Carretera de Alcantarilla, km 3", "Plaza Mayor s/n", "12 High Street";
+# or a postcode and its town.
 STREET = re.compile(
     r"\b(?i:calle|c/|avenida|avda\.?|av\.|plaza|pza\.?|pl\.|paseo|pº|camino|"
     r"carretera|ctra\.?|ronda|travesía|glorieta|rambla|pasaje|polígono|pol\.|urbanización|"
     r"urb\.)\s*"
-    r"(?:(?:de|del|al|la|las|los|el|y)\s+|[A-ZÁÉÍÓÚÑ0-9][\w'.ºª-]*\s*){1,6},?\s*(?:n\.?º\s*)?\d{1,4}\b"
+    r"(?:(?:de|del|al|la|las|los|el|y)\s+|[A-ZÁÉÍÓÚÑ0-9][\w'.ºª-]*\s*){1,6},?\s*"
+    r"(?:(?:n\.?º|(?i:km)\.?)\s*)?(?:\d{1,4}\b|(?i:s/n)\b)"
     r"|\b\d{1,4}[a-z]?,?\s+(?:[A-Z][\w'-]*\s+){1,4}"
     r"(?i:street|st\.?|road|rd\.?|avenue|ave\.?|lane|square|boulevard|drive|place)\b"
     r"|" + POSTCODE.pattern)
