@@ -1184,6 +1184,22 @@ def test_an_offer_is_answered_by_a_passage_that_deals_in_it_the_way_asked(tmp_pa
         assert fact in school.answer(question, [], "es"), question
 
 
+def test_a_shop_prices_what_it_sells_in_lists_that_never_say_so(tmp_path):
+    """A garden centre's *Huerto* ("Semillas, abono orgánico...", with its prices) never
+    says it sells seeds, and "¿vendéis semillas?" had been refused: where the documents say
+    the business sells, a passage that states prices and holds the thing answers."""
+    centre = _bot_over(tmp_path, {"vivero.md": (
+        "# Vivero Los Almendros\n\nVivero y centro de jardinería en Murcia, desde 1984.\n\n"
+        "## Huerto\n\nPlantel de tomate, pimiento y lechuga: 0,40 € la planta o 3,50 € la "
+        "bandeja de 12. Semillas, abono orgánico y riego por goteo.\n\n"
+        "## Trasplantes\n\nSi compras la maceta y la tierra aquí, te trasplantamos la planta "
+        "gratis.\n\n"
+        "## Jardines\n\nDiseñamos jardines y terrazas e instalamos césped artificial. "
+        "Mantenimiento desde 60 € al mes.\n")})
+    assert "Semillas" in centre.answer("vendeis semillas?", [], "es")
+    assert centre.answer("vendeis cortacespedes?", [], "es") == TEXTS.get("no_answer", "es")
+
+
 def test_what_the_customer_brings_is_not_what_the_business_sells(tmp_path):
     """A padel club's "Es obligatorio jugar con zapatillas de pádel" answered "¿vendéis
     zapatillas de pádel?", a camp's packing list "do you sell hiking boots": a passage that

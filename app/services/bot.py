@@ -408,6 +408,11 @@ class Bot:
         # 14:30", had answered "¿a qué hora abre la catedral?" with its own hours.
         self._landmarks = frozenset(
             word for p in retriever.index.passages for word in landmarks(p.text))
+        # The ways the business deals in things anywhere in its documents (`DEALINGS`,
+        # `DEALT_TOO`): a shop that sells prices what it sells in lists that never say so.
+        self._deals = frozenset(
+            way for way in DEALINGS if any(_dealt_as_asked(p, {way})
+                                           for p in retriever.index.passages))
         # Whether a passage gives the business's address; and, read once before gunicorn
         # forks its workers, the passages by the first line of their quoted form
         # (`_as_quoted`), to find the one a reply quoted.
@@ -662,7 +667,9 @@ class Bot:
             return lambda hit: 0.0 if (
                 (selling and _only_brought(hit.passage))
                 or _dealt_otherwise(hit.passage, asked)
-                or not (_dealt_as_asked(hit.passage, asked) or _title_holds(hit, wanted))
+                or not (_dealt_as_asked(hit.passage, asked) or _title_holds(hit, wanted)
+                        or (asked <= self._deals and held(hit) >= HELD
+                            and bool(MONEY.search(hit.passage.text))))
             ) else held(hit)
         if timed is None:
             return held
