@@ -1552,10 +1552,11 @@ def test_the_documents_names_do_not_decide_the_customers_language():
 
 
 def test_vosotros_verbs_typed_without_their_accent_are_read_as_spanish():
-    """lingua read "teneis parking" and "aceptais cheques" as English."""
+    """lingua read "teneis parking" and "aceptais cheques" as English, and "mandais a
+    francia?" even with its accent: a verb of "vosotros" is Spanish grammar."""
     detector = LanguageDetector(names=frozenset({"american", "express"}))
     for message in ["teneis parking", "aceptais cheques", "preparais el c1 advanced?",
-                    "aceptais american express"]:
+                    "aceptais american express", "mandais a francia?"]:
         assert detector.detect(message) == "es", message
     assert detector.detect("do you have details about the rais") == "en"
 

@@ -42,6 +42,9 @@ NAMELESS_WORDS = 1
 # Spanish "vosotros" verbs typed without their accent ("teneis", "aceptais"): lingua read
 # "teneis parking" and "aceptais cheques" as English, "tenéis" and "aceptáis" as Spanish.
 UNACCENTED_VOSOTROS = re.compile(r"\b(\w{3,})([ae])is\b", re.IGNORECASE)
+# A verb of "vosotros" ("mandáis", "tenéis", accents folded): Spanish grammar by its ending,
+# which no English word of its length has. "mandais a francia?" was read as English.
+VOSOTROS_VERB = re.compile(r"\w{3,}[ae]is")
 # A word as grammar counts it: "check-in" is one, and no function word.
 COMPOUND = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 # How many times more function words of one language than of the other make a message that
@@ -197,10 +200,11 @@ def grammar_of(text: str) -> str | None:
 
     A sentence borrows nouns, not grammar: lingua read "hay parking" as 90% English, "hay
     parking para el coche?" and "tienen delivery?" as English too, for the English nouns
-    Spanish uses. Its function words say what language it is written in."""
+    Spanish uses. Its function words, and its verbs of "vosotros", say what language it is
+    written in."""
     counts = Counter()
     for word in COMPOUND.findall(fold(spelled_out(text))):
-        if word in SPANISH_GRAMMAR:
+        if word in SPANISH_GRAMMAR or VOSOTROS_VERB.fullmatch(word):
             counts["es"] += 1
         elif word in ENGLISH_GRAMMAR:
             counts["en"] += 1
