@@ -1118,8 +1118,8 @@ def test_the_time_of_a_thing_is_answered_by_a_passage_that_states_a_time(tmp_pat
 def test_the_price_of_a_thing_the_documents_never_name_is_refused(tmp_path):
     """"¿cuánto cuesta un taxi desde el aeropuerto?" was answered with a riding school's
     first ride, which names the airport: a taxi is priced elsewhere, and so is what the
-    documents never name. A slip in the thing, an action and a thing they price still
-    find their prices."""
+    documents never name, or what is sold at a place they never name. A slip in the thing,
+    an action, a month and a thing they price still find their prices."""
     school = _bot_over(tmp_path, {"hipica.md": (
         "# Hípica El Roble\n\nCentro ecuestre en Alhaurín el Grande, a 25 minutos del "
         "aeropuerto de Málaga. Desde el aeropuerto, un taxi tarda media hora.\n\n"
@@ -1131,9 +1131,10 @@ def test_the_price_of_a_thing_the_documents_never_name_is_refused(tmp_path):
         "por 380 € al mes.\n")})
     no_answer = TEXTS.get("no_answer", "es")
     for question in ["cuanto cuesta un taxi desde el aeropuerto",
-                     "cuanto cuesta la gasolina hoy?"]:
+                     "cuanto cuesta la gasolina hoy?",
+                     "cuanto cuesta una clase de grupo en el carrefour"]:
         assert school.answer(question, [], "es") == no_answer, question
-    for question, price in [("cuanto cuesta el bautismo a caballo", "25 €"),
+    for question, price in [("cuanto cuesta el bautismo a caballo en agosto", "25 €"),
                             ("cuanto cuesta el bono de clasez", "250 €"),
                             ("cuanto cuesta herrar un caballo", "60 €"),
                             ("y cuanto cuesta el pupilaje?", "380 €")]:

@@ -95,6 +95,10 @@ PRICED = re.compile(
     r"decir\s+)?(?:cu[aá]nto\s+(?:cuesta|cuestan|vale|valen|sale|salen|me\s+costar[ií]a)|"
     r"qu[eé]\s+precio\s+tienen?|(?:el\s+)?precio\s+de(?:l)?)\b(?P<offered>.*)",
     re.IGNORECASE | re.DOTALL)
+# Where a price question asks the price: a shop or place no document names nor anything
+# like it ("el kilo de jamón en el Mercadona") sells elsewhere; a time is no place ("en
+# agosto").
+PRICED_AT = re.compile(r"\b(?:en|in|at)\s+(?:(?:el|la|los|las|the)\s+)?(\w+)", re.IGNORECASE)
 PRICE_REACH = 0.08
 # A question about working for the business ("¿buscáis panadero?", "are you hiring?") is
 # answered only by a passage about jobs there (`EMPLOYMENT`): a bakery's introduction,
@@ -767,11 +771,15 @@ class Bot:
         read = index.read(OFFER_ENDS.split(thing, maxsplit=1)[0], language)
         head = next((folded for _, folded in words(read)
                      if folded not in DETERMINER and folded not in STOPWORDS), None)
-        if head is None or INFINITIVE.fullmatch(head):
+        if head is None:
+            return False
+        strange = {fold(word) for word in index.strange_words(read)}
+        if ({fold(place) for place in PRICED_AT.findall(read)} - SEASONS) & strange:
+            return True
+        if INFINITIVE.fullmatch(head):
             return False
         if self._transport_elsewhere(head):
             return True
-        strange = {fold(word) for word in index.strange_words(read)}
         return head in strange and one_of(head, spanish_words())
 
     def _a_name(self, folded: str, text: str) -> bool:
