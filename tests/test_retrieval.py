@@ -1098,6 +1098,12 @@ def test_words_are_folded_and_stemmed_for_both_languages():
     assert terms("¿y el de la?") == []
 
 
+def test_the_pieces_of_an_english_contraction_are_no_words():
+    """The "s" of "it's" had stood for "ves" and "vez" in a ham shop's Spanish documents,
+    and "what's the weather in zaragoza today" reached a hair salon's address."""
+    assert terms("what's it, don't you, we'll see, I'm, we've, isn't") == terms("see")
+
+
 def test_a_verbs_forms_with_and_without_its_diphthong_are_one_word():
     """Customers ask "¿y si nieva?", "¿dónde duermen?", "¿me lo devuelven?"; documents
     answer "si nevara", "dormimos", "devolvemos": the stressed root's diphthong made them

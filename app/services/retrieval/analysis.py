@@ -29,7 +29,11 @@ MODAL = frozenset("puedo puedes puede podemos podeis pueden podria podrias podri
 # "Dónde" and "where" are not among them: they ask for a place, which the passages that give
 # an address answer (their facts' questions ask it too), and "donde esta la consulta" was
 # otherwise a search for "consulta" alone.
-STOPWORDS = SPANISH_GRAMMAR | ENGLISH_GRAMMAR | MODAL | frozenset(
+# The pieces of an English contraction are no words either: the "s" of "it's" had stood
+# for "ves" and "vez" in a ham shop's documents.
+CONTRACTED = frozenset("s t d m ll re ve don isn aren doesn didn won wasn weren haven hasn "
+                       "couldn wouldn shouldn".split())
+STOPWORDS = SPANISH_GRAMMAR | ENGLISH_GRAMMAR | MODAL | CONTRACTED | frozenset(
     "a me no hola vale hi hello please thanks".split())
 
 _STEMMERS = (snowballstemmer.stemmer("spanish"), snowballstemmer.stemmer("english"))
