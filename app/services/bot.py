@@ -773,14 +773,14 @@ class Bot:
                      if folded not in DETERMINER and folded not in STOPWORDS), None)
         if head is None:
             return False
-        strange = {fold(word) for word in index.strange_words(read)}
-        if ({fold(place) for place in PRICED_AT.findall(read)} - SEASONS) & strange:
+        if not INFINITIVE.fullmatch(head) and self._transport_elsewhere(head):
             return True
-        if INFINITIVE.fullmatch(head):
-            return False
-        if self._transport_elsewhere(head):
-            return True
-        return head in strange and one_of(head, spanish_words())
+        places = {fold(place) for place in PRICED_AT.findall(read)} - SEASONS
+        thing = {head} if not INFINITIVE.fullmatch(head) and one_of(
+            head, spanish_words()) else set()
+        # Only a word no passage uses may be strange; its stand-ins are looked up last.
+        asked = (places | thing) & {fold(word) for word in index.unknown_words(read)}
+        return bool(asked) and bool(index.strange_words(" ".join(sorted(asked))))
 
     def _a_name(self, folded: str, text: str) -> bool:
         """Whether the documents write the word only as a name (not a brand or an acronym),
