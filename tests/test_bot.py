@@ -1258,6 +1258,25 @@ def test_the_hours_of_a_landmark_or_of_a_place_no_document_names_are_another_pla
     assert "8:00 a 14:30" in bakery.answer("a que hora abris?", [], "es")
 
 
+def test_where_a_train_goes_is_part_of_the_thing_whose_time_is_asked(tmp_path):
+    """A railway museum runs its own steam train, and "what time is the train to santiago"
+    was answered with its timetable to Villablino: where a train goes, in English as in
+    Spanish, is part of what is asked, and a place no document names is somewhere else."""
+    museum = _bot_over(tmp_path, {"museo.md": (
+        "# Museo del Ferrocarril\n\nMuseo del tren en la antigua estación de Ponferrada: "
+        "locomotoras de vapor y la historia del tren minero.\n\n"
+        "## Horario\n\nDe martes a sábado de 10:00 a 14:00 y de 16:30 a 19:30.\n\n"
+        "## Tren turístico\n\nEl tren de vapor sale los domingos a las 11:00 hacia "
+        "Villablino. El billete de ida y vuelta cuesta 18 €.\n\n"
+        "## Maquetas\n\nLa sala de maquetas tiene un tren en miniatura que funciona cada "
+        "hora.\n")})
+    assert museum.answer("what time is the train to santiago", [], "en") == TEXTS.get(
+        "no_answer", "en")
+    assert museum.answer("a que hora sale el tren a santiago", [], "es") == TEXTS.get(
+        "no_answer", "es")
+    assert "11:00" in museum.answer("what time does the train to villablino leave", [], "en")
+
+
 def test_a_holiday_asked_by_its_name_finds_the_timetable_that_gives_its_date(tmp_path):
     """"¿abrís el día de Navidad?" found a bakery's Christmas hampers: its timetable says
     "El 25 de diciembre y el 1 de enero cerramos", never "Navidad"."""

@@ -272,11 +272,12 @@ HOURS_OF_A_PLACE = re.compile(
 # The same in English, where a place needs no "of" ("what time does the cathedral open",
 # "when do the boats leave"): asked of a thing no document names nor anything like it, it
 # asks the hours of a place elsewhere (a vet's "Horario" had answered the cathedral's); "the
-# office" is the business, whatever its documents call it (`PREMISES`).
+# office" is the business, whatever its documents call it (`PREMISES`). Where it goes to or
+# comes from is part of it, as in Spanish ("the train to santiago", "el tren a Madrid").
 HOURS_OF_A_THING = re.compile(
     r"\b(?:what time|when)\s+(?:does|do|is|are)\s+(?:the|your)\s+(?P<offered>[\w' ]+?)\s*"
     r"(?:\b(?:open|opens|close|closes|shut|shuts|leave|leaves|depart|departs|start|starts|"
-    r"run|runs|arrive|arrives|to|from|for)\b|[?!.]|$)", re.IGNORECASE)
+    r"run|runs|arrive|arrives|for)\b|[?!.]|$)", re.IGNORECASE)
 # A question that asks at what time a thing named with its article opens, leaves or is ("¿a
 # qué hora abre el mercado de Delicias?", "¿a qué hora es el desayuno?", "what time does the
 # cave tour leave"): a passage answers it when it states a time of day (`facts.CLOCK`): a
