@@ -89,7 +89,7 @@ PRICE_QUESTION = re.compile(
 MONEY = re.compile(r"\d\s*(?:€|euros?\b|eur\b|\$|£)|[€$£]\s*\d", re.IGNORECASE)
 # A Spanish price question and the thing it asks the price of ("¿cuánto cuesta un taxi a la
 # estación?"): a thing no document names, nor anything like it, is priced elsewhere
-# (`_asks_for_the_unknown`).
+# (`Bot._priced_elsewhere`).
 PRICED = re.compile(
     r"[¿¡\s]*(?:(?:y|e|pero|oye|hola|buenas)\W+)?(?:(?:me\s+)?(?:pod[eé]is|puedes|puede)\s+"
     r"decir\s+)?(?:cu[aá]nto\s+(?:cuesta|cuestan|vale|valen|sale|salen|me\s+costar[ií]a)|"
@@ -104,7 +104,7 @@ PRICE_REACH = 0.08
 # answered only by a passage about jobs there (`EMPLOYMENT`): a bakery's introduction,
 # "Hacemos el pan cada noche", had answered "¿buscáis panadero?".
 JOB_QUESTION = re.compile(
-    r"\b(?:busc[aá]is|buscan|necesit[aá]is|necesitan)\s+(?!(?:un|una|unos|unas|el|la|los|las|"
+    r"\b(?:busc[aá]is|buscan)\s+(?!(?:un|una|unos|unas|el|la|los|las|"
     r"algo|alg[uú]n|alguna|lo|me|nos)\b)[a-zñáéíóú]+[?!.]*\s*$|"
     r"\b(?:busc[aá]is|buscan|necesit[aá]is|necesitan)\s+(?:gente|personal|trabajador|empleado|"
     r"camarer|dependient|ayudante|repartidor|conductor|monitor|profesor)\w*|"
@@ -764,8 +764,9 @@ class Bot:
         elsewhere: its noun is a common word that no document uses, nor anything like it
         ("¿cuánto cuesta la gasolina?"), or public transport the documents name only to
         say how to get there (`_transport_elsewhere`: "un taxi desde el aeropuerto" to a
-        riding school). A slip ("la cuta anual") is no common word, and an action ("sacar
-        una muela") is priced by the documents' own words for it."""
+        riding school); or it is asked at a place no document names (`PRICED_AT`: "en el
+        Mercadona"). A slip ("la cuta anual") is no common word, and an action ("sacar una
+        muela") is priced by the documents' own words for it."""
         if language != "es" or self.main_language != "es":
             return False
         index = self.retriever.index
@@ -777,10 +778,10 @@ class Bot:
         if not INFINITIVE.fullmatch(head) and self._transport_elsewhere(head):
             return True
         places = {fold(place) for place in PRICED_AT.findall(read)} - SEASONS
-        thing = {head} if not INFINITIVE.fullmatch(head) and one_of(
+        noun = {head} if not INFINITIVE.fullmatch(head) and one_of(
             head, spanish_words()) else set()
         # Only a word no passage uses may be strange; its stand-ins are looked up last.
-        asked = (places | thing) & {fold(word) for word in index.unknown_words(read)}
+        asked = (places | noun) & {fold(word) for word in index.unknown_words(read)}
         return bool(asked) and bool(index.strange_words(" ".join(sorted(asked))))
 
     def _a_name(self, folded: str, text: str) -> bool:
