@@ -1147,7 +1147,8 @@ def test_a_job_question_is_answered_only_by_a_passage_about_jobs(tmp_path):
     whose documents have one still answers with it."""
     introduction = ("# Horno San Vicente\n\nPanadería familiar en Burgos desde 1962. Hacemos "
                     "el pan cada noche con masa madre, y la bollería cada mañana.\n\n"
-                    "## Encargos\n\nTartas y roscones por encargo, con dos días de antelación.\n")
+                    "## Encargos\n\nTartas y roscones por encargo, con dos días de antelación. "
+                    "Para encargos de más de 50 € pedimos una señal del 30 %.\n")
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
     bakery = _bot_over(tmp_path / "one", {"horno.md": introduction})
@@ -1159,6 +1160,8 @@ def test_a_job_question_is_answered_only_by_a_passage_about_jobs(tmp_path):
         "Manda tu currículum a empleo@hornosanvicente.es.\n")})
     for question, language in [("buscais panadero?", "es"), ("are you hiring?", "en")]:
         assert "empleo@hornosanvicente.es" in hiring.answer(question, [], language), question
+    # What the business needs of a customer is no job: "¿necesitáis señal?" asks a deposit.
+    assert "señal del 30 %" in bakery.answer("necesitais señal?", [], "es")
 
 
 def test_an_offer_is_answered_by_a_passage_that_deals_in_it_the_way_asked(tmp_path):
