@@ -1280,6 +1280,24 @@ def test_where_a_train_goes_is_part_of_the_thing_whose_time_is_asked(tmp_path):
     assert "11:00" in museum.answer("what time does the train to villablino leave", [], "en")
 
 
+def test_a_part_of_the_day_is_held_by_a_timetable_that_gives_a_time_in_it(tmp_path):
+    """"¿abrís los viernes por la tarde?" shared only "viernes" with an accountant's
+    timetable, which never says "tarde", and was refused; "do you have evening classes"
+    found the school's holidays. A timetable holds the parts of the day its times fall
+    in, and only those."""
+    office = _bot_over(tmp_path, {"asesoria.md": (
+        "# Asesoría Prado\n\nAsesoría fiscal y laboral para autónomos y pymes en Albacete.\n\n"
+        "## Horario\n\nDe lunes a jueves de 9:00 a 14:00 y de 16:00 a 19:00. Viernes de 8:00 "
+        "a 15:00.\n\n"
+        "## Renta\n\nLa campaña de la renta empieza en abril. La declaración individual cuesta "
+        "60 €.\n\n"
+        "## Cuotas\n\nLa cuota mensual de autónomos es de 45 € e incluye los impuestos "
+        "trimestrales.\n")})
+    assert "Viernes de 8:00" in office.answer("abris los viernes por la tarde?", [], "es")
+    assert "Viernes de 8:00" in office.answer("are you open in the afternoon?", [], "en")
+    assert office.answer("abris por la noche?", [], "es") == TEXTS.get("no_answer", "es")
+
+
 def test_a_holiday_asked_by_its_name_finds_the_timetable_that_gives_its_date(tmp_path):
     """"¿abrís el día de Navidad?" found a bakery's Christmas hampers: its timetable says
     "El 25 de diciembre y el 1 de enero cerramos", never "Navidad"."""

@@ -136,9 +136,26 @@ def landmarks(text: str) -> list[str]:
             for _, folded in words(" ".join(near["place"].split()[:LANDMARK_WORDS]))]
 
 
+# The parts of the day a timetable's times fall in, which it seldom names: "¿abrís los
+# viernes por la tarde?" shared only "viernes" with "Viernes de 8:00 a 15:00" at an
+# accountant's, and was refused. Each part's words are held by a timetable that gives a
+# time in it (from its first hour up to the next part's).
+DAY_PARTS = ((5, "mañana mañanas morning mornings"),
+             (14, "tarde tardes afternoon afternoons evening evenings"),
+             (21, "noche noches night nights evening evenings"))
+
+
 def hours_words(text: str) -> str:
-    """`HOURS_WORDS` when `text` gives times of day for days of the week; else nothing."""
-    return HOURS_WORDS if DAY.search(text) and CLOCK.search(text) else ""
+    """`HOURS_WORDS` and the parts of the day its times fall in (`DAY_PARTS`) when `text`
+    gives times of day for days of the week; else nothing."""
+    if not (DAY.search(text) and CLOCK.search(text)):
+        return ""
+    hours = {int(hour) for hour in re.findall(r"\b(\d{1,2})(?::\d{2}|\s*h\b)", text)
+             if int(hour) < 24}
+    parts = [said for (start, said), (end, _) in zip(
+        DAY_PARTS, (*DAY_PARTS[1:], (29, "")), strict=True)
+        if any(start <= hour < end or start <= hour + 24 < end for hour in hours)]
+    return " ".join([HOURS_WORDS, *parts])
 
 
 # Units a price list or a description abbreviates ("38 € el m²", "hasta 5 km",
