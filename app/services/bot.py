@@ -680,6 +680,11 @@ class Bot:
             return held
         return lambda hit: held(hit) if CLOCK.search(hit.passage.text) else 0.0
 
+    def _read_asked(self, asked: str, language: str | None) -> str:
+        """What an offer, a recommendation or a price is asked of (the question's part after
+        its verb, up to the sentence's end), as the index reads it."""
+        return self.retriever.index.read(OFFER_ENDS.split(asked, maxsplit=1)[0], language)
+
     def _asked_words(self, read: str, keep: Callable[[str], bool] = lambda folded: True) -> str:
         """The words of `read` (a question's part, as searched) that say what it asks about:
         not its asking verb ("¿tenéis...?"), nor a name that sets the scene, and those
@@ -729,7 +734,7 @@ class Bot:
         and holds nearly all of it (`HELD`); else nothing. Which is the best time to come
         ("¿cuál es el mejor momento para venir?") is answered by "Te recomendamos venir entre
         semana", which never says "momento"."""
-        read = self.retriever.index.read(OFFER_ENDS.split(offered, maxsplit=1)[0], language)
+        read = self._read_asked(offered, language)
         text = self._asked_words(read)
         held = self._held(text) if text else lambda hit: 1.0
         kinds = _kinds_asked(read) if language == "es" and whole_kind else []
@@ -754,7 +759,7 @@ class Bot:
         if language != "es" or self.main_language != "es":
             return False
         index = self.retriever.index
-        read = index.read(OFFER_ENDS.split(offered, maxsplit=1)[0], language)
+        read = self._read_asked(offered, language)
         strange = {fold(word) for word in index.strange_words(read)}
         kinds = _kinds_asked(read) if strange else []
         return bool(kinds) and all(strange.intersection(kind) for kind in kinds)
@@ -770,16 +775,16 @@ class Bot:
         if language != "es" or self.main_language != "es":
             return False
         index = self.retriever.index
-        read = index.read(OFFER_ENDS.split(thing, maxsplit=1)[0], language)
+        read = self._read_asked(thing, language)
         head = next((folded for _, folded in words(read)
                      if folded not in DETERMINER and folded not in STOPWORDS), None)
         if head is None:
             return False
-        if not INFINITIVE.fullmatch(head) and self._transport_elsewhere(head):
+        action = bool(INFINITIVE.fullmatch(head))
+        if not action and self._transport_elsewhere(head):
             return True
         places = {fold(place) for place in PRICED_AT.findall(read)} - SEASONS
-        noun = {head} if not INFINITIVE.fullmatch(head) and one_of(
-            head, spanish_words()) else set()
+        noun = {head} if not action and one_of(head, spanish_words()) else set()
         # Only a word no passage uses may be strange; its stand-ins are looked up last.
         asked = (places | noun) & {fold(word) for word in index.unknown_words(read)}
         return bool(asked) and bool(index.strange_words(" ".join(sorted(asked))))
