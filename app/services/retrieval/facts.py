@@ -139,10 +139,16 @@ def landmarks(text: str) -> list[str]:
 # The parts of the day a timetable's times fall in, which it seldom names: "¿abrís los
 # viernes por la tarde?" shared only "viernes" with "Viernes de 8:00 a 15:00" at an
 # accountant's, and was refused. Each part's words are held by a timetable that gives a
-# time in it (from its first hour up to the next part's).
+# time in it (from its first hour up to the next part's; the night runs on past midnight).
 DAY_PARTS = ((5, "mañana mañanas morning mornings"),
              (14, "tarde tardes afternoon afternoons evening evenings"),
              (21, "noche noches night nights evening evenings"))
+
+
+def _part_of_day(hour: int) -> str:
+    """The words of the part of the day (`DAY_PARTS`) an hour (0 to 23) falls in."""
+    after_dawn = hour if hour >= DAY_PARTS[0][0] else hour + 24
+    return next(said for start, said in reversed(DAY_PARTS) if start <= after_dawn)
 
 
 def hours_words(text: str) -> str:
@@ -152,10 +158,8 @@ def hours_words(text: str) -> str:
         return ""
     hours = {int(hour) for hour in re.findall(r"\b(\d{1,2})(?::\d{2}|\s*h\b)", text)
              if int(hour) < 24}
-    parts = [said for (start, said), (end, _) in zip(
-        DAY_PARTS, (*DAY_PARTS[1:], (29, "")), strict=True)
-        if any(start <= hour < end or start <= hour + 24 < end for hour in hours)]
-    return " ".join([HOURS_WORDS, *parts])
+    parts = {_part_of_day(hour) for hour in hours}
+    return " ".join([HOURS_WORDS, *(said for _, said in DAY_PARTS if said in parts)])
 
 
 # Units a price list or a description abbreviates ("38 € el m²", "hasta 5 km",
