@@ -1377,3 +1377,22 @@ def test_which_is_the_best_is_answered_by_a_passage_that_recommends(tmp_path):
     assert bakery.answer("que compañia de luz es mas barata", [], "es") == TEXTS.get(
         "no_answer", "es")
     assert "entre semana" in bakery.answer("cual es el mejor momento para venir", [], "es")
+
+
+def test_having_to_do_a_thing_asks_about_the_thing(tmp_path):
+    """"¿tengo que ir en ayunas?" found a laboratory's "¿Puedo ir si tengo fiebre?", which
+    holds "tengo" and "ir", ahead of the passage on fasting: "tener que" says a thing must
+    be done, as "poder" says it may, and the thing is what is asked about. "Tengo fiebre"
+    still says what the customer has."""
+    faq = _bot_over(tmp_path, {"preguntas.md": (
+        "# Preguntas frecuentes\n\n"
+        "## ¿Puedo ir si tengo fiebre?\n\nSí, pero avísanos al llegar y te haremos la "
+        "extracción en una sala aparte.\n\n"
+        "## Preparación\n\nPara la mayoría de los análisis de sangre hay que venir en ayunas "
+        "de 8 horas; puedes beber agua.\n\n"
+        "## ¿Dónde consigo el bote para la orina?\n\nTe lo damos gratis en el laboratorio, o "
+        "lo compras en cualquier farmacia.\n")})
+    first = faq.answer("tengo que ir en ayunas?", [], "es").split("\n\n")[0]
+    assert "ayunas de 8 horas" in first
+    first = faq.answer("tengo fiebre, puedo ir igual?", [], "es").split("\n\n")[0]
+    assert "sala aparte" in first
