@@ -1396,3 +1396,27 @@ def test_having_to_do_a_thing_asks_about_the_thing(tmp_path):
     assert "ayunas de 8 horas" in first
     first = faq.answer("tengo fiebre, puedo ir igual?", [], "es").split("\n\n")[0]
     assert "sala aparte" in first
+
+
+def test_a_price_list_answers_a_price_question_in_words_its_documents_never_write(tmp_path):
+    """A spa's documents give prices as a list ("Circuito de aguas: 32 €") and never write
+    "cuesta" or "cuánto": "cuanto cuesta el circuito" was refused, for the share of its
+    words no passage holds. A passage that states a price holds what a price question asks
+    with; what the documents do not sell is still refused."""
+    spa = _bot_over(tmp_path, {"spa.md": (
+        "# Agua Clara Spa\n\nSpa urbano en el centro de Bilbao. Circuito de aguas con "
+        "piscina de chorros, jacuzzi, sauna y baño turco.\n\n"
+        "## El circuito\n\nEl circuito dura 90 minutos. Los turnos empiezan cada media hora "
+        "y las plazas son limitadas, por eso recomendamos reservar. El agua de la piscina "
+        "está a 34 grados.\n\n"
+        "## Normas\n\nEs obligatorio el uso de gorro de baño y chanclas en todo el circuito. "
+        "Si no los traes, los vendemos en recepción.\n\n"
+        "## Horario\n\nDe lunes a viernes de 10:00 a 22:00; sábados, domingos y festivos de "
+        "9:00 a 22:00.\n\n"
+        "## Precios\n\nCircuito de aguas (90 minutos): 32 € entre semana, 38 € fines de "
+        "semana y festivos.\n\n"
+        "## Bonos\n\nBono de 5 circuitos: 140 €, válido 6 meses, se puede compartir.\n\n"
+        "## Masajes\n\nMasaje relajante de 50 minutos: 60 €. Masaje con piedras calientes de "
+        "75 minutos: 85 €.\n")})
+    assert "32 €" in spa.answer("cuanto cuesta el circuito", [], "es")
+    assert spa.answer("cuanto cuesta la gasolina", [], "es") == TEXTS.get("no_answer", "es")

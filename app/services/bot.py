@@ -535,7 +535,7 @@ class Bot:
             # Twice the passages the answer uses: a translation of the best one may be further.
             found = self.retriever.search(query, 2 * self.passages, context=context,
                                           language=language)
-            covered = self._coverage_beyond_names(query, context, language)
+            covered = self._coverage_of_the_question(query, context, language)
 
             def passes(hit: Hit) -> bool:
                 # The bar moves by the language gap: down for a passage in the other
@@ -604,8 +604,27 @@ class Bot:
         # across the board, so they cannot be compared.
         return search(question, earlier)
 
-    def _coverage_beyond_names(self, query: str, context: str,
-                               language: str | None = None) -> Callable[[Hit], float]:
+    def _coverage_of_the_question(self, query: str, context: str,
+                                  language: str | None) -> Callable[[Hit], float]:
+        """How much of `query` and its `context` a hit holds (`_coverage_beyond_names`); a
+        passage that states a price also holds the words a price question asks it with
+        ("cuánto cuesta", "precio") when no document uses anything like them: a spa's price
+        list, "Circuito de aguas (90 minutos): 32 €", had been refused "cuanto cuesta el
+        circuito" for two words its documents never write. Where they write "cobramos",
+        "cuánto cobráis" still has to reach it."""
+        covered = self._coverage_beyond_names(query, context, language)
+        asking = {word.lower() for match in PRICE_QUESTION.finditer(query)
+                  for word in WORD.findall(match.group())}
+        if asking:
+            asking &= set(self.retriever.index.strange_words(query))
+        topic = " ".join(word for word in WORD.findall(query) if word.lower() not in asking)
+        if not asking or not words(topic):
+            return covered
+        priced = self._coverage_beyond_names(topic, context, language, searched=False)
+        return lambda hit: priced(hit) if MONEY.search(hit.passage.text) else covered(hit)
+
+    def _coverage_beyond_names(self, query: str, context: str, language: str | None = None,
+                               searched: bool = True) -> Callable[[Hit], float]:
         """How much of the words of `query` other than the documents' names, and of the
         `context` it follows (whose words set the topic: "y a Francia?" after "¿envíos a
         Portugal?"), a hit holds. Computed when first asked (rarely: for a passage just under
@@ -614,7 +633,8 @@ class Bot:
         "Where" reaches the business's address only when the rest of the question is about
         the business: "donde hay una farmacia" names what no document mentions, nor anything
         like it, so it asks where that is, and its "donde" reaches no passage. So do the words
-        of opening hours reach the business's hours: "a que hora cierra el corte ingles"."""
+        of opening hours reach the business's hours: "a que hora cierra el corte ingles".
+        A `query` the hits were not `searched` with is always read again."""
         found = words(query)
         asked = {folded for _, folded in found
                  if folded in PLACE_ASKED or HOURS_STEMS.intersection(stems(folded))}
@@ -624,7 +644,7 @@ class Bot:
             if fold(word) not in SEASONS | WHICH_ONE])
         plain = [written for written, folded in found
                  if not self._a_name(folded, query) and not (elsewhere and folded in asked)]
-        if len(plain) == len(found):
+        if len(plain) == len(found) and searched:
             return lambda hit: hit.coverage
         text = " ".join([*plain, context]).strip()
         if not text:  # names alone, and nothing before them
