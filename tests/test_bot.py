@@ -1298,6 +1298,22 @@ def test_a_part_of_the_day_is_held_by_a_timetable_that_gives_a_time_in_it(tmp_pa
     assert office.answer("abris por la noche?", [], "es") == TEXTS.get("no_answer", "es")
 
 
+def test_a_timetable_of_the_twelve_hour_clock_holds_its_parts_of_the_day_too(tmp_path):
+    """An English page that writes "9am to 2pm" was read for no part of the day: its
+    times are hours of the 12-hour clock, "2pm" is 14 and "8pm" is 20."""
+    school = _bot_over(tmp_path, {"english.md": (
+        "# Sol Language School\n\nSpanish courses for foreigners in Alicante, in small "
+        "groups of up to eight students.\n\n"
+        "## Opening hours\n\nMonday to Thursday 9am to 2pm. Friday 9 a.m. to 1 p.m.\n\n"
+        "## Courses\n\nIntensive course: four hours a day, 190 € a week. Private lessons: "
+        "35 € an hour.\n\n"
+        "## Accommodation\n\nWe find you a room with a host family or in a shared flat, "
+        "from 120 € a week.\n")})
+    assert "9am to 2pm" in school.answer("are you open in the afternoon?", [], "en")
+    assert "9am to 2pm" in school.answer("are you open in the morning?", [], "en")
+    assert school.answer("are you open at night?", [], "en") == TEXTS.get("no_answer", "en")
+
+
 def test_a_holiday_asked_by_its_name_finds_the_timetable_that_gives_its_date(tmp_path):
     """"¿abrís el día de Navidad?" found a bakery's Christmas hampers: its timetable says
     "El 25 de diciembre y el 1 de enero cerramos", never "Navidad"."""

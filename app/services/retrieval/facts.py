@@ -65,7 +65,7 @@ PHONE = re.compile(r"(?<![\w.,:/])(?:\+\d{1,3}[ .-]?)?\(?\d{2,4}\)?(?:[ .-]?\d{2
 DAY = re.compile(r"\b(?:lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bados?|domingos?|"
                  r"festivos|todos los d[íi]as|a diario|monday|tuesday|wednesday|thursday|"
                  r"friday|saturday|sunday|weekdays|weekends|every day|daily)\b", re.IGNORECASE)
-CLOCK = re.compile(r"\b\d{1,2}(?::\d{2}|\s*(?:h|am|pm)\b)", re.IGNORECASE)
+CLOCK = re.compile(r"\b\d{1,2}(?::\d{2}|\s*(?:h|am|pm)\b|\s*[ap]\.m\.)", re.IGNORECASE)
 # The words a question of opening hours uses, which a timetable seldom writes ("Lunes a
 # viernes: 9:30 a 14:00" under *Horario*): a passage that gives hours holds them too, for
 # the words' share of a question, not for its meaning (a view "¿A qué hora abrís?" drew
@@ -151,14 +151,27 @@ def _part_of_day(hour: int) -> str:
     return next(said for start, said in reversed(DAY_PARTS) if start <= after_dawn)
 
 
+# An hour of a timetable: "9:30", "9h", "9am", "8:30 p.m." (as `CLOCK` reads them).
+HOUR = re.compile(r"\b(\d{1,2})(:\d{2})?\s*(?:([ap])\.?\s?m\b\.?|(h)\b)?", re.IGNORECASE)
+
+
+def _hours(text: str) -> set[int]:
+    """The hours (0 to 23) of the times of day `text` gives, of the 24-hour clock and of
+    the 12-hour one ("9am to 8pm" are 9 and 20)."""
+    found = set()
+    for hour, minutes, half, h in HOUR.findall(text):
+        if not (minutes or half or h) or int(hour) > 23 or (half and int(hour) > 12):
+            continue
+        found.add(int(hour) % 12 + 12 * (half.lower() == "p") if half else int(hour))
+    return found
+
+
 def hours_words(text: str) -> str:
     """`HOURS_WORDS` and the parts of the day its times fall in (`DAY_PARTS`) when `text`
     gives times of day for days of the week; else nothing."""
     if not (DAY.search(text) and CLOCK.search(text)):
         return ""
-    hours = {int(hour) for hour in re.findall(r"\b(\d{1,2})(?::\d{2}|\s*h\b)", text)
-             if int(hour) < 24}
-    parts = {_part_of_day(hour) for hour in hours}
+    parts = {_part_of_day(hour) for hour in _hours(text)}
     return " ".join([HOURS_WORDS, *(said for _, said in DAY_PARTS if said in parts)])
 
 
