@@ -152,6 +152,16 @@ def test_a_word_that_asks_or_answers_is_not_taken_for_a_goodbye(bot, message):
     assert bot.answer(message, [], "es") == TEXTS.get("no_answer", "es")
 
 
+@pytest.mark.parametrize("message", ["is there a cheap day", "are you open tomorrow",
+                                     "hay algo para niños"])
+def test_a_question_without_its_mark_is_not_taken_for_a_goodbye(bot, message):
+    """"is there a cheap day" was 0.65 from "have a nice day" and a cinema's customer was
+    told goodbye: a message that opens as a question asks, with its question mark or
+    without it. "Have a nice day" still closes."""
+    assert bot.smalltalk.classify(message)[0] is None
+    assert bot.smalltalk.classify("have a nice day")[0] == "goodbye"
+
+
 def test_a_question_is_not_taken_for_a_greeting(bot):
     """"where are you guys" was close enough to "who are you" to get the greeting when no
     passage was found: a greeting never asks where, when or how much."""

@@ -58,6 +58,11 @@ CLOSINGS = ("thanks", "goodbye")
 # greeting when no passage was found; "cuánto vale" is "vale" to the encoder, a thanks.
 # ("cómo", "qué", "how" and "what" also greet, and "cuando" and "when" join a thanks or a
 # goodbye: "gracias, cuando pueda me paso".)
+# A question asked without its mark ("is there a cheap day" was 0.65 from "have a nice day"
+# and got the goodbye): an English question's inverted opening, or Spanish "hay".
+QUESTION_OPENING = re.compile(
+    r"(?:is|are|was|were|do|does|did|can|could|will|would|should|may)\s+(?:there|you|i|we|"
+    r"they|it|he|she|the|your|my|this|that)\b|hay\b")
 NEVER_ASKED = frozenset("donde adonde cuanto cuanta cuantos cuantas where why which whose whom"
                         .split())
 NEVER_ASKED_IN_GREETINGS = NEVER_ASKED | {"cuando", "when"}
@@ -128,6 +133,7 @@ class SmallTalk:
         asked = text.rstrip().endswith("?")
         text = " ".join(words)  # `reading`
         plain = fold(text)  # "pásame" as "pasame"
+        asked = asked or bool(QUESTION_OPENING.match(plain))
         for language, asks in ASKS_FOR_SOMEONE.items():
             if asks.search(plain):
                 return "handoff", language, 1.0
