@@ -1446,3 +1446,21 @@ def test_a_price_list_answers_a_price_question_in_words_its_documents_never_writ
         "75 minutos: 85 €.\n")})
     assert "32 €" in spa.answer("cuanto cuesta el circuito", [], "es")
     assert spa.answer("cuanto cuesta la gasolina", [], "es") == TEXTS.get("no_answer", "es")
+
+
+def test_a_question_of_a_name_and_an_asking_verb_is_about_the_name(tmp_path):
+    """"¿trabajáis en Mairena?" was refused by a cleaning firm whose introduction lists the
+    towns it works in: names are set aside from a question's words (a town does not make
+    "the best hotel in Valencia" a question for the business), and "trabajáis", which no
+    document uses, was all that was left. A town it does not list is still refused."""
+    firm = _bot_over(tmp_path, {"servicios.md": (
+        "# Limpiezas Brillo\n\nEmpresa de limpieza de casas y oficinas en Sevilla capital, "
+        "Dos Hermanas, Mairena del Aljarafe y Tomares. Todas nuestras limpiadoras están "
+        "dadas de alta y tenemos seguro de responsabilidad civil.\n\n"
+        "## Limpieza periódica\n\nUna limpiadora va a tu casa una vez a la semana o cada dos "
+        "semanas. El mínimo son 2 horas por visita.\n\n"
+        "## Productos\n\nLlevamos todos los productos y utensilios, también la aspiradora.\n\n"
+        "## Tarifas\n\nLimpieza periódica: 15 € la hora. Desplazamiento a Dos Hermanas, "
+        "Mairena y Tomares: 5 € por visita.\n")})
+    assert "Mairena del Aljarafe" in firm.answer("trabajais en mairena?", [], "es")
+    assert firm.answer("trabajais en huelva?", [], "es") == TEXTS.get("no_answer", "es")

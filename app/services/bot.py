@@ -634,7 +634,8 @@ class Bot:
         the business: "donde hay una farmacia" names what no document mentions, nor anything
         like it, so it asks where that is, and its "donde" reaches no passage. So do the words
         of opening hours reach the business's hours: "a que hora cierra el corte ingles".
-        A `query` the hits were not `searched` with is always read again."""
+        A question of names and an asking verb is about the names (`_only_asks`). A `query`
+        the hits were not `searched` with is always read again."""
         found = words(query)
         asked = {folded for _, folded in found
                  if folded in PLACE_ASKED or HOURS_STEMS.intersection(stems(folded))}
@@ -646,10 +647,21 @@ class Bot:
                  if not self._a_name(folded, query) and not (elsewhere and folded in asked)]
         if len(plain) == len(found) and searched:
             return lambda hit: hit.coverage
+        if not context and self._only_asks(plain, query):
+            return (lambda hit: hit.coverage) if searched else self._held(query)
         text = " ".join([*plain, context]).strip()
         if not text:  # names alone, and nothing before them
             return lambda hit: 0.0
         return self._held(text)
+
+    def _only_asks(self, plain: list[str], query: str) -> bool:
+        """Whether the words of `query` besides its names (`plain`) are asking verbs that no
+        document uses ("¿trabajáis en Mairena?" of a cleaning firm that lists the towns it
+        works in): the question is about the names, which a passage that names them holds;
+        "the best hotel in Valencia" asks for a hotel."""
+        unknown = set(self.retriever.index.unknown_words(query)) if plain else set()
+        return bool(unknown) and all(
+            ASKING_VERB.fullmatch(word) and word in unknown for word in plain)
 
     def _offered(self, question: str, language: str | None) -> Callable[[Hit], float]:
         """How much of what an offer question asks about (`OFFER_QUESTION`), or the place a
