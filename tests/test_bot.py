@@ -1464,3 +1464,27 @@ def test_a_question_of_a_name_and_an_asking_verb_is_about_the_name(tmp_path):
         "Mairena y Tomares: 5 € por visita.\n")})
     assert "Mairena del Aljarafe" in firm.answer("trabajais en mairena?", [], "es")
     assert firm.answer("trabajais en huelva?", [], "es") == TEXTS.get("no_answer", "es")
+
+
+def test_an_english_page_holds_an_english_word_once_for_a_price(tmp_path):
+    """"how much is an electrical certificate" got an electrician's English page ("we can
+    check the electrical installation... The check costs 120 €") over the Spanish price of
+    the certificate ("Boletín (certificado de instalación eléctrica): 180 €"): a word has a
+    Spanish and an English stem, the English page held both of "electrical" and the Spanish
+    list one. What a price is asked of is counted by word."""
+    firm = _bot_over(tmp_path, {
+        "english.txt": (
+            "ELECTRICIDAD VOLTIO - English-speaking electricians in Palma\n\n"
+            "Many of our customers are foreign homeowners in Mallorca. Our foreman, Mark, is "
+            "English, and the rest of the team can read your WhatsApp messages in English.\n\n"
+            "If you are buying a house, we can check the electrical installation before you "
+            "sign and tell you what it would cost to bring it up to standard. The check costs "
+            "120 € and you get a written report in English.\n"),
+        "tarifas.md": (
+            "# Tarifas\n\n## Boletines\n\nBoletín (certificado de instalación eléctrica) para "
+            "una vivienda de hasta 100 m²: 180 €. Lo tramitamos en Industria en una semana.\n\n"
+            "## Cuadros\n\nCambio de cuadro eléctrico de una vivienda, con diferenciales y "
+            "magnetotérmicos nuevos: desde 450 €.\n\n"
+            "## Desplazamiento\n\nDesplazamiento en Palma: 30 €.\n")})
+    reply = firm.answer("how much is an electrical certificate", [], "en")
+    assert "180 €" in reply.split("\n\n")[1], reply

@@ -947,7 +947,7 @@ class Bot:
         if not priced:
             return hits
         topic = index.read(PRICE_QUESTION.sub(" ", f"{question} {context}"), language)
-        held = index.coverage(topic) if words(topic) else None
+        held = index.word_coverage(topic) if words(topic) else None
 
         def holds(hit: Hit) -> float:
             return 0.0 if held is None else float(held[hit.position])

@@ -77,6 +77,36 @@ class BM25:
             information += self._cover_by_stand_ins(stand_ins, covered)
         return covered / (information or 1.0)
 
+    def word_coverage(self, query: str, bridge: Bridge | None = None) -> np.ndarray:
+        """`coverage` counted by word, not by stem: a word is worth its most informative
+        stem, and a passage holds it with any of them. A word has a Spanish and an English
+        stem, and a passage in its language holds both ("electrical" in an English page)
+        where one in the other language holds one ("eléctrica"): by stem, an English page
+        held twice as much of an English word as the Spanish passage that uses it."""
+        covered = np.zeros(self.size, dtype=np.float32)
+        unknown = self.unknown(query) if bridge is not None else {}
+        information = 0.0
+        for written, folded in words(query):
+            if written in unknown:
+                continue
+            held = [stem for stem in stems(folded) if stem in self.index]
+            if not held:
+                information += self.unseen_idf
+                continue
+            worth = max(self.idf[stem] for stem in held)
+            holding = np.zeros(self.size, dtype=bool)
+            for stem in held:
+                holding[self.index[stem][0]] = True
+            covered[holding] += worth
+            information += worth
+        for written, stand_ins in (bridge(list(unknown)) if unknown else {}).items():
+            if not stand_ins:
+                if not ASKING_VERB.fullmatch(written):
+                    information += self.unseen_idf
+                continue
+            information += self._cover_by_stand_ins(stand_ins, covered)
+        return covered / (information or 1.0)
+
     def unknown(self, query: str) -> dict[str, tuple[str, ...]]:
         """The words of `query` that no passage uses, as written, with their stems."""
         found = ((written, stems(folded)) for written, folded in words(query))

@@ -157,6 +157,10 @@ class KnowledgeIndex:
         uses counted through its stand-ins (`BM25.coverage`, `Lexicon.stand_ins`)."""
         return self.bm25.coverage(text, self.lexicon.stand_ins)
 
+    def word_coverage(self, text: str) -> np.ndarray:
+        """`coverage` counted by word (`BM25.word_coverage`)."""
+        return self.bm25.word_coverage(text, self.lexicon.stand_ins)
+
     def unknown_words(self, text: str) -> list[str]:
         """The words of `text` that no passage uses (`coverage` looks up their stand-ins)."""
         return list(self.bm25.unknown(text))
