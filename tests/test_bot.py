@@ -1488,3 +1488,31 @@ def test_an_english_page_holds_an_english_word_once_for_a_price(tmp_path):
             "## Desplazamiento\n\nDesplazamiento en Palma: 30 €.\n")})
     reply = firm.answer("how much is an electrical certificate", [], "en")
     assert "180 €" in reply.split("\n\n")[1], reply
+
+
+def test_a_question_of_how_long_is_answered_first_by_a_passage_that_says_how_long(tmp_path):
+    """"cuanto tardais en llegar" got a locksmith's "¿Cuánto cuesta abrir una puerta?" ahead
+    of "Llegamos en 30 minutos": a question of how long, as one of how much, is answered
+    first by the passage that states what it asks (a duration, in figures or in words)
+    and holds most of what it is asked of."""
+    locksmith = _bot_over(tmp_path, {
+        "cerrajeria.md": (
+            "# Cerrajería Llaves Ruiz\n\nCerrajeros en Málaga capital y Torremolinos. Abrimos "
+            "puertas, cambiamos cerraduras y bombines e instalamos puertas acorazadas.\n\n"
+            "## Urgencias 24 horas\n\nSi te has quedado fuera de casa, llámanos al 952 31 44 08 "
+            "a cualquier hora, también domingos y festivos. Llegamos en 30 minutos de media "
+            "dentro de Málaga capital.\n\n"
+            "## Garantía\n\nTodos los trabajos tienen un año de garantía en mano de obra.\n\n"
+            "## Copias de llaves\n\nHacemos copias de llaves en la tienda de la calle "
+            "Carretería 61 por 3 €. Si las encargas, te las guardamos tres meses.\n"),
+        "preguntas.txt": (
+            "PREGUNTAS FRECUENTES\n\n¿Rompéis la puerta para abrirla?\nCasi nunca. En el 90% de "
+            "los casos abrimos sin romper nada.\n\n¿Cuánto cuesta abrir una puerta?\nDepende de "
+            "la hora y de si está cerrada con llave. Te decimos el precio cerrado por WhatsApp "
+            "antes de salir, sin sorpresas.\n\n¿Abrís coches?\nNo. Solo trabajamos en viviendas, "
+            "locales y comunidades.\n")})
+    first = locksmith.answer("cuanto tardais en llegar", [], "es").split("\n\n")[0]
+    assert "30 minutos" in first
+    first = locksmith.answer("cuanto tiempo me guardais las llaves encargadas", [],
+                             "es").split("\n\n")[0]
+    assert "tres meses" in first

@@ -321,9 +321,19 @@ ASKING_WORDS = frozenset("cuanto cuanta cuantos cuantas que cual cuales es son s
                          "entonces how what which is are it that this they does do will be "
                          "then".split()).union(
     *PROPERTY_ASKED.values())
-DURATION = re.compile(r"\b\d+(?:[.,]\d+)?\s*(?:min|minutos?|h|horas?|d[ií]as?|semanas?|"
+DURATION = re.compile(r"\b(?:\d+(?:[.,]\d+)?|una?|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|"
+                      r"diez|doce|quince|veinte|treinta|media|an?|one|two|three|four|five|six|"
+                      r"seven|eight|nine|ten|twelve|fifteen|twenty|thirty|half an?)"
+                      r"\s*(?:min|minutos?|h|horas?|d[ií]as?|semanas?|"
                       r"mes(?:es)?|años?|minutes?|hours?|days?|weeks?|months?|years?)\b",
                       re.IGNORECASE)
+# A question of how long something takes or lasts, and how far ahead ("¿cuánto tardáis?",
+# "¿con cuánta antelación?", "how long does it take"): answered first by a passage that
+# states a duration (`Bot._stated_first`), as a price question is by one that states a price.
+DURATION_QUESTION = re.compile(
+    r"\bcu[aá]nto\s+(?:tiempo|tard\w*|dur\w*|se\s+tarda)|\bcu[aá]nta\s+antelaci[oó]n|"
+    r"\bhow\s+long\b|\bhow\s+far\s+in\s+advance", re.IGNORECASE)
+ASKED = {"price": (PRICE_QUESTION, MONEY), "time": (DURATION_QUESTION, DURATION)}
 STATED = {"price": MONEY, "time": DURATION, "days": re.compile(f"{DAY.pattern}|{CLOCK.pattern}",
                                                                 re.IGNORECASE)}
 # A message that opens with "and", "or", "but", "what about" (Spanish and English) carries on
@@ -560,7 +570,7 @@ class Bot:
             if translation is not None:  # in the place, and at the score, of its original
                 kept = [replace(translation, score=max(translation.score, kept[0].score)),
                         *(h for h in kept[1:] if h.position != translation.position)]
-            return self._price_for_a_price_question(
+            return self._stated_first(
                 query, context,
                 self._words_break_a_tie(self._without_translations(kept), language, query),
                 found, language)
@@ -591,7 +601,7 @@ class Bot:
             # and clears the bar the language gap lowers. "¿con cuánta antelación hay que
             # reservar?" after a climbing gym's birthday parties ("Reserva con dos semanas
             # de antelación") had found its personal training, "se reservan en recepción".
-            # A price question has the price rule (`_price_for_a_price_question`).
+            # A price question has the price rule (`_stated_first`).
             hit = self.retriever.hit(last, question, language=language)
             if hit.coverage > hits[0].coverage and hit.score >= self.min_score - gap:
                 return [hit, *(other for other in hits if other.position != last)]
@@ -919,34 +929,42 @@ class Bot:
         weights = index.bm25.scores(index.read(question, language))
         return bool(weights[one.position] > weights[other.position])
 
-    def _price_for_a_price_question(self, question: str, context: str, hits: list[Hit],
-                                    found: list[Hit], language: str | None) -> list[Hit]:
-        """`hits` led by the passage that states a price and holds most of what the price is
-        asked of (the question without its "cuánto cuesta", and the question it follows),
-        among those within `PRICE_REACH` of the best, when `question` asks a price and the
-        best is not that passage: "¿cuánto cuesta cambiar el aceite?" found the courtesy car
-        ("cuestan 20 € al día") ahead of the price list, and "cuánto vale la primera visita"
-        the section on the first visit, which states no price."""
+    def _stated_first(self, question: str, context: str, hits: list[Hit],
+                      found: list[Hit], language: str | None) -> list[Hit]:
+        """`hits` led by the passage that states what `question` asks (a price, `MONEY`; how
+        long, `DURATION`) and holds most of what it is asked of (the question without its
+        "cuánto cuesta" or "cuánto tardáis", and the question it follows), among those
+        within `PRICE_REACH` of the best, when the best is not that passage: "¿cuánto cuesta
+        cambiar el aceite?" found the courtesy car ("cuestan 20 € al día") ahead of the
+        price list, "cuánto vale la primera visita" the section on the first visit, which
+        states no price, and "cuánto tardáis en llegar" a locksmith's price of opening a
+        door ahead of "llegamos en 30 minutos"."""
+        kind = next((kind for kind, (asks, _) in ASKED.items() if asks.search(question)), None)
         # A message that carries on a price question asks a price too ("y uno doble?" after
         # "¿cuánto cuesta alquilar un kayak una hora?" had found the FAQ on children's ages,
         # which says "kayak doble"), when what it found first states none, of a passage that
-        # holds as much of its own words: "¿y hace falta saber nadar?" asks no price.
-        carried = not PRICE_QUESTION.search(question) and bool(
-            context and PRICE_QUESTION.search(context)) and not {
-                folded for _, folded in words(question)}.intersection(
-                PROPERTY_ASKED["time"] | PROPERTY_ASKED["days"])  # "¿y se tarda mucho?"
-        if not hits or not (carried or PRICE_QUESTION.search(question)) or (
-                carried and MONEY.search(hits[0].passage.text)):
+        # holds as much of its own words: "¿y hace falta saber nadar?" asks no price, nor
+        # "¿y se tarda mucho?" one; and so for how long.
+        asked_words = {folded for _, folded in words(question)}
+        carried = None if kind is not None or not context else next((
+            before for before, (asks, _) in ASKED.items() if asks.search(context)
+            and not asked_words & frozenset().union(*(
+                PROPERTY_ASKED[other] for other in PROPERTY_ASKED if other != before))), None)
+        kind = kind or carried
+        if not hits or kind is None:
+            return hits
+        asks, states = ASKED[kind]
+        if carried and states.search(hits[0].passage.text):
             return hits
         index = self.retriever.index
         own = index.coverage(index.read(question, language)) if carried else None
         # Every hit is one of those found (a translation too).
-        priced = [hit for hit in found if MONEY.search(hit.passage.text)
-                  and hit.score >= hits[0].score - PRICE_REACH
-                  and (own is None or own[hit.position] >= own[hits[0].position])]
-        if not priced:
+        stating = [hit for hit in found if states.search(hit.passage.text)
+                   and hit.score >= hits[0].score - PRICE_REACH
+                   and (own is None or own[hit.position] >= own[hits[0].position])]
+        if not stating:
             return hits
-        topic = index.read(PRICE_QUESTION.sub(" ", f"{question} {context}"), language)
+        topic = index.read(asks.sub(" ", f"{question} {context}"), language)
         held = index.word_coverage(topic) if words(topic) else None
 
         def holds(hit: Hit) -> float:
@@ -961,10 +979,10 @@ class Bot:
         def titled(hit: Hit) -> int:
             return _title_holds(hit, asked)
 
-        best = max(priced, key=lambda hit: (holds(hit), titled(hit), hit.score))
-        if MONEY.search(hits[0].passage.text) and holds(best) < holds(hits[0]) + TOPIC_MARGIN:
+        best = max(stating, key=lambda hit: (holds(hit), titled(hit), hit.score))
+        if states.search(hits[0].passage.text) and holds(best) < holds(hits[0]) + TOPIC_MARGIN:
             first = hits[0].position
-            best = max((hit for hit in priced if holds(hit) >= holds(hits[0])),
+            best = max((hit for hit in stating if holds(hit) >= holds(hits[0])),
                        key=lambda hit: (titled(hit), hit.position == first, hit.score),
                        default=hits[0])
         if best.position == hits[0].position:
