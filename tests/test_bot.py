@@ -1516,3 +1516,29 @@ def test_a_question_of_how_long_is_answered_first_by_a_passage_that_says_how_lon
     first = locksmith.answer("cuanto tiempo me guardais las llaves encargadas", [],
                              "es").split("\n\n")[0]
     assert "tres meses" in first
+
+
+def test_of_two_prices_that_hold_the_question_the_one_on_its_line_comes_first(tmp_path):
+    """"cuanto cuesta la hora" found a plumber's emergencies ("Atendemos urgencias las 24
+    horas... la salida de urgencia cuesta 60 €"), which hold "hora" as much as the price
+    list does: the price stated on the line of what is asked ("Mano de obra: 38 € la hora")
+    comes first."""
+    plumber = _bot_over(tmp_path, {
+        "servicios.md": (
+        "# Fontanería Hermanos Ruiz\n\nFontaneros y calefactores en Murcia y pedanías desde "
+        "2001.\n\n"
+        "## Urgencias\n\nAtendemos urgencias las 24 horas, también sábados, domingos y "
+        "festivos, en el teléfono 968 20 44 19.\nFuera del horario normal (de lunes a viernes "
+        "de 8:00 a 19:00), la salida de urgencia cuesta 60 € más la mano de obra.\n\n"
+        "## Precios\n\n**Desplazamiento:** 25 € en Murcia ciudad, 35 € en pedanías. Gratis si "
+        "aceptas el presupuesto.\n**Mano de obra:** 38 € la hora (IVA incluido), por "
+        "fracciones de media hora.\n**Presupuesto:** gratis y sin compromiso, en 48 horas.\n\n"
+        "## Garantía y pago\n\nTodos nuestros trabajos tienen 1 año de garantía. Se paga al "
+        "terminar el trabajo, en efectivo, con tarjeta o por Bizum.\n"),
+        "faq.txt": (
+            "PREGUNTAS FRECUENTES\n\n¿Cuánto tardáis en venir?\nEn urgencias, menos de 2 horas "
+            "en Murcia ciudad. Para trabajos normales, solemos dar cita en 2 o 3 días.\n\n"
+            "¿Dais factura?\nSí, siempre, con el detalle de piezas y horas. Te la enviamos por "
+            "email.\n")})
+    first = plumber.answer("cuanto cuesta la hora", [], "es").split("\n\n")[0]
+    assert "38 € la hora" in first
