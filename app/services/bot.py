@@ -321,10 +321,10 @@ ASKING_WORDS = frozenset("cuanto cuanta cuantos cuantas que cual cuales es son s
                          "entonces how what which is are it that this they does do will be "
                          "then".split()).union(
     *PROPERTY_ASKED.values())
-DURATION = re.compile(r"\b(?:\d+(?:[.,]\d+)?|una?|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|"
-                      r"diez|doce|quince|veinte|treinta|media|an?|one|two|three|four|five|six|"
-                      r"seven|eight|nine|ten|twelve|fifteen|twenty|thirty|half an?)"
-                      r"\s*(?:min|minutos?|h|horas?|d[ií]as?|semanas?|"
+DURATION = re.compile(r"\b(?:\d+(?:[.,]\d+)?\s*|(?:una?|dos|tres|cuatro|cinco|seis|siete|ocho|"
+                      r"nueve|diez|doce|quince|veinte|treinta|media|an?|one|two|three|four|"
+                      r"five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|half an?)\s+)"
+                      r"(?:min|minutos?|h|horas?|d[ií]as?|semanas?|"
                       r"mes(?:es)?|años?|minutes?|hours?|days?|weeks?|months?|years?)\b",
                       re.IGNORECASE)
 # A question of how long something takes or lasts, and how far ahead ("¿cuánto tardáis?",

@@ -52,44 +52,50 @@ class BM25:
                 total[docs] += weights
         return total
 
-    def coverage(self, query: str, bridge: Bridge | None = None) -> np.ndarray:
+    def coverage(self, query: str, bridge: Bridge | None = None,
+                 by_word: bool = False) -> np.ndarray:
         """Each passage's share of the query's information (its terms' idf): 1 when it has
         every term, near 0 when it shares only common words. Unlike a BM25 score, it means the
         same on any knowledge base, so the retriever adds it to a cosine.
 
         With a `bridge`, a query word that no passage uses counts as its stand-ins: a passage
         holding one covers the word at the stand-in's weight times its idf.
+
+        `by_word`: a word is worth its most informative stem, and a passage holds it with any
+        of them, where by stem each of its stems counts. A word has a Spanish and an English
+        stem, and a passage in its language holds both ("electrical" in an English page)
+        where one in the other language holds one ("eléctrica"): by stem, an English page
+        holds twice as much of an English word as the Spanish passage that uses it.
         """
         covered = np.zeros(self.size, dtype=np.float32)
         unknown = self.unknown(query) if bridge is not None else {}
-        known = {stem for written, folded in words(query) if written not in unknown
-                 for stem in stems(folded)}
-        information = 0.0
-        for term in known:
-            if term in self.index:
-                covered[self.index[term][0]] += self.idf[term]
-            information += self.idf.get(term, self.unseen_idf)
+        known = [stems(folded) for written, folded in words(query) if written not in unknown]
+        information = (self._cover_by_word(known, covered) if by_word
+                       else self._cover_by_stem(known, covered))
         for written, stand_ins in (bridge(list(unknown)) if unknown else {}).items():
             if not stand_ins:  # nothing like it in the documents: as informative as it gets
                 if not ASKING_VERB.fullmatch(written):
-                    information += self.unseen_idf * len(unknown[written])
+                    information += self.unseen_idf * (1 if by_word else len(unknown[written]))
                 continue
             information += self._cover_by_stand_ins(stand_ins, covered)
         return covered / (information or 1.0)
 
-    def word_coverage(self, query: str, bridge: Bridge | None = None) -> np.ndarray:
-        """`coverage` counted by word, not by stem: a word is worth its most informative
-        stem, and a passage holds it with any of them. A word has a Spanish and an English
-        stem, and a passage in its language holds both ("electrical" in an English page)
-        where one in the other language holds one ("eléctrica"): by stem, an English page
-        held twice as much of an English word as the Spanish passage that uses it."""
-        covered = np.zeros(self.size, dtype=np.float32)
-        unknown = self.unknown(query) if bridge is not None else {}
+    def _cover_by_stem(self, known: list[tuple[str, ...]], covered: np.ndarray) -> float:
+        """Add to `covered` the idf of each stem of `known` (words' stems) a passage holds;
+        the information of those stems, each counted once."""
         information = 0.0
-        for written, folded in words(query):
-            if written in unknown:
-                continue
-            held = [stem for stem in stems(folded) if stem in self.index]
+        for term in {stem for own in known for stem in own}:
+            if term in self.index:
+                covered[self.index[term][0]] += self.idf[term]
+            information += self.idf.get(term, self.unseen_idf)
+        return information
+
+    def _cover_by_word(self, known: list[tuple[str, ...]], covered: np.ndarray) -> float:
+        """Add to `covered` the worth of each word of `known` (its most informative stem) a
+        passage holds with any of its stems; the information of those words."""
+        information = 0.0
+        for own in known:
+            held = [stem for stem in own if stem in self.index]
             if not held:
                 information += self.unseen_idf
                 continue
@@ -99,13 +105,7 @@ class BM25:
                 holding[self.index[stem][0]] = True
             covered[holding] += worth
             information += worth
-        for written, stand_ins in (bridge(list(unknown)) if unknown else {}).items():
-            if not stand_ins:
-                if not ASKING_VERB.fullmatch(written):
-                    information += self.unseen_idf
-                continue
-            information += self._cover_by_stand_ins(stand_ins, covered)
-        return covered / (information or 1.0)
+        return information
 
     def unknown(self, query: str) -> dict[str, tuple[str, ...]]:
         """The words of `query` that no passage uses, as written, with their stems."""

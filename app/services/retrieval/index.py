@@ -158,8 +158,8 @@ class KnowledgeIndex:
         return self.bm25.coverage(text, self.lexicon.stand_ins)
 
     def word_coverage(self, text: str) -> np.ndarray:
-        """`coverage` counted by word (`BM25.word_coverage`)."""
-        return self.bm25.word_coverage(text, self.lexicon.stand_ins)
+        """`coverage` counted by word (`BM25.coverage`, `by_word`)."""
+        return self.bm25.coverage(text, self.lexicon.stand_ins, by_word=True)
 
     def unknown_words(self, text: str) -> list[str]:
         """The words of `text` that no passage uses (`coverage` looks up their stand-ins)."""
