@@ -333,9 +333,10 @@ DURATION = re.compile(r"\b(?:\d+(?:[.,]\d+)?\s*|(?:una?|dos|tres|cuatro|cinco|se
 DURATION_QUESTION = re.compile(
     r"\bcu[aá]nto\s+(?:tiempo|tard\w*|dur\w*|se\s+tarda)|\bcu[aá]nta\s+antelaci[oó]n|"
     r"\bhow\s+long\b|\bhow\s+far\s+in\s+advance", re.IGNORECASE)
-ASKED = {"price": (PRICE_QUESTION, MONEY), "time": (DURATION_QUESTION, DURATION)}
 STATED = {"price": MONEY, "time": DURATION, "days": re.compile(f"{DAY.pattern}|{CLOCK.pattern}",
                                                                 re.IGNORECASE)}
+# The questions that ask a price or how long, by what they ask (`STATED` says it).
+ASKS = {"price": PRICE_QUESTION, "time": DURATION_QUESTION}
 # A message that opens with "and", "or", "but", "what about" (Spanish and English) carries on
 # from the question before it.
 FOLLOWS_ON = re.compile(r"[¿¡\s]*(?:y|e|o|u|pero|and|or|but|what about|how about)\b",
@@ -939,7 +940,7 @@ class Bot:
         price list, "cuánto vale la primera visita" the section on the first visit, which
         states no price, and "cuánto tardáis en llegar" a locksmith's price of opening a
         door ahead of "llegamos en 30 minutos"."""
-        kind = next((kind for kind, (asks, _) in ASKED.items() if asks.search(question)), None)
+        kind = next((asked for asked, asks in ASKS.items() if asks.search(question)), None)
         # A message that carries on a price question asks a price too ("y uno doble?" after
         # "¿cuánto cuesta alquilar un kayak una hora?" had found the FAQ on children's ages,
         # which says "kayak doble"), when what it found first states none, of a passage that
@@ -947,13 +948,13 @@ class Bot:
         # "¿y se tarda mucho?" one; and so for how long.
         asked_words = {folded for _, folded in words(question)}
         carried = None if kind is not None or not context else next((
-            before for before, (asks, _) in ASKED.items() if asks.search(context)
+            before for before, asks in ASKS.items() if asks.search(context)
             and not asked_words & frozenset().union(*(
                 PROPERTY_ASKED[other] for other in PROPERTY_ASKED if other != before))), None)
         kind = kind or carried
         if not hits or kind is None:
             return hits
-        asks, states = ASKED[kind]
+        asks, states = ASKS[kind], STATED[kind]
         if carried and states.search(hits[0].passage.text):
             return hits
         index = self.retriever.index
