@@ -1542,3 +1542,23 @@ def test_of_two_prices_that_hold_the_question_the_one_on_its_line_comes_first(tm
             "email.\n")})
     first = plumber.answer("cuanto cuesta la hora", [], "es").split("\n\n")[0]
     assert "38 € la hora" in first
+
+
+def test_being_and_having_done_are_no_words_of_the_topic(tmp_path):
+    """"¿sois ecológicos?" was refused by a farm whose documents say "certificado
+    ecológico": "sois" is the verb "ser", which no document writes (they say "somos"), and
+    it counted for as much of the question as "ecológicos". The forms of "ser", "estar" and
+    "haber" are function words, as "is" and "have" are."""
+    farm = _bot_over(tmp_path, {"huerta.md": (
+        "# La huerta\n\n"
+        "Somos una huerta familiar en Paterna con certificado ecológico. Cultivamos casi "
+        "todo lo que va en la cesta; la fruta que no tenemos la compramos a otros "
+        "productores.\n\n"
+        "## Suscripción\n\nTe suscribes a una cesta cada semana o cada quince días. No hay "
+        "permanencia.\n\n"
+        "## Extras\n\nPuedes añadir huevos ecológicos (docena, 4,50 €) y pan de masa madre "
+        "(3,80 €).\n\n"
+        "## Reparto\n\nRepartimos los martes y los jueves, entre las 9:00 y las 14:00. El "
+        "envío es gratis.\n")})
+    assert "certificado ecológico" in farm.answer("sois ecologicos?", [], "es")
+    assert farm.answer("sois una gestoria?", [], "es") == TEXTS.get("no_answer", "es")

@@ -35,10 +35,17 @@ CONTRACTED = frozenset("s t d m ll re ve don isn aren doesn didn won wasn weren 
                        "couldn wouldn shouldn".split())
 # "Tener que" says a thing must be done, as "poder" that it may: "¿tengo que ir en ayunas?"
 # found "¿Puedo ir si tengo fiebre?" ahead of the passage on fasting.
+# "Ser", "estar" and "haber" as the auxiliaries they are, as "is" and "have" are: "¿sois
+# ecológicos de verdad?" was a search for "sois" as much as for "ecológicos", and no document
+# writes "sois" ("somos" it does).
+AUXILIARIES = frozenset("""
+soy eres somos sois son estoy estas estamos estais estan he has ha hemos habeis han
+am were been had
+""".split())
 OBLIGATION_VERBS = frozenset("tengo tienes tiene tenemos teneis tienen tendria tendrias "
                              "tendriamos tendrian tendre tendras tendra".split())
-STOPWORDS = SPANISH_GRAMMAR | ENGLISH_GRAMMAR | MODAL | CONTRACTED | frozenset(
-    "a me no hola vale hi hello please thanks".split())
+STOPWORDS = (SPANISH_GRAMMAR | ENGLISH_GRAMMAR | MODAL | CONTRACTED | AUXILIARIES | frozenset(
+    "a me no hola vale hi hello please thanks".split()))
 
 _STEMMERS = (snowballstemmer.stemmer("spanish"), snowballstemmer.stemmer("english"))
 
