@@ -1464,6 +1464,47 @@ def test_a_question_of_a_name_and_an_asking_verb_is_about_the_name(tmp_path):
         "Mairena y Tomares: 5 € por visita.\n")})
     assert "Mairena del Aljarafe" in firm.answer("trabajais en mairena?", [], "es")
     assert firm.answer("trabajais en huelva?", [], "es") == TEXTS.get("no_answer", "es")
+    # Where the customer lives, said first, sets the scene as well.
+    assert "Mairena del Aljarafe" in firm.answer(
+        "vivo en mairena, llegais hasta aqui?", [], "es")
+    assert firm.answer("vivo en huelva, llegais hasta aqui?", [], "es") == TEXTS.get(
+        "no_answer", "es")
+
+
+def test_a_question_of_a_town_the_documents_name_is_let_off_the_gap_by_the_town(tmp_path):
+    """"vivo en Utebo, ¿llegáis hasta aquí?" read as "en Utebo, ¿llegáis?" scored 0.713
+    against a repair service's introduction, which names Utebo, under a bar of 0.74: a
+    passage that holds what a question says by itself is let off the language gap, and what
+    a question of a town and an asking verb says is the town."""
+    service = _bot_over(tmp_path, {"servicio.md": (
+        "# Servitec: reparación de electrodomésticos\n\n"
+        "Reparamos electrodomésticos a domicilio en Zaragoza capital y en los pueblos a "
+        "menos de 30 km (Utebo, Cuarte, La Muela, Villanueva de Gállego y alrededores). "
+        "Somos servicio técnico independiente: no somos el servicio oficial de ninguna "
+        "marca.\n\n"
+        "## Qué reparamos\n\n"
+        "Lavadoras, lavavajillas, secadoras, frigoríficos, hornos, vitrocerámicas y "
+        "placas de inducción, de cualquier marca. No reparamos microondas, aire "
+        "acondicionado ni calderas de gas: para la caldera necesitas un instalador de "
+        "gas autorizado.\n\n"
+        "## Cómo pedir una visita\n\n"
+        "Llámanos al 976 44 21 90 o escríbenos por WhatsApp con la marca, el modelo y "
+        "qué le pasa al aparato. Te damos cita normalmente en 24-48 horas laborables. El "
+        "técnico te avisa por teléfono media hora antes de llegar.\n\n"
+        "## Horario\n\n"
+        "Atendemos el teléfono de lunes a viernes de 8:00 a 19:00 y los sábados de 9:00 "
+        "a 13:00. Las visitas se hacen de lunes a viernes, por la mañana (9:00-14:00) o "
+        "por la tarde (16:00-19:00). Los domingos y festivos no hay servicio.\n\n"
+        "## Piezas\n\n"
+        "Si hace falta una pieza que no llevamos en la furgoneta, la pedimos y volvemos "
+        "a montarla sin cobrar otro desplazamiento. Las piezas suelen tardar de 3 a 7 "
+        "días. Usamos piezas originales siempre que el fabricante las sirve.\n\n"
+        "## Pago\n\n"
+        "Se paga al terminar la reparación, con tarjeta, Bizum o en efectivo. Te dejamos "
+        "la factura por correo electrónico.\n")})
+    assert "Utebo" in service.answer("vivo en utebo, llegais hasta aqui?", [], "es")
+    assert service.answer("vivo en huesca, llegais hasta aqui?", [], "es") == TEXTS.get(
+        "no_answer", "es")
 
 
 def test_an_english_page_holds_an_english_word_once_for_a_price(tmp_path):

@@ -31,7 +31,15 @@ from app.services.extractive import (
     titled,
 )
 from app.services.language import LanguageDetector, names_in, terms_in
-from app.services.retrieval.analysis import STOPWORDS, WORD, fold, stems, terms, words
+from app.services.retrieval.analysis import (
+    STOPWORDS,
+    WORD,
+    fold,
+    stems,
+    terms,
+    without_whereabouts,
+    words,
+)
 from app.services.retrieval.bm25 import ASKING_VERB
 from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
@@ -547,17 +555,19 @@ class Bot:
             found = self.retriever.search(query, 2 * self.passages, context=context,
                                           language=language)
             covered = self._coverage_of_the_question(query, context, language)
+            named = cache(lambda: not context and bool(self._names_asked(query)))
 
             def passes(hit: Hit) -> bool:
                 # The bar moves by the language gap: down for a passage in the other
                 # language, up for one that no word of the question reaches. A word reaches
                 # a foreign passage by itself or a stand-in, at any share (stand-ins count
                 # at their weight); one in the customer's language from `REACH`, and one
-                # that holds what the question says (`HELD`) clears a bar lowered by the gap.
+                # that holds what the question says (`HELD`; of a question of names and an
+                # asking verb, the names) clears a bar lowered by the gap.
                 foreign = _foreign(hit, language)
                 bar = self.min_score - gap * foreign + gap * closing
                 if (whole and not context and not foreign and bar - gap <= hit.score < bar
-                        and (hit.coverage >= HELD or job)):
+                        and (hit.coverage >= HELD or job or named() and covered(hit) >= HELD)):
                     bar -= gap
                 if hit.score < bar or offered(hit) < REACH:
                     return False
@@ -645,7 +655,7 @@ class Bot:
         the business: "donde hay una farmacia" names what no document mentions, nor anything
         like it, so it asks where that is, and its "donde" reaches no passage. So do the words
         of opening hours reach the business's hours: "a que hora cierra el corte ingles".
-        A question of names and an asking verb is about the names (`_only_asks`). A `query`
+        A question of names and an asking verb is about the names (`_names_asked`). A `query`
         the hits were not `searched` with is always read again."""
         found = words(query)
         asked = {folded for _, folded in found
@@ -658,21 +668,27 @@ class Bot:
                  if not self._a_name(folded, query) and not (elsewhere and folded in asked)]
         if len(plain) == len(found) and searched:
             return lambda hit: hit.coverage
-        if not context and self._only_asks(plain, query):
-            return (lambda hit: hit.coverage) if searched else self._held(query)
+        if not context and (names := self._names_asked(query)):
+            return self._held(names)
         text = " ".join([*plain, context]).strip()
         if not text:  # names alone, and nothing before them
             return lambda hit: 0.0
         return self._held(text)
 
-    def _only_asks(self, plain: list[str], query: str) -> bool:
-        """Whether the words of `query` besides its names (`plain`) are asking verbs that no
-        document uses ("¿trabajáis en Mairena?" of a cleaning firm that lists the towns it
-        works in): the question is about the names, which a passage that names them holds;
-        "the best hotel in Valencia" asks for a hotel."""
-        unknown = set(self.retriever.index.unknown_words(query)) if plain else set()
-        return bool(unknown) and all(
-            ASKING_VERB.fullmatch(word) and word in unknown for word in plain)
+    def _names_asked(self, query: str) -> str:
+        """The names of `query` when the rest is asking verbs that no document uses
+        ("¿trabajáis en Mairena?" of a cleaning firm that lists the towns it works in; "vivo
+        en Utebo, ¿llegáis?", `without_whereabouts`): the question is about the names,
+        which a passage that names them holds. "The best hotel in Valencia" asks for a
+        hotel."""
+        found = words(without_whereabouts(query))
+        names = [written for written, folded in found if self._a_name(folded, query)]
+        asking = [written for written, folded in found if not self._a_name(folded, query)]
+        if not names or not asking:
+            return ""
+        unknown = set(self.retriever.index.unknown_words(query))
+        return " ".join(names) if all(
+            ASKING_VERB.fullmatch(word) and word in unknown for word in asking) else ""
 
     def _offered(self, question: str, language: str | None) -> Callable[[Hit], float]:
         """How much of what an offer question asks about (`OFFER_QUESTION`), or the place a

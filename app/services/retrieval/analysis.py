@@ -134,3 +134,17 @@ def spelled_out(text: str) -> str:
     read "quiero q borréis mis datos" further from the passage than "quiero que ...", and a
     single letter is no word for the lexical index."""
     return _CHAT_WORD.sub(lambda m: CHAT_SPEAK[m.group().lower()], text)
+
+
+# Where the customer is, said to set the scene ("vivo en Utebo, ¿llegáis hasta aquí?", "I
+# live in Mairena, do you come?"): the place is what the question is about, and the words
+# around it only dilute it.
+WHEREABOUTS = re.compile(
+    r"\b(?:vivo|vivimos|(?:i|we)\s+live)\s+(?=(?:en|in)\b)|\s*\bhasta\s+(?:aqu|all|ah)[ií]\b",
+    re.IGNORECASE)
+
+
+def without_whereabouts(text: str) -> str:
+    """`text` without the words that say where the customer is (`WHEREABOUTS`), its place
+    kept: "vivo en Utebo, ¿llegáis hasta aquí?" as "en Utebo, ¿llegáis?"."""
+    return WHEREABOUTS.sub("", text)

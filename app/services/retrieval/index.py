@@ -25,7 +25,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from app.services.language import LanguageDetector, names_in
-from app.services.retrieval.analysis import STOPWORDS, spelled_out
+from app.services.retrieval.analysis import STOPWORDS, spelled_out, without_whereabouts
 from app.services.retrieval.bm25 import ASKING_VERB, BM25
 from app.services.retrieval.documents import LOADERS, read_folder
 from app.services.retrieval.embeddings import (
@@ -129,7 +129,8 @@ class KnowledgeIndex:
         # A message is read for the small talk batch, then for each search of its turn, and
         # again as the context of the next turn's follow-up.
         self._read = lru_cache(maxsize=4096)(
-            lambda text, language: self.speller.mend(spelled_out(text), language))
+            lambda text, language: self.speller.mend(
+                without_whereabouts(spelled_out(text)), language))
         self.lexicon = lexicon or Lexicon.build(texts, UniversalSentenceEmbeddings(), languages)
         self.key = key
         # Column ranges of each model in a joined vector: each finds its closest view alone.
@@ -148,8 +149,9 @@ class KnowledgeIndex:
         return cls(passages, vectors, starts[:len(passages)], key, widths_of(embeddings))
 
     def read(self, text: str, language: str | None) -> str:
-        """`text` as it is searched: chat abbreviations written out and slips mended against
-        the documents' words in `language` (`Speller`)."""
+        """`text` as it is searched: chat abbreviations written out, where the customer is
+        said only as the place (`without_whereabouts`), and slips mended against the
+        documents' words in `language` (`Speller`)."""
         return self._read(text, language)
 
     def coverage(self, text: str) -> np.ndarray:
