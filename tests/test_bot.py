@@ -1603,3 +1603,47 @@ def test_being_and_having_done_are_no_words_of_the_topic(tmp_path):
         "envío es gratis.\n")})
     assert "certificado ecológico" in farm.answer("sois ecologicos?", [], "es")
     assert farm.answer("sois una gestoria?", [], "es") == TEXTS.get("no_answer", "es")
+
+
+def test_a_question_of_hours_is_answered_first_by_a_passage_that_states_them(tmp_path):
+    """"what are your phone hours" got a repair service's "Llámanos al 976 44 21 90..."
+    (which holds "teléfono" and "horas", of "en 24-48 horas") ahead of its hours: a
+    question of when is answered first by a passage that states days or times of day, as a
+    price question is by one that states a price."""
+    service = _bot_over(tmp_path, {"servicio.md": (
+        "# Servitec: reparación de electrodomésticos\n\n"
+        "Reparamos lavadoras, lavavajillas, frigoríficos y hornos a domicilio en Zaragoza.\n\n"
+        "## Cómo pedir una visita\n\nLlámanos al 976 44 21 90 o escríbenos por WhatsApp con "
+        "la marca y el modelo. Te damos cita normalmente en 24-48 horas laborables. El "
+        "técnico te avisa por teléfono media hora antes de llegar.\n\n"
+        "## Horario\n\nAtendemos el teléfono de lunes a viernes de 8:00 a 19:00 y los "
+        "sábados de 9:00 a 13:00. Los domingos y festivos no hay servicio.\n\n"
+        "## Pago\n\nSe paga al terminar la reparación, con tarjeta, Bizum o en efectivo.\n")})
+    first = service.answer("what are your phone hours", [], "en").split("\n\n")[1]
+    assert "8:00 a 19:00" in first
+
+
+def test_a_question_of_hours_keeps_a_first_passage_that_states_a_time(tmp_path):
+    """"a qué hora hay que salir por la mañana" finds a hostel's Spanish hours, which say
+    "antes de las 8:00"; its English page says the same and holds more of the question
+    ("salir" stands in for its "out"). A time is stated in passing more often than a price,
+    so the first passage that states one stays the answer."""
+    hostel = _bot_over(tmp_path, {
+        "albergue.md": (
+            "# Albergue del Camino\n\nAlbergue para peregrinos en Sarria, abierto de marzo a "
+            "noviembre.\n\n"
+            "## Horario\n\nAbrimos la puerta a los peregrinos a las 12:00 y cerramos a las "
+            "22:30. Hay que dejar el albergue antes de las 8:00.\n\n"
+            "## Reservas\n\nSe puede reservar por WhatsApp o por teléfono, hasta el día "
+            "anterior. Si no llegas antes de las 18:00 y no nos avisas, damos la cama a otro "
+            "peregrino.\n\n"
+            "## Camas\n\nDormitorios de 8 y de 12 literas: 15 € la noche. Habitación privada "
+            "para dos: 45 €.\n"),
+        "english.md": (
+            "# Albergue del Camino: information for pilgrims\n\n"
+            "## Opening times\n\nDoors open at 12 noon and close at 10:30pm. Check-out is "
+            "before 8am.\n\n"
+            "## Beds\n\nBunk beds in dormitories of 8 and 12, 15 euros a night. Private "
+            "double room, 45 euros.\n")})
+    reply = hostel.answer("a que hora hay que salir por la mañana", [], "es")
+    assert reply.startswith("## Horario\nAbrimos la puerta")

@@ -341,10 +341,16 @@ DURATION = re.compile(r"\b(?:\d+(?:[.,]\d+)?\s*|(?:una?|dos|tres|cuatro|cinco|se
 DURATION_QUESTION = re.compile(
     r"\bcu[aá]nto\s+(?:tiempo|tard\w*|dur\w*|se\s+tarda)|\bcu[aá]nta\s+antelaci[oó]n|"
     r"\bhow\s+long\b|\bhow\s+far\s+in\s+advance", re.IGNORECASE)
+# A question of opening hours or of the days and times of something ("¿a qué hora abrís?",
+# "horario de nado libre", "what are your phone hours"): answered first by a passage that
+# states days or times of day, as a price question is by one that states a price.
+HOURS_QUESTION = re.compile(
+    r"\b(?:a\s+q(?:u[eé])?\s+hora|horarios?|what\s+time|(?:opening|phone|office|business)\s+"
+    r"hours|(?:what|which)\s+days|qu[eé]\s+d[ií]as)\b", re.IGNORECASE)
 STATED = {"price": MONEY, "time": DURATION, "days": re.compile(f"{DAY.pattern}|{CLOCK.pattern}",
                                                                 re.IGNORECASE)}
-# The questions that ask a price or how long, by what they ask (`STATED` says it).
-ASKS = {"price": PRICE_QUESTION, "time": DURATION_QUESTION}
+# The questions that ask a price, how long or when, by what they ask (`STATED` says it).
+ASKS = {"price": PRICE_QUESTION, "time": DURATION_QUESTION, "days": HOURS_QUESTION}
 # A message that opens with "and", "or", "but", "what about" (Spanish and English) carries on
 # from the question before it.
 FOLLOWS_ON = re.compile(r"[¿¡\s]*(?:y|e|o|u|pero|and|or|but|what about|how about)\b",
@@ -971,7 +977,9 @@ class Bot:
         if not hits or kind is None:
             return hits
         asks, states = ASKS[kind], STATED[kind]
-        if carried and states.search(hits[0].passage.text):
+        # A time of day is stated in passing more often than a price ("consigna gratis de
+        # 8:00 a 23:00"): the first passage that states one is taken as the answer.
+        if (carried or kind == "days") and states.search(hits[0].passage.text):
             return hits
         index = self.retriever.index
         own = index.coverage(index.read(question, language)) if carried else None
