@@ -1647,3 +1647,12 @@ def test_a_question_of_hours_keeps_a_first_passage_that_states_a_time(tmp_path):
             "double room, 45 euros.\n")})
     reply = hostel.answer("a que hora hay que salir por la mañana", [], "es")
     assert reply.startswith("## Horario\nAbrimos la puerta")
+
+
+def test_a_contraction_typed_without_its_apostrophe_is_no_word_of_the_question(index_cache):
+    """"whats the water temperature in october" reached a dive centre's Spanish showers
+    ("agua caliente"), "whats" standing in for a word of its documents: typed on a phone
+    without the apostrophe, "what's" is still "what" and "is"."""
+    school = _eval_bot("buceo", index_cache)
+    assert school.answer("whats the water temperature in october", [], "en") == TEXTS.get(
+        "no_answer", "en")

@@ -31,8 +31,11 @@ MODAL = frozenset("puedo puedes puede podemos podeis pueden podria podrias podri
 # otherwise a search for "consulta" alone.
 # The pieces of an English contraction are no words either: the "s" of "it's" had stood
 # for "ves" and "vez" in a ham shop's documents.
+# Typed without the apostrophe on a phone, a contraction is one word ("whats", "dont"):
+# "whats the weather in valencia" had "whats" stand for "cosas".
 CONTRACTED = frozenset("s t d m ll re ve don isn aren doesn didn won wasn weren haven hasn "
-                       "couldn wouldn shouldn".split())
+                       "couldn wouldn shouldn whats hows wheres whens whos thats theres its im "
+                       "ive youre dont doesnt didnt cant isnt arent wont".split())
 # "Tener que" says a thing must be done, as "poder" that it may: "¿tengo que ir en ayunas?"
 # found "¿Puedo ir si tengo fiebre?" ahead of the passage on fasting.
 # "Ser", "estar" and "haber" as the auxiliaries they are, as "is" and "have" are: "¿sois
