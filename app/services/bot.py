@@ -40,7 +40,7 @@ from app.services.retrieval.analysis import (
     without_whereabouts,
     words,
 )
-from app.services.retrieval.bm25 import ASKING_VERB
+from app.services.retrieval.bm25 import asking_verb
 from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
     calibration_of,
@@ -694,7 +694,7 @@ class Bot:
             return ""
         unknown = set(self.retriever.index.unknown_words(query))
         return " ".join(names) if all(
-            ASKING_VERB.fullmatch(word) and word in unknown for word in asking) else ""
+            asking_verb(word) and word in unknown for word in asking) else ""
 
     def _offered(self, question: str, language: str | None) -> Callable[[Hit], float]:
         """How much of what an offer question asks about (`OFFER_QUESTION`), or the place a
@@ -755,7 +755,7 @@ class Bot:
         not its asking verb ("¿tenéis...?"), nor a name that sets the scene, and those
         `keep` keeps (folded)."""
         return " ".join(written for written, folded in words(read)
-                        if not ASKING_VERB.fullmatch(written)
+                        if not asking_verb(written)
                         and not self._a_name(folded, read) and keep(folded))
 
     def _transport_elsewhere(self, folded: str) -> bool:
@@ -777,7 +777,7 @@ class Bot:
         read = index.read(thing, language)
         aside = PREMISES | SEASONS | WHICH_ONE
         asked = [written for written, folded in words(read)
-                 if folded not in aside and not ASKING_VERB.fullmatch(written)]
+                 if folded not in aside and not asking_verb(written)]
         if not asked:
             return False
         if {fold(word) for word in index.strange_words(read)} - aside:

@@ -9,11 +9,23 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
-from app.services.retrieval.analysis import stems, terms, words
+from app.services.retrieval.analysis import fold, stems, terms, words
+from app.services.retrieval.spelling import spanish_words
 
 # A "vosotros" verb, with its accent or without ("tenéis", "haceis", "lleváis"): the customer
 # asking the business ("¿hacéis nóminas?"), not what is asked about.
 ASKING_VERB = re.compile(r"\w{2,}(?:[aáeé]is|ís)", re.IGNORECASE)
+
+
+def asking_verb(word: str) -> bool:
+    """Whether `word` is a "vosotros" verb (`ASKING_VERB`), or one of "-ir" typed without
+    its accent ("venis", "salis", "abris"), which an "-is" word is when it is no Spanish
+    word itself and its "-ir" is one: "tenis", "gratis" and "crisis" are not verbs."""
+    if ASKING_VERB.fullmatch(word):
+        return True
+    folded = fold(word)
+    return (len(folded) > 4 and folded.endswith("is") and folded not in spanish_words()
+            and folded[:-2] + "ir" in spanish_words())
 
 # For words no passage uses: each one's stand-ins among the passages' words, with a weight.
 Bridge = Callable[[list[str]], Mapping[str, list[tuple[str, float]]]]
@@ -74,7 +86,7 @@ class BM25:
                        else self._cover_by_stem(known, covered))
         for written, stand_ins in (bridge(list(unknown)) if unknown else {}).items():
             if not stand_ins:  # nothing like it in the documents: as informative as it gets
-                if not ASKING_VERB.fullmatch(written):
+                if not asking_verb(written):
                     information += self.unseen_idf * (1 if by_word else len(unknown[written]))
                 continue
             information += self._cover_by_stand_ins(stand_ins, covered)

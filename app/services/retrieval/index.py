@@ -26,7 +26,7 @@ from langchain_core.embeddings import Embeddings
 
 from app.services.language import LanguageDetector, names_in
 from app.services.retrieval.analysis import STOPWORDS, spelled_out, without_whereabouts
-from app.services.retrieval.bm25 import ASKING_VERB, BM25
+from app.services.retrieval.bm25 import BM25, asking_verb
 from app.services.retrieval.documents import LOADERS, read_folder
 from app.services.retrieval.embeddings import (
     UniversalSentenceEmbeddings,
@@ -173,7 +173,7 @@ class KnowledgeIndex:
         unknown = self.unknown_words(text)
         stand_ins = self.lexicon.stand_ins(unknown) if unknown else {}
         return [word for word in unknown
-                if not stand_ins.get(word) and not ASKING_VERB.fullmatch(word)]
+                if not stand_ins.get(word) and not asking_verb(word)]
 
     def similarity(self, query_vector: np.ndarray) -> np.ndarray:
         """Each passage's similarity with the query: that of its closest view, per model, and
