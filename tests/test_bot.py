@@ -282,10 +282,13 @@ def test_a_one_word_closing_still_gets_its_reply(bot, message, kind):
     ("quiero hablar con la peluquera", "es"), ("puedo hablar con el dentista?", "es"),
     ("me pasas con alguien de recepción", "es"), ("Pásame con la dueña", "es"),
     ("can I speak to the manager", "en"), ("i would like to talk with a stylist", "en"),
+    ("me puede llamar alguien?", "es"), ("que me llame alguien porfa", "es"),
+    ("can someone call me back", "en"),
 ])
 def test_asking_for_anyone_of_the_business_reaches_a_person(bot, message, language):
     """The examples cannot name every trade's staff: "hablar con una peluquera" was 0.59
-    from "hablar con una persona", so it got a passage and the team was never told."""
+    from "hablar con una persona", so it got a passage and the team was never told. Asking
+    to be called is asking for a person too."""
     reply = bot.respond(message, [], language)
     assert reply.wants_person and reply.text == TEXTS.get("handoff", language)
 
@@ -293,6 +296,7 @@ def test_asking_for_anyone_of_the_business_reaches_a_person(bot, message, langua
 @pytest.mark.parametrize("message", [
     "tengo que hablar con mi marido y os digo", "i need to talk to my wife first",
     "se puede pasar con perro?", "quiero hablar de precios", "me pasa con frecuencia",
+    "como se llama la pieza?", "se puede hacer por videollamada?",
 ])
 def test_talking_with_ones_own_people_or_about_something_is_no_handoff(bot, message):
     assert not bot.respond(message, [], "es").wants_person

@@ -70,17 +70,21 @@ NEVER_ASKED_IN_GREETINGS = NEVER_ASKED | {"cuando", "when"}
 # peluquera", "can I speak to the manager"): the examples cannot list every trade's staff, and
 # the encoder put "hablar con una peluquera" at 0.59 from "hablar con una persona". Not with
 # one's own people ("tengo que hablar con mi marido"), nor about something ("hablar de precios").
+# Asking to be called is asking for a person too ("¿me puede llamar alguien?").
 ASKS_FOR_SOMEONE = {
     "es": re.compile(
         r"\b(?:quiero|kiero|quisiera|puedo|podria|podemos|necesito|gustaria|prefiero|"
         r"preferiria|se puede)\s+(?:hablar|contactar)\s+con\s+(?!(?:mis?|tus?|sus?)\b)"
         r"|\b(?:pasame|ponme|pasarme|ponerme)\s+con\s+(?!(?:mis?|tus?|sus?)\b)"
         r"|\bme\s+(?:\w+\s+)?(?:pasas|pones|pasais|poneis|pasar|poner)\s+con\s+"
-        r"(?!(?:mis?|tus?|sus?)\b)"),
+        r"(?!(?:mis?|tus?|sus?)\b)"
+        r"|\bme\s+(?:puede|pueden|podeis|podria|podrian|podriais)\s+llamar\b|\bllamadme\b"
+        r"|\bque\s+me\s+llame\b"),
     "en": re.compile(
         r"(?:^|\b(?:can i|could i|may i|i want to|i wanna|i d like to|i would like to|"
         r"i need to|let me)\s+)(?:talk|speak|chat)\s+(?:to|with)\s+(?!(?:my|you)\b)"
-        r"|\b(?:put me through|connect me|transfer me|pass me)\s+(?:to|with)\s+(?!my\b)"),
+        r"|\b(?:put me through|connect me|transfer me|pass me)\s+(?:to|with)\s+(?!my\b)"
+        r"|\b(?:can|could)\s+(?:someone|somebody|anyone|you)\s+(?:call|ring|phone)\s+me\b"),
 }
 
 
