@@ -1675,3 +1675,21 @@ def test_an_ir_verb_typed_without_its_accent_asks_the_business(tmp_path):
     assert "Las visitas se hacen de lunes a viernes" in service.answer(
         "venis los sabados?", [], "es")
     assert service.answer("teneis pista de tenis?", [], "es") == TEXTS.get("no_answer", "es")
+
+
+def test_having_is_no_word_of_the_topic(tmp_path):
+    """"y si el coche tiene un embargo?" was refused by an agency whose documents say what
+    happens with "embargos": "tiene", which no document writes, counted for more of the
+    question than "embargo". "Tener" is an auxiliary, as "have" is."""
+    agency = _bot_over(tmp_path, {"gestoria.md": (
+        "# Gestoría Tráfico Sur\n\n"
+        "## Transferencia de un coche\n\nCambiamos el coche de nombre cuando lo compras o "
+        "lo vendes de segunda mano. Honorarios: 60 €, más la tasa de la DGT.\n\n"
+        "## Bajas\n\nBaja temporal de un vehículo, si no vas a usarlo un tiempo: 40 € más "
+        "tasa.\n\n"
+        "## Pago\n\nSe paga al encargar el trámite, por transferencia o Bizum, o con tarjeta "
+        "en la oficina. Si el trámite "
+        "no se puede hacer por un problema del vehículo (embargos, cargas), te devolvemos "
+        "los honorarios, no las tasas ya pagadas.\n\n"
+        "## Multas\n\nNo recurrimos multas: para eso necesitas un abogado.\n")})
+    assert "embargos" in agency.answer("mi coche tiene un embargo, se puede hacer?", [], "es")

@@ -36,17 +36,16 @@ MODAL = frozenset("puedo puedes puede podemos podeis pueden podria podrias podri
 CONTRACTED = frozenset("s t d m ll re ve don isn aren doesn didn won wasn weren haven hasn "
                        "couldn wouldn shouldn whats hows wheres whens whos thats theres its im "
                        "ive youre dont doesnt didnt cant isnt arent wont".split())
+# "Ser", "estar", "haber" and "tener" as the auxiliaries they are, as "is" and "have" are:
+# "¿sois ecológicos de verdad?" was a search for "sois" as much as for "ecológicos" (no
+# document writes "sois"; "somos" it does), and "y si el coche tiene un embargo?" for "tiene".
 # "Tener que" says a thing must be done, as "poder" that it may: "¿tengo que ir en ayunas?"
-# found "¿Puedo ir si tengo fiebre?" ahead of the passage on fasting.
-# "Ser", "estar" and "haber" as the auxiliaries they are, as "is" and "have" are: "¿sois
-# ecológicos de verdad?" was a search for "sois" as much as for "ecológicos", and no document
-# writes "sois" ("somos" it does).
+# had found "¿Puedo ir si tengo fiebre?" ahead of the passage on fasting.
 AUXILIARIES = frozenset("""
 soy eres somos sois son estoy estas estamos estais estan he has ha hemos habeis han
-am were been had
+tener tengo tienes tiene tenemos teneis tienen tendre tendras tendra tendria tendrias
+tendriamos tendrian am were been had
 """.split())
-OBLIGATION_VERBS = frozenset("tengo tienes tiene tenemos teneis tienen tendria tendrias "
-                             "tendriamos tendrian tendre tendras tendra".split())
 STOPWORDS = (SPANISH_GRAMMAR | ENGLISH_GRAMMAR | MODAL | CONTRACTED | AUXILIARIES | frozenset(
     "a me no hola vale hi hello please thanks".split()))
 
@@ -99,10 +98,7 @@ def stems(word: str) -> tuple[str, ...]:
 def words(text: str) -> list[tuple[str, str]]:
     """`(as written, folded)` for every word of `text` that is not a stopword, lower-cased."""
     found = WORD.findall(unicodedata.normalize("NFC", text.lower()))
-    kept = [(word, fold(word)) for word in found]
-    gone = obligations([folded for _, folded in kept])
-    return [(word, folded) for i, (word, folded) in enumerate(kept)
-            if folded not in STOPWORDS and i not in gone]
+    return [(word, folded) for word in found if (folded := fold(word)) not in STOPWORDS]
 
 
 def terms(text: str) -> list[str]:
@@ -111,16 +107,8 @@ def terms(text: str) -> list[str]:
     A word gets both languages' stems, so a query matches a passage whatever language each
     was written in, without having to guess the language of a three-word message.
     """
-    found = WORD.findall(fold(text))
-    gone = obligations(found)
-    return [stem for i, word in enumerate(found) if word not in STOPWORDS and i not in gone
+    return [stem for word in WORD.findall(fold(text)) if word not in STOPWORDS
             for stem in stems(word)]
-
-
-def obligations(found: list[str]) -> set[int]:
-    """The places in folded words `found` of the "tener" of "tener que" (`OBLIGATION_VERBS`)."""
-    return {i for i, word in enumerate(found[:-1]) if found[i + 1] == "que"
-            and word in OBLIGATION_VERBS}
 
 
 # What people abbreviate when they type on a phone, as the words the documents would use.
