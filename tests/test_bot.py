@@ -1693,3 +1693,21 @@ def test_having_is_no_word_of_the_topic(tmp_path):
         "los honorarios, no las tasas ya pagadas.\n\n"
         "## Multas\n\nNo recurrimos multas: para eso necesitas un abogado.\n")})
     assert "embargos" in agency.answer("mi coche tiene un embargo, se puede hacer?", [], "es")
+
+
+def test_how_much_alone_after_an_answer_asks_its_price(tmp_path):
+    """"¿lavais motos?" got a car wash's prices, which end with the motorbikes' one; "cuanto?"
+    then found the section "Cuánto se tarda" by its title. "¿Cuánto?" alone asks what the
+    thing just answered costs, as "¿cuánto cuesta?" does."""
+    wash = _bot_over(tmp_path, {"servicios.md": (
+        "# Lavacar Brillo\n\nLavado de coches a mano en Murcia, sin rodillos.\n\n"
+        "## Precios\n\nLavado exterior: 12 €. Lavado completo: 22 €. Pulido: 90 €.\n"
+        "Motos: lavado exterior 10 €.\n\n"
+        "## Cuánto se tarda\n\nUn lavado exterior, unos 20 minutos; el completo, 45 "
+        "minutos.\n\n"
+        "## Cita\n\nLos lavados no necesitan cita: vienes y esperas tu turno.\n")})
+    first = wash.answer("lavais motos?", [], "es")
+    assert "Motos: lavado exterior 10 €" in first
+    history = [("user", "lavais motos?"), ("assistant", first)]
+    assert "Motos: lavado exterior 10 €" in wash.answer("cuanto?", history, "es")
+    assert "20 minutos" in wash.answer("cuanto tarda?", history, "es")

@@ -325,6 +325,7 @@ PROPERTY_ASKED = {
                       "lasts".split()),
     "days": frozenset("dia dias hora horas horario cuando day days time times when".split()),
 }
+HOW_MUCH = frozenset({"cuanto", "cuanta"})
 ASKING_WORDS = frozenset("cuanto cuanta cuantos cuantas que cual cuales es son sera eso esto lo "
                          "entonces how what which is are it that this they does do will be "
                          "then".split()).union(
@@ -884,6 +885,8 @@ class Bot:
         if not asked or not set(asked) <= ASKING_WORDS:
             return None
         kinds = [kind for kind, said in PROPERTY_ASKED.items() if said.intersection(asked)]
+        if not kinds and HOW_MUCH.intersection(asked):
+            kinds = ["price"]  # "¿y cuánto?" alone asks what it costs
         if len(kinds) != 1:
             return None
         text = self.retriever.index.passages[quoted].text
