@@ -1711,3 +1711,18 @@ def test_how_much_alone_after_an_answer_asks_its_price(tmp_path):
     history = [("user", "lavais motos?"), ("assistant", first)]
     assert "Motos: lavado exterior 10 €" in wash.answer("cuanto?", history, "es")
     assert "20 minutos" in wash.answer("cuanto tarda?", history, "es")
+
+
+def test_a_pronoun_is_no_word_of_what_is_asked(tmp_path):
+    """"can i return something" was refused by a music shop whose Spanish documents say
+    "puedes devolver lo que compres": "return" stood in for "devolver", but "something",
+    which nothing stands in for, counted for more of the question."""
+    shop = _bot_over(tmp_path, {"tienda.md": (
+        "# Música Aragó\n\nTienda de instrumentos musicales en Barcelona.\n\n"
+        "## Garantía y devoluciones\n\nLos instrumentos nuevos tienen 3 años de garantía. "
+        "Tienes 30 días para devolver lo que compres sin usar, con el tique. Las cuerdas y "
+        "las púas no se devuelven.\n\n"
+        "## Taller\n\nNuestro luthier ajusta y repara guitarras y bajos: cambio de cuerdas, "
+        "ajuste completo y electrónica.\n\n"
+        "## Pago\n\nAceptamos tarjeta, efectivo y Bizum.\n")})
+    assert "30 días para devolver" in shop.answer("can i return something", [], "en")

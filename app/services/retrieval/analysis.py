@@ -46,8 +46,14 @@ soy eres somos sois son estoy estas estamos estais estan he has ha hemos habeis 
 tener tengo tienes tiene tenemos teneis tienen tendre tendras tendra tendria tendrias
 tendriamos tendrian am were been had
 """.split())
-STOPWORDS = (SPANISH_GRAMMAR | ENGLISH_GRAMMAR | MODAL | CONTRACTED | AUXILIARIES | frozenset(
-    "a me no hola vale hi hello please thanks".split()))
+# Pronouns that stand for what is asked about, and the modals left: "can i return something"
+# was refused, "something" counting for more of it than "return".
+PRONOUNS = frozenset("""
+they them their she him her his these those something anything someone anyone somebody
+anybody alguien cualquier cualquiera would should might must
+""".split())
+STOPWORDS = (SPANISH_GRAMMAR | ENGLISH_GRAMMAR | MODAL | CONTRACTED | AUXILIARIES | PRONOUNS
+             | frozenset("a me no hola vale hi hello please thanks".split()))
 
 _STEMMERS = (snowballstemmer.stemmer("spanish"), snowballstemmer.stemmer("english"))
 
