@@ -957,14 +957,14 @@ class Bot:
 
     def _stated_first(self, question: str, context: str, hits: list[Hit],
                       found: list[Hit], language: str | None) -> list[Hit]:
-        """`hits` led by the passage that states what `question` asks (a price, `MONEY`; how
-        long, `DURATION`) and holds most of what it is asked of (the question without its
-        "cuánto cuesta" or "cuánto tardáis", and the question it follows), among those
-        within `PRICE_REACH` of the best, when the best is not that passage: "¿cuánto cuesta
-        cambiar el aceite?" found the courtesy car ("cuestan 20 € al día") ahead of the
-        price list, "cuánto vale la primera visita" the section on the first visit, which
-        states no price, and "cuánto tardáis en llegar" a locksmith's price of opening a
-        door ahead of "llegamos en 30 minutos"."""
+        """`hits` led by the passage that states what `question` asks (`ASKS`, `STATED`: a
+        price, how long, or days and times of day) and holds most of what it is asked of
+        (the question without its "cuánto cuesta", "cuánto tardáis" or "a qué hora", and the
+        question it follows), among those within `PRICE_REACH` of the best, when the best
+        is not that passage: "¿cuánto cuesta cambiar el aceite?" found the courtesy car
+        ("cuestan 20 € al día") ahead of the price list, "cuánto vale la primera visita" the
+        section on the first visit, which states no price, and "cuánto tardáis en llegar" a
+        locksmith's price of opening a door ahead of "llegamos en 30 minutos"."""
         kind = next((asked for asked, asks in ASKS.items() if asks.search(question)), None)
         # A message that carries on a price question asks a price too ("y uno doble?" after
         # "¿cuánto cuesta alquilar un kayak una hora?" had found the FAQ on children's ages,
