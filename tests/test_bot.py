@@ -1726,3 +1726,29 @@ def test_a_pronoun_is_no_word_of_what_is_asked(tmp_path):
         "ajuste completo y electrónica.\n\n"
         "## Pago\n\nAceptamos tarjeta, efectivo y Bizum.\n")})
     assert "30 días para devolver" in shop.answer("can i return something", [], "en")
+
+
+def test_wanting_is_no_word_of_what_is_asked(tmp_path):
+    """"quiero que borréis mis datos" was refused by a cosmetics shop whose privacy policy
+    says "puedes pedir que borremos tus datos": "quiero", in no document, counted as much as
+    "datos". It says what the customer is after, not what it is."""
+    shop = _bot_over(tmp_path, {"devoluciones.md": (
+        "# Política de devoluciones\n\n## Plazo\n\nTienes 30 días desde que recibes el pedido "
+        "para devolver cualquier producto sin abrir. Los productos abiertos no se pueden "
+        "devolver por motivos de higiene.\n\n## Cómo devolver\n\nEscríbenos a "
+        "hola@lumencosmetica.es con tu número de pedido. Te mandamos una etiqueta de "
+        "devolución: el envío de vuelta cuesta 3,90 €.\n\n## Reembolso\n\nDevolvemos el "
+        "dinero en la misma forma de pago en un máximo de 14 días.\n"),
+        "privacidad.md": (
+        "# Lumen Cosmética Natural · Política de privacidad\n\n## Política de privacidad\n\n"
+        "Responsable: Lumen Cosmética Natural S.L., calle Cirilo "
+        "Amorós 18, 46004 Valencia. Usamos tus datos para gestionar tus pedidos y, si lo "
+        "aceptas, para enviarte la newsletter. Guardamos los datos de tus pedidos 6 años.\n\n"
+        "## Tus derechos\n\nPuedes pedir que borremos tus datos o darte de baja de la "
+        "newsletter escribiendo a privacidad@lumencosmetica.es. Respondemos en un máximo de "
+        "30 días.\n"),
+        "productos.md": (
+        "# Sobre nuestros productos\n\n## Ingredientes\n\nTodos nuestros productos son "
+        "veganos y no testados en animales.\n\n## Muestras\n\nCon cada pedido de más de "
+        "20 € regalamos dos muestras. Puedes elegirlas en el carrito.\n")})
+    assert "borremos tus datos" in shop.answer("quiero que borreis mis datos", [], "es")

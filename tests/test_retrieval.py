@@ -1104,6 +1104,15 @@ def test_the_pieces_of_an_english_contraction_are_no_words():
     assert terms("what's it, don't you, we'll see, I'm, we've, isn't") == terms("see")
 
 
+def test_object_pronouns_and_wanting_are_no_words():
+    """"llegamos tarde, ¿nos esperáis?" was refused by a walking tour whose "El guía espera
+    10 minutos. Si llegas más tarde..." it matched: "nos", in no passage of it, counted as
+    much as "tarde", and reached "Si nos avisas con 24 horas" instead."""
+    assert terms("¿nos lo enviáis? os lo mando, les escribo") == terms("enviáis mando escribo")
+    assert terms("quiero que borréis mis datos, I want it") == terms("borréis datos")
+    assert terms("quisiera reservar") == terms("reservar")
+
+
 def test_a_verbs_forms_with_and_without_its_diphthong_are_one_word():
     """Customers ask "¿y si nieva?", "¿dónde duermen?", "¿me lo devuelven?"; documents
     answer "si nevara", "dormimos", "devolvemos": the stressed root's diphthong made them

@@ -47,13 +47,21 @@ tener tengo tienes tiene tenemos teneis tienen tendre tendras tendra tendria ten
 tendriamos tendrian am were been had
 """.split())
 # Pronouns that stand for what is asked about, and the modals left: "can i return something"
-# was refused, "something" counting for more of it than "return".
+# was refused, "something" counting for more of it than "return". The object pronouns of
+# "nosotros", "vosotros" and "ellos" with them ("llegamos tarde, ¿nos esperáis?", "¿os lo
+# puedo mandar por correo?"), as "me", "te" and "le" are.
 PRONOUNS = frozenset("""
 they them their she him her his these those something anything someone anyone somebody
-anybody alguien cualquier cualquiera would should might must
+anybody alguien cualquier cualquiera would should might must nos os les
+""".split())
+# Wanting says what the customer is after, not what it is: "quiero grabar una fecha en una
+# alianza" asks about engraving, and "quiero" is in no document.
+WANTING = frozenset("""
+quiero quieres quiere queremos quereis quieren querria querrias querriamos querrian quisiera
+quisieramos want wants wanted wanna
 """.split())
 STOPWORDS = (SPANISH_GRAMMAR | ENGLISH_GRAMMAR | MODAL | CONTRACTED | AUXILIARIES | PRONOUNS
-             | frozenset("a me no hola vale hi hello please thanks".split()))
+             | WANTING | frozenset("a me no hola vale hi hello please thanks".split()))
 
 _STEMMERS = (snowballstemmer.stemmer("spanish"), snowballstemmer.stemmer("english"))
 
