@@ -1752,3 +1752,44 @@ def test_wanting_is_no_word_of_what_is_asked(tmp_path):
         "veganos y no testados en animales.\n\n## Muestras\n\nCon cada pedido de más de "
         "20 € regalamos dos muestras. Puedes elegirlas en el carrito.\n")})
     assert "borremos tus datos" in shop.answer("quiero que borreis mis datos", [], "es")
+
+
+def test_asking_what_is_charged_asks_a_price(tmp_path):
+    """"la boda es en Ronda, ¿cobráis desplazamiento?" got a caterer's "No hacemos tartas
+    nupciales" (a wedding, and "cobráis" near nothing): "cobráis" asks a price, as "¿cuánto
+    cobráis?" does, and the terms that state what travel costs answer it."""
+    caterer = _bot_over(tmp_path, {"condiciones.md": (
+        "# Catering Sal y Limón · Condiciones\n\n## Reserva de fecha\n\nLa fecha queda "
+        "reservada al pagar una señal del 30% del presupuesto.\n\n## Pagos\n\nEl 30% al "
+        "reservar, el 60% un mes antes del evento y el 10% restante después. Aceptamos "
+        "transferencia bancaria y tarjeta.\n\n## Desplazamiento\n\nEl desplazamiento es "
+        "gratis hasta 40 km de San Pedro Alcántara (Marbella, Estepona, Benahavís, Mijas). "
+        "Más lejos cobramos 1,20 € por kilómetro, ida y vuelta.\n\n## Mal tiempo\n\nSi el "
+        "evento es al aire libre, la finca debe tener un plan B cubierto.\n"),
+        "preguntas.md": (
+        "# Preguntas frecuentes\n\n## ¿Hacéis la tarta de boda?\n\nNo hacemos tartas "
+        "nupciales. Os recomendamos pedirla a una pastelería y nosotros la servimos sin "
+        "coste.\n\n## ¿Con cuánta antelación hay que reservar?\n\nPara bodas, entre 6 y 12 "
+        "meses antes; en temporada alta (mayo a octubre), mejor un año.\n\n## ¿Cuál es el "
+        "número mínimo de invitados?\n\n30 adultos.\n")})
+    assert "El desplazamiento es gratis" in caterer.answer(
+        "la boda es en ronda, cobrais desplazamiento?", [], "es")
+
+
+def test_a_price_question_is_held_by_the_price_list_that_names_its_thing(tmp_path):
+    """"cuanto cuesta el lomo" was refused by a ham shop whose price list has "Lomo de
+    bellota (1 kg aprox.): 45 €": just under the bar, the list held "lomo" but not "cuánto
+    cuesta". A list that states prices holds the words a price question asks them with."""
+    shop = _bot_over(tmp_path, {"tienda.md": (
+        "# Jamones Ruiz · Guijuelo\n\nSecadero familiar en Guijuelo (Salamanca) desde 1958.\n\n"
+        "## Productos y precios\n\n"
+        "- Jamón de cebo ibérico, 50 % raza ibérica (7-8 kg): 189 €\n"
+        "- Jamón de bellota ibérico 75 % (7-8 kg): 349 €\n"
+        "- Paleta de bellota ibérica (4,5-5 kg): 159 €\n"
+        "- Lomo de bellota (1 kg aprox.): 45 €\n"
+        "- Chorizo y salchichón ibérico de bellota: 12 € la pieza\n\n"
+        "## Loncheado\n\nTe loncheamos el jamón a cuchillo y lo envasamos al vacío en sobres "
+        "de 100 g por 35 € más.\n\n## Pagos\n\nTarjeta, Bizum, PayPal y transferencia. En la "
+        "tienda, también efectivo.\n\n## Tienda\n\nTienda en la Avenida de Salamanca 40, "
+        "Guijuelo. De lunes a sábado de 10:00 a 14:00.\n")})
+    assert "Lomo de bellota (1 kg aprox.): 45 €" in shop.answer("cuanto cuesta el lomo", [], "es")

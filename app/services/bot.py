@@ -91,8 +91,10 @@ HELD = 0.8
 # among those within `PRICE_REACH` of the best: "cuánto vale la primera visita" found the
 # section on the first visit (what it includes, no price) 0.07 ahead of the price list.
 # 0.08 and 0.12 made the same answers right on the eval sets and no other change; 0.05, one.
+# "¿Cobráis desplazamiento?" and "do you charge for an estimate" ask a price too.
 PRICE_QUESTION = re.compile(
     r"\b(?:cu[aá]nto (?:cuesta|cuestan|vale|valen|es|son|sale|salen|cobr\w*|me cobr\w*)|"
+    r"cobr[aá]is|cobran|cobras|charges? for|"
     r"precios?|tarifas?|coste|how much|prices?|costs?|fees?|rates?)\b", re.IGNORECASE)
 MONEY = re.compile(r"\d\s*(?:€|euros?\b|eur\b|\$|£)|[€$£]\s*\d", re.IGNORECASE)
 # A Spanish price question and the thing it asks the price of ("¿cuánto cuesta un taxi a la
@@ -563,6 +565,7 @@ class Bot:
                                           language=language)
             covered = self._coverage_of_the_question(query, context, language)
             named = cache(lambda: not context and bool(self._names_asked(query)))
+            priced = bool(PRICE_QUESTION.search(query))
 
             def passes(hit: Hit) -> bool:
                 # The bar moves by the language gap: down for a passage in the other
@@ -570,11 +573,13 @@ class Bot:
                 # a foreign passage by itself or a stand-in, at any share (stand-ins count
                 # at their weight); one in the customer's language from `REACH`, and one
                 # that holds what the question says (`HELD`; of a question of names and an
-                # asking verb, the names) clears a bar lowered by the gap.
+                # asking verb, the names; of a price question, with the words it asks a
+                # price with when the passage states one) clears a bar lowered by the gap.
                 foreign = _foreign(hit, language)
                 bar = self.min_score - gap * foreign + gap * closing
                 if (whole and not context and not foreign and bar - gap <= hit.score < bar
-                        and (hit.coverage >= HELD or job or named() and covered(hit) >= HELD)):
+                        and (hit.coverage >= HELD or job or (named() or priced)
+                             and covered(hit) >= HELD)):
                     bar -= gap
                 if hit.score < bar or offered(hit) < REACH:
                     return False
