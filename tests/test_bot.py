@@ -1793,3 +1793,27 @@ def test_a_price_question_is_held_by_the_price_list_that_names_its_thing(tmp_pat
         "tienda, también efectivo.\n\n## Tienda\n\nTienda en la Avenida de Salamanca 40, "
         "Guijuelo. De lunes a sábado de 10:00 a 14:00.\n")})
     assert "Lomo de bellota (1 kg aprox.): 45 €" in shop.answer("cuanto cuesta el lomo", [], "es")
+
+
+def test_a_day_said_from_the_customers_own_is_no_word_of_what_is_asked(tmp_path):
+    """"whats the weather tomorrow in valencia" got a veg box's delivery days: the encoder put
+    "tomorrow" next to "jueves", which no document can mean by it. The days still answer
+    the question of which days."""
+    farm = _bot_over(tmp_path, {"cestas.md": (
+        "# La Huerta de Marta: cestas ecológicas a domicilio\n\nSomos una huerta familiar en "
+        "Paterna (Valencia) con certificado ecológico.\n\n## Las cestas\n\nCesta pequeña "
+        "(5 kg): 19 €. Mediana (8 kg): 27 €. Grande (12 kg): 36 €.\n\n## Suscripción\n\nTe "
+        "suscribes a una cesta cada semana o cada quince días. No hay permanencia.\n"),
+        "entregas.txt": (
+        "ZONAS Y DÍAS DE ENTREGA\n\nRepartimos nosotros mismos, en furgoneta, en estos días:\n"
+        "- Martes: Valencia ciudad.\n- Miércoles: Paterna, Burjassot, Godella y Rocafort.\n"
+        "- Jueves: Torrent, Aldaia, Alaquàs y Xirivella.\nFuera de estas zonas no repartimos, "
+        "pero puedes recoger la cesta en la huerta los viernes de 17:00 a 20:00.\n\nEl reparto "
+        "es entre las 9:00 y las 14:00. El envío es gratis.\n"),
+        "faq-english.md": (
+        "# La Huerta de Marta in English\n\nWe deliver organic fruit and vegetable boxes "
+        "around Valencia. Boxes cost from 19 euros (small, 5 kg) to 36 euros (large, 12 kg); "
+        "delivery is free.\n")})
+    assert farm.answer("whats the weather tomorrow in valencia", [], "en") == TEXTS.get(
+        "no_answer", "en")
+    assert "Jueves: Torrent" in farm.answer("que dias repartis en torrent?", [], "es")

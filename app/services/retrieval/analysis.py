@@ -60,8 +60,12 @@ WANTING = frozenset("""
 quiero quieres quiere queremos quereis quieren querria querrias querriamos querrian quisiera
 quisieramos want wants wanted wanna
 """.split())
+# Days and moments said from the customer's own: no document can say which day "tomorrow"
+# is, and the encoder put "tomorrow" next to "jueves" and "hoy" next to "mañana": "whats the
+# weather tomorrow in valencia" reached a veg box's delivery days. Not "mañana", a morning.
+NOW = frozenset("hoy ayer ahora today tomorrow tonight yesterday now".split())
 STOPWORDS = (SPANISH_GRAMMAR | ENGLISH_GRAMMAR | MODAL | CONTRACTED | AUXILIARIES | PRONOUNS
-             | WANTING | frozenset("a me no hola vale hi hello please thanks".split()))
+             | WANTING | NOW | frozenset("a me no hola vale hi hello please thanks".split()))
 
 _STEMMERS = (snowballstemmer.stemmer("spanish"), snowballstemmer.stemmer("english"))
 
