@@ -1300,6 +1300,26 @@ def test_bm25_ranks_by_rare_words_and_reports_coverage():
     assert 0 < coverage[1] < 0.5 and coverage[2] == 0
 
 
+
+def test_a_word_only_the_other_languages_pages_use_is_bridged_for_the_main_ones():
+    """"how much is a shirt": the English page's "shirts" made "shirt" a word of the
+    documents, so nothing stood for it in the Spanish price list, which says "camisa"."""
+    bm25 = BM25(["Camisa lavada y planchada: 2,90 €.", "Pantalón o falda: 6,50 €.",
+                 "Abrimos de lunes a sábado.", "Shirts are ready in 24 hours."],
+                languages=["es", "es", "es", "en"])
+    asked = []
+
+    def bridge(written):
+        asked.extend(written)
+        return {word: [("camisa", 0.8)] if word == "shirt" else [] for word in written}
+
+    coverage = bm25.coverage("shirt", bridge)
+    assert asked == ["shirt"] and coverage[0] == pytest.approx(0.8)
+    assert coverage[3] == pytest.approx(1.0) and coverage[1] == coverage[2] == 0
+    # Without the languages, a word some passage uses is never bridged.
+    assert BM25(["Camisa lavada y planchada: 2,90 €.", "Shirts are ready in 24 hours."]
+                ).coverage("shirt", bridge)[0] == 0
+
 class _SlowModel(MatrixEmbeddings):
     """Encodes each text as a fixed vector, once `release` is set; counts its calls."""
 

@@ -34,7 +34,10 @@ Bridge = Callable[[list[str]], Mapping[str, list[tuple[str, float]]]]
 class BM25:
     """Scores every passage against a query; `k1` and `b` are the usual Okapi parameters."""
 
-    def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75):
+    def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75,
+                 languages: list[str] | None = None):
+        """`languages`: each text's, when a word the texts of one language use and those of
+        another do not is to be bridged for the other's (`coverage`)."""
         counts = [Counter(terms(text)) for text in texts]
         lengths = np.array([sum(c.values()) for c in counts], dtype=np.float32)
         average = float(lengths.mean()) if len(texts) and lengths.mean() else 1.0
@@ -54,6 +57,13 @@ class BM25:
             idf = math.log(1 + (self.size - len(rows) + 0.5) / (len(rows) + 0.5))
             self.idf[term] = idf
             self.index[term] = (docs, (idf * tf * (k1 + 1) / (tf + norm[docs])).astype(np.float32))
+        # The rows of the texts' main language and the terms they use, when there are others.
+        by_language: dict[str, list[int]] = defaultdict(list)
+        for row, language in enumerate(languages or []):
+            by_language[language].append(row)
+        main = max(by_language.values(), key=len) if len(by_language) > 1 else []
+        self.main = (np.array(main, dtype=np.int32),
+                     frozenset(term for row in main for term in counts[row])) if main else None
 
     def scores(self, query: str) -> np.ndarray:
         """Each passage's BM25 score for `query` (zeros where no term matches)."""
@@ -79,18 +89,39 @@ class BM25:
         where one in the other language holds one ("eléctrica"): by stem, an English page
         holds twice as much of an English word as the Spanish passage that uses it.
         """
+        coverage = self._coverage(query, bridge, by_word)
+        if bridge is None or self.main is None:
+            return coverage
+        # A word that only the passages in other languages than the main one use is bridged
+        # for the main one's: "how much is a shirt" had reached no Spanish passage through
+        # "camisa", as the English page's "shirts" made "shirt" a word of the documents.
+        rows, used = self.main
+        coverage[rows] = self._coverage(query, bridge, by_word, used)[rows]
+        return coverage
+
+    def _coverage(self, query: str, bridge: Bridge | None, by_word: bool,
+                  used: frozenset[str] | None = None) -> np.ndarray:
+        """`coverage`, of the passages that use the terms `used` (all, when None): a word
+        none of them uses is bridged; one that others use and nothing stands in for counts
+        as much as it does there."""
         covered = np.zeros(self.size, dtype=np.float32)
-        unknown = self.unknown(query) if bridge is not None else {}
+        unknown = self.unknown(query, used) if bridge is not None else {}
         known = [stems(folded) for written, folded in words(query) if written not in unknown]
         information = (self._cover_by_word(known, covered) if by_word
                        else self._cover_by_stem(known, covered))
         for written, stand_ins in (bridge(list(unknown)) if unknown else {}).items():
             if not stand_ins:  # nothing like it in the documents: as informative as it gets
                 if not asking_verb(written):
-                    information += self.unseen_idf * (1 if by_word else len(unknown[written]))
+                    information += self._unseen_information(unknown[written], by_word)
                 continue
             information += self._cover_by_stand_ins(stand_ins, covered)
         return covered / (information or 1.0)
+
+    def _unseen_information(self, word_stems: tuple[str, ...], by_word: bool) -> float:
+        """The information of a word none of the passages counted use: that of its stems
+        where other passages use them, else as informative as a word gets."""
+        worth = [self.idf.get(stem, self.unseen_idf) for stem in word_stems]
+        return max(worth) if by_word else sum(worth)
 
     def _cover_by_stem(self, known: list[tuple[str, ...]], covered: np.ndarray) -> float:
         """Add to `covered` the idf of each stem of `known` (words' stems) a passage holds;
@@ -119,11 +150,14 @@ class BM25:
             information += worth
         return information
 
-    def unknown(self, query: str) -> dict[str, tuple[str, ...]]:
-        """The words of `query` that no passage uses, as written, with their stems."""
+    def unknown(self, query: str, used: frozenset[str] | None = None,
+                ) -> dict[str, tuple[str, ...]]:
+        """The words of `query` that no passage uses (none of the terms `used`, when given),
+        as written, with their stems."""
+        vocabulary = self.index if used is None else used
         found = ((written, stems(folded)) for written, folded in words(query))
         return {written: word_stems for written, word_stems in found
-                if not any(stem in self.index for stem in word_stems)}
+                if not any(stem in vocabulary for stem in word_stems)}
 
     def _cover_by_stand_ins(self, stand_ins: list[tuple[str, float]],
                             covered: np.ndarray) -> float:

@@ -120,7 +120,8 @@ class KnowledgeIndex:
                                                    if kind == "fact"),
                                     hours_words(p.text), unit_words(p.text),
                                     holiday_words(p.text)])
-                          for p, group in zip(passages, groups, strict=True)])
+                          for p, group in zip(passages, groups, strict=True)],
+                         languages=[p.language for p in passages])
         texts, languages = [p.searchable for p in passages], [p.language for p in passages]
         # A Spanish word in an English message is no slip: a town ("our venue is in ronda"
         # had been mended to "rhonda"), a dish, a term of the documents' own language.
