@@ -1496,6 +1496,22 @@ def test_a_conjugated_word_of_the_documents_is_reached_through_its_dictionary_fo
     assert found["president"] == []
 
 
+def test_a_words_stand_ins_are_looked_up_once_while_its_question_is_kept(monkeypatch):
+    """A question's words are looked up for its search, each reach test and the next
+    message's context: the vocabulary is searched once a word, and again once the question
+    vectors are forgotten (a benchmark's cold run)."""
+    lexicon = Lexicon.build(SPANISH, UniversalSentenceEmbeddings())
+    looked_up = []
+    look_up = lexicon._look_up
+    monkeypatch.setattr(lexicon, "_look_up", lambda words: looked_up.append(words) or look_up(
+        words))
+    first = lexicon.stand_ins(["whitening", "kids"])
+    assert lexicon.stand_ins(["kids", "whitening", "kids"]) == first
+    assert looked_up == [["whitening", "kids"]]
+    clear_question_cache()
+    assert [word for word, _ in lexicon.stand_ins(["kids"])["kids"]] == ["ninos"]
+    assert looked_up == [["whitening", "kids"], ["kids"]]
+
 def test_the_verb_that_asks_is_not_what_a_question_is_about():
     """"¿hacéis nóminas?": the documents never say "hacéis", and a word they do not know had
     counted as the most informative of all, so the passage that does payslips covered a third

@@ -96,7 +96,8 @@ class BM25:
         # for the main one's: "how much is a shirt" had reached no Spanish passage through
         # "camisa", as the English page's "shirts" made "shirt" a word of the documents.
         rows, used = self.main
-        coverage[rows] = self._coverage(query, bridge, by_word, used)[rows]
+        if self.unknown(query, used).keys() != self.unknown(query).keys():
+            coverage[rows] = self._coverage(query, bridge, by_word, used)[rows]
         return coverage
 
     def _coverage(self, query: str, bridge: Bridge | None, by_word: bool,

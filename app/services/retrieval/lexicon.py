@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.services.retrieval.analysis import fold, words
-from app.services.retrieval.embeddings import MatrixEmbeddings
+from app.services.retrieval.embeddings import MatrixEmbeddings, question_cache_generation
 
 # The least cosine at which a document's word stands for a question's word. Calibrated with
 # `make eval` on the tuning sets (README): 0.68 to 0.70 found the same answers; 0.75 let
@@ -24,6 +24,8 @@ from app.services.retrieval.embeddings import MatrixEmbeddings
 SAME_WORD = 0.70
 # At most this many document words stand for one question word.
 STAND_INS = 3
+# The question words whose stand-ins are kept, once looked up (a few hundred kB).
+REMEMBERED = 4096
 
 
 def dictionary_forms(written: list[tuple[str, str]]) -> list[str | None]:
@@ -55,6 +57,11 @@ class Lexicon:
         self.words = words
         self.vectors = vectors
         self.encoder = encoder
+        # A question's words are looked up several times while it is answered (its search,
+        # the reach tests, the next message's context): each only once, while the question
+        # vectors they come from are kept (`question_cache_generation`).
+        self._found: dict[str, list[tuple[str, float]]] = {}
+        self._generation = question_cache_generation()
 
     @classmethod
     def build(cls, texts: list[str], encoder: MatrixEmbeddings,
@@ -87,6 +94,17 @@ class Lexicon:
         with their cosine (an empty list when none is close enough)."""
         if not written or not self.words:
             return {word: [] for word in written}
+        if self._generation != question_cache_generation():
+            self._found, self._generation = {}, question_cache_generation()
+        missing = [word for word in dict.fromkeys(written) if word not in self._found]
+        if missing:
+            if len(self._found) > REMEMBERED:
+                self._found.clear()
+            self._found.update(self._look_up(missing))
+        return {word: self._found[word] for word in written}
+
+    def _look_up(self, written: list[str]) -> dict[str, list[tuple[str, float]]]:
+        """`stand_ins`, uncached."""
         similarity = self.vectors @ self.encoder.matrix(written, query=True).T
         found = {}
         for column, word in enumerate(written):
