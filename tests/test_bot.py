@@ -1818,3 +1818,25 @@ def test_a_day_said_from_the_customers_own_is_no_word_of_what_is_asked(tmp_path)
     assert farm.answer("whats the weather tomorrow in valencia", [], "en") == TEXTS.get(
         "no_answer", "en")
     assert "Jueves: Torrent" in farm.answer("que dias repartis en torrent?", [], "es")
+
+
+def test_the_short_vosotros_verbs_and_the_pronouns_ask_the_business(tmp_path):
+    """"¿dais cenas?" was refused by a guesthouse that says "No servimos comidas ni cenas":
+    "dais", too short to read as a "vosotros" verb, counted as the most informative word of
+    all. "¿me la montáis vosotros?" was refused by a furniture shop for "vosotros"."""
+    house = _bot_over(tmp_path, {"casa.md": (
+        "# Casa Rural El Roble\n\nCasa rural de piedra del siglo XIX en Navarredonda de "
+        "Gredos (Ávila).\n\n## La casa\n\nTenemos cinco habitaciones, todas con baño propio y "
+        "calefacción. También se puede alquilar la casa completa (hasta 12 personas), con "
+        "cocina equipada, salón con chimenea, barbacoa y jardín.\n\n## Desayuno y comidas\n\n"
+        "El desayuno casero se sirve de 8:30 a 10:30 en el comedor: pan del pueblo, bizcocho "
+        "hecho en casa y zumo natural. No servimos comidas ni cenas, pero en el pueblo hay "
+        "tres restaurantes a cinco minutos andando.\n\n## Cómo llegar\n\nEstamos en la Calle "
+        "del Prado 7, Navarredonda de Gredos. Desde Madrid son dos horas en coche.\n"),
+        "muebles.md": (
+        "# Muebles Olmo\n\n## Entrega\n\nEntregamos en casa en 7 a 10 días laborables; el "
+        "envío es gratis a partir de 300 €.\n\n## Montaje\n\nSí. El montaje cuesta 30 € por "
+        "mueble y es gratis en pedidos de más de 800 €. También nos llevamos el mueble viejo "
+        "por 20 €.\n\n## Pago\n\nTarjeta, transferencia o financiación en 12 meses.\n")})
+    assert "No servimos comidas ni cenas" in house.answer("dais cenas?", [], "es")
+    assert "El montaje cuesta 30 €" in house.answer("me lo montais vosotros?", [], "es")

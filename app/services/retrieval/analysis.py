@@ -49,10 +49,12 @@ tendriamos tendrian am were been had
 # Pronouns that stand for what is asked about, and the modals left: "can i return something"
 # was refused, "something" counting for more of it than "return". The object pronouns of
 # "nosotros", "vosotros" and "ellos" with them ("llegamos tarde, ¿nos esperáis?", "¿os lo
-# puedo mandar por correo?"), as "me", "te" and "le" are.
+# puedo mandar por correo?"), as "me", "te" and "le" are, and those pronouns themselves
+# ("¿la comida la hacéis vosotros?").
 PRONOUNS = frozenset("""
 they them their she him her his these those something anything someone anyone somebody
-anybody alguien cualquier cualquiera would should might must nos os les
+anybody alguien cualquier cualquiera would should might must nos os les nosotros nosotras
+vosotros vosotras ustedes usted ellos ellas
 """.split())
 # Wanting says what the customer is after, not what it is: "quiero grabar una fecha en una
 # alianza" asks about engraving, and "quiero" is in no document.

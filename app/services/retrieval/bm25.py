@@ -12,9 +12,10 @@ import numpy as np
 from app.services.retrieval.analysis import fold, stems, terms, words
 from app.services.retrieval.spelling import spanish_words
 
-# A "vosotros" verb, with its accent or without ("tenéis", "haceis", "lleváis"): the customer
-# asking the business ("¿hacéis nóminas?"), not what is asked about.
-ASKING_VERB = re.compile(r"\w{2,}(?:[aáeé]is|ís)", re.IGNORECASE)
+# A "vosotros" verb, with its accent or without ("tenéis", "haceis", "lleváis"; the short
+# "dais", "veis", "vais" too): the customer asking the business ("¿hacéis nóminas?", "¿dais
+# clases de guitarra?"), not what is asked about.
+ASKING_VERB = re.compile(r"\w{2,}(?:[aáeé]is|ís)|dais|veis|vais", re.IGNORECASE)
 
 
 def asking_verb(word: str) -> bool:
