@@ -1840,3 +1840,18 @@ def test_the_short_vosotros_verbs_and_the_pronouns_ask_the_business(tmp_path):
         "por 20 €.\n\n## Pago\n\nTarjeta, transferencia o financiación en 12 meses.\n")})
     assert "No servimos comidas ni cenas" in house.answer("dais cenas?", [], "es")
     assert "El montaje cuesta 30 €" in house.answer("me lo montais vosotros?", [], "es")
+
+
+def test_going_is_no_word_of_what_is_asked(tmp_path):
+    """"mi hija de 12 puede ir sola a Madrid?" was refused by a coach company whose
+    documents say "Los menores de 14 años no pueden viajar solos": "ir" counted for as much
+    as "sola". It is a light verb, as "poder" and "tener" are."""
+    coaches = _bot_over(tmp_path, {"billetes.md": (
+        "# Autocares Castilla\n\n## Líneas\n\nSegovia - Madrid cada hora de 6:30 a 22:30, "
+        "con parada en Villalba.\n\n## Billetes\n\nSencillo Segovia - Madrid: 8,50 €. Abono "
+        "mensual Segovia - Madrid: 120 € (viajes ilimitados).\n\n## Niños\n\nLos menores de "
+        "4 años viajan gratis sin ocupar asiento. Desde los 4 años pagan billete completo. "
+        "Los menores de 14 años no pueden viajar solos.\n\n## Equipaje\n\nUna maleta en la "
+        "bodega y un bulto de mano por viajero.\n")})
+    assert "no pueden viajar solos" in coaches.answer(
+        "mi hija de 12 puede ir sola a madrid?", [], "es")

@@ -40,11 +40,13 @@ CONTRACTED = frozenset("s t d m ll re ve don isn aren doesn didn won wasn weren 
 # "¿sois ecológicos de verdad?" was a search for "sois" as much as for "ecológicos" (no
 # document writes "sois"; "somos" it does), and "y si el coche tiene un embargo?" for "tiene".
 # "Tener que" says a thing must be done, as "poder" that it may: "¿tengo que ir en ayunas?"
-# had found "¿Puedo ir si tengo fiebre?" ahead of the passage on fasting.
+# had found "¿Puedo ir si tengo fiebre?" ahead of the passage on fasting. "Ir" is as light:
+# "mi hija de 12 puede ir sola a Madrid?" was a search for "ir" as much as for "sola" ("van"
+# is not among its forms here: it is an English word too).
 AUXILIARIES = frozenset("""
 soy eres somos sois son estoy estas estamos estais estan he has ha hemos habeis han
 tener tengo tienes tiene tenemos teneis tienen tendre tendras tendra tendria tendrias
-tendriamos tendrian am were been had
+tendriamos tendrian am were been had ir voy vas va vamos
 """.split())
 # Pronouns that stand for what is asked about, and the modals left: "can i return something"
 # was refused, "something" counting for more of it than "return". The object pronouns of
