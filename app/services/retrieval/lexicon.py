@@ -96,12 +96,16 @@ class Lexicon:
             return {word: [] for word in written}
         if self._generation != question_cache_generation():
             self._found, self._generation = {}, question_cache_generation()
-        missing = [word for word in dict.fromkeys(written) if word not in self._found]
-        if missing:
-            if len(self._found) > REMEMBERED:
-                self._found.clear()
-            self._found.update(self._look_up(missing))
-        return {word: self._found[word] for word in written}
+        # Replaced, never emptied in place: another thread may be reading the one it holds.
+        kept = self._found
+        missing = [word for word in dict.fromkeys(written) if word not in kept]
+        found = self._look_up(missing) if missing else {}
+        answer = {word: found[word] if word in found else kept[word] for word in written}
+        if len(kept) > REMEMBERED:
+            self._found = found
+        else:
+            kept.update(found)
+        return answer
 
     def _look_up(self, written: list[str]) -> dict[str, list[tuple[str, float]]]:
         """`stand_ins`, uncached."""
