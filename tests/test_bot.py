@@ -1855,3 +1855,29 @@ def test_going_is_no_word_of_what_is_asked(tmp_path):
         "bodega y un bulto de mano por viajero.\n")})
     assert "no pueden viajar solos" in coaches.answer(
         "mi hija de 12 puede ir sola a madrid?", [], "es")
+
+
+def test_to_the_customers_home_is_where_the_documents_deliver(tmp_path):
+    """"¿me la podéis llevar a casa?" was refused by a cake shop whose documents say
+    "Llevamos tartas a domicilio dentro de Barcelona por 8 euros": a business that comes to
+    the customer's home says "a domicilio"."""
+    shop = _bot_over(tmp_path, {"informacion.txt": (
+        "Pastelería Dulce Abril lleva desde 1995 en el barrio de Gràcia, en la calle Verdi 48 "
+        "de Barcelona. Hacemos todo en nuestro obrador, cada mañana.\n\n"
+        "Abrimos de martes a sábado de 8:00 a 14:00 y de 17:00 a 20:30, y los domingos de 8:30 "
+        "a 14:30. Los lunes cerramos por descanso del personal.\n\n"
+        "Las tartas de cumpleaños y de celebración se encargan con al menos 48 horas de "
+        "antelación, por WhatsApp o en la tienda. Al encargar se paga la mitad del precio, y "
+        "el resto al recogerla.\n\n"
+        "Tenemos opciones sin gluten y sin lactosa. No hacemos productos veganos por ahora.\n\n"
+        "Llevamos tartas a domicilio dentro de Barcelona por 8 euros, y gratis en pedidos de "
+        "más de 60 euros. Las entregas se hacen de martes a sábado entre las 10:00 y las "
+        "13:00.\n\n"
+        "Aceptamos efectivo, tarjeta y Bizum.\n"),
+        "faq.md": (
+        "# Preguntas frecuentes\n\n## ¿Puedo recoger la tarta otro día?\n\nSí, guardamos las "
+        "tartas encargadas en nuestra cámara hasta 24 horas después de la fecha de "
+        "recogida.\n\n## ¿Cuánto dura una tarta?\n\nLas tartas con nata o crema, 2 días en la "
+        "nevera.\n")})
+    assert "a domicilio dentro de Barcelona" in shop.answer(
+        "me la podeis llevar a casa?", [], "es")

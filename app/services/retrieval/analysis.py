@@ -161,3 +161,13 @@ def without_whereabouts(text: str) -> str:
     """`text` without the words that say where the customer is (`WHEREABOUTS`), its place
     kept: "vivo en Utebo, ¿llegáis hasta aquí?" as "en Utebo, ¿llegáis?"."""
     return WHEREABOUTS.sub("", text)
+
+
+# To the customer's home, as the documents of a business that comes to it say it: "¿venís a
+# casa?" and "Reparamos a domicilio".
+TO_HOME = re.compile(r"\ba\s+(?:mi\s+|tu\s+|su\s+)?casa\b", re.IGNORECASE)
+
+
+def at_home(text: str) -> str:
+    """`text` with "a domicilio" after each "a casa" (`TO_HOME`)."""
+    return TO_HOME.sub(lambda m: m.group() + " a domicilio", text)

@@ -25,7 +25,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from app.services.language import LanguageDetector, names_in
-from app.services.retrieval.analysis import STOPWORDS, spelled_out, without_whereabouts
+from app.services.retrieval.analysis import STOPWORDS, at_home, spelled_out, without_whereabouts
 from app.services.retrieval.bm25 import BM25, asking_verb
 from app.services.retrieval.documents import LOADERS, read_folder
 from app.services.retrieval.embeddings import (
@@ -131,7 +131,7 @@ class KnowledgeIndex:
         # again as the context of the next turn's follow-up.
         self._read = lru_cache(maxsize=4096)(
             lambda text, language: self.speller.mend(
-                without_whereabouts(spelled_out(text)), language))
+                at_home(without_whereabouts(spelled_out(text))), language))
         self.lexicon = lexicon or Lexicon.build(texts, UniversalSentenceEmbeddings(), languages)
         self.key = key
         # Column ranges of each model in a joined vector: each finds its closest view alone.
@@ -151,8 +151,9 @@ class KnowledgeIndex:
 
     def read(self, text: str, language: str | None) -> str:
         """`text` as it is searched: chat abbreviations written out, where the customer is
-        said only as the place (`without_whereabouts`), and slips mended against the
-        documents' words in `language` (`Speller`)."""
+        said only as the place (`without_whereabouts`), "a casa" as a business says it too
+        (`at_home`), and slips mended against the documents' words in `language`
+        (`Speller`)."""
         return self._read(text, language)
 
     def coverage(self, text: str) -> np.ndarray:
