@@ -328,10 +328,9 @@ PROPERTY_ASKED = {
     "days": frozenset("dia dias hora horas horario cuando day days time times when".split()),
 }
 HOW_MUCH = frozenset({"cuanto", "cuanta"})
-ASKING_WORDS = frozenset("cuanto cuanta cuantos cuantas que cual cuales es son sera eso esto lo "
-                         "entonces how what which is are it that this they does do will be "
-                         "then".split()).union(
-    *PROPERTY_ASKED.values())
+ASKING_WORDS = HOW_MUCH.union("cuantos cuantas que cual cuales es son sera eso esto lo "
+                              "entonces how what which is are it that this they does do will "
+                              "be then".split(), *PROPERTY_ASKED.values())
 DURATION = re.compile(r"\b(?:\d+(?:[.,]\d+)?\s*|(?:una?|dos|tres|cuatro|cinco|seis|siete|ocho|"
                       r"nueve|diez|doce|quince|veinte|treinta|media|an?|one|two|three|four|"
                       r"five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|half an?)\s+)"

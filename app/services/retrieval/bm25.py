@@ -90,24 +90,25 @@ class BM25:
         where one in the other language holds one ("eléctrica"): by stem, an English page
         holds twice as much of an English word as the Spanish passage that uses it.
         """
-        coverage = self._coverage(query, bridge, by_word)
+        unknown = self.unknown(query) if bridge is not None else {}
+        coverage = self._coverage(query, unknown, bridge, by_word)
         if bridge is None or self.main is None:
             return coverage
         # A word that only the passages in other languages than the main one use is bridged
         # for the main one's: "how much is a shirt" had reached no Spanish passage through
         # "camisa", as the English page's "shirts" made "shirt" a word of the documents.
         rows, used = self.main
-        if self.unknown(query, used).keys() != self.unknown(query).keys():
-            coverage[rows] = self._coverage(query, bridge, by_word, used)[rows]
+        unknown_there = self.unknown(query, used)
+        if unknown_there.keys() != unknown.keys():
+            coverage[rows] = self._coverage(query, unknown_there, bridge, by_word)[rows]
         return coverage
 
-    def _coverage(self, query: str, bridge: Bridge | None, by_word: bool,
-                  used: frozenset[str] | None = None) -> np.ndarray:
-        """`coverage`, of the passages that use the terms `used` (all, when None): a word
-        none of them uses is bridged; one that others use and nothing stands in for counts
-        as much as it does there."""
+    def _coverage(self, query: str, unknown: Mapping[str, tuple[str, ...]],
+                  bridge: Bridge | None, by_word: bool) -> np.ndarray:
+        """`coverage`, the words `unknown` (`unknown`: of all passages, or of some) bridged;
+        one of them that other passages use and nothing stands in for counts as much as it
+        does there."""
         covered = np.zeros(self.size, dtype=np.float32)
-        unknown = self.unknown(query, used) if bridge is not None else {}
         known = [stems(folded) for written, folded in words(query) if written not in unknown]
         information = (self._cover_by_word(known, covered) if by_word
                        else self._cover_by_stem(known, covered))
