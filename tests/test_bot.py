@@ -1881,3 +1881,28 @@ def test_to_the_customers_home_is_where_the_documents_deliver(tmp_path):
         "nevera.\n")})
     assert "a domicilio dentro de Barcelona" in shop.answer(
         "me la podeis llevar a casa?", [], "es")
+
+
+def test_a_question_is_answered_past_the_words_that_say_why_it_is_asked(tmp_path):
+    """"¿tenéis ascensor? voy con mi madre mayor" was refused by a guesthouse whose
+    documents say "Hay ascensor": "madre" and "mayor", which say why the customer asks,
+    counted as words no passage holds. The clause that asks is searched alone when the whole
+    message is closest to what it finds; where the rest of the message sets what is asked
+    ("somos 15 amigos" of a brewery's visits), the clause alone does not answer it: it had
+    found the brewery shop's Friday hours."""
+    hostel = _bot_over(tmp_path, {"hostal.md": (
+        "# Hostal La Plaza\n\nHostal en el centro de Burgos, a 200 metros de la catedral.\n\n"
+        "## Habitaciones\n\nTenemos 14 habitaciones: individuales, dobles y triples, todas con "
+        "baño y calefacción. Hay ascensor hasta la última planta y dos habitaciones adaptadas "
+        "para sillas de ruedas.\n\n## Recepción\n\nLa recepción abre de lunes a jueves de 8:00 "
+        "a 22:00, y los viernes y sábados hasta medianoche. Si llegas más tarde, avísanos y te "
+        "dejamos la llave en una caja con código.\n\n## Desayuno\n\nDesayuno de 7:30 a 10:30 "
+        "por 6 € por persona.\n\n## Cancelaciones\n\nCancelación gratis hasta 48 horas antes "
+        "de la llegada.\n")})
+    assert "Hay ascensor" in hostel.answer("teneis ascensor? voy con mi madre mayor", [], "es")
+    assert "Hay ascensor" in hostel.answer("mi madre va en silla de ruedas, hay ascensor?",
+                                           [], "es")
+    brewery = _eval_bot("cerveceria", tmp_path / "index")
+    assert brewery.answer("somos 15 amigos, podemos ir un viernes?", [], "es").startswith(
+        "Lo siento")
+

@@ -33,6 +33,7 @@ from app.services.extractive import (
 from app.services.language import LanguageDetector, names_in, terms_in
 from app.services.retrieval.analysis import (
     STOPWORDS,
+    WHEREABOUTS,
     WORD,
     fold,
     stems,
@@ -627,6 +628,8 @@ class Bot:
             hit = self.retriever.hit(last, question, language=language)
             if hit.coverage > hits[0].coverage and hit.score >= self.min_score - gap:
                 return [hit, *(other for other in hits if other.position != last)]
+        if not hits:
+            hits = self._asked_in_a_clause(question, search, language)
         if earlier is None or hits or not (short or FOLLOWS_ON.match(question)):
             return hits
         # A short message that finds nothing alone ("and on Sundays?", "y a México?") is read
@@ -635,6 +638,25 @@ class Bot:
         # something is taken as it is: scores of a query blended with another are higher
         # across the board, so they cannot be compared.
         return search(question, earlier)
+
+    def _asked_in_a_clause(self, question: str, search: Callable[[str], list[Hit]],
+                           language: str | None) -> list[Hit]:
+        """The passages one clause of `question` finds alone, when it asks and the message
+        says more around it (`_asking_clauses`), and what it finds first is the passage the
+        whole message is closest to: "¿tenéis ascensor? voy con mi madre mayor" and "se me
+        ha roto la lavadora, ¿venís a casa?" had been refused for the words that say why
+        they ask, which no document uses. Where the rest sets what is asked, the whole
+        message is closer to another passage, or to none: "somos 15 amigos, ¿podemos ir un
+        viernes?" had found the shop's Friday hours by its clause alone."""
+        # Where the customer is sets what is asked, as a name does (`without_whereabouts`):
+        # "vivo en Huesca, ¿llegáis hasta aquí?" is about Huesca.
+        clauses = [] if WHEREABOUTS.search(question) else _asking_clauses(question)
+        closest = self.retriever.search(question, 1, language=language) if clauses else []
+        for clause in clauses:
+            hits = search(clause)
+            if hits and hits[0].position == closest[0].position:
+                return hits
+        return []
 
     def _coverage_of_the_question(self, query: str, context: str,
                                   language: str | None) -> Callable[[Hit], float]:
@@ -1093,6 +1115,22 @@ class Bot:
 SCENE = re.compile(r"\b(?:in|at|to|from|near|of|around|en|a|al|de|del|desde|hasta|hacia|"
                    r"cerca\s+de|cerca\s+del|junto\s+a|por)\s+(?:(?:the|el|la|los|las)\s+)?"
                    r"(\w+)", re.IGNORECASE)
+
+
+# Where a clause ends: after a question or exclamation mark, a full stop, a comma or a
+# semicolon, and the space that follows it ("4,5" and "3.30" go on).
+CLAUSE_END = re.compile(r"(?<=[?!.,;])\s+")
+
+
+def _asking_clauses(question: str) -> list[str]:
+    """The clauses of a message of several that ask: those that end in a question mark, and
+    the last ("mi madre vive en Perú, ¿la puedo traer? cuánto cuesta la reagrupación");
+    none of a message of one."""
+    clauses = [clause for clause in CLAUSE_END.split(question.strip()) if clause]
+    if len(clauses) < 2:
+        return []
+    return [clause for number, clause in enumerate(clauses, 1)
+            if clause.endswith("?") or number == len(clauses)]
 
 
 def _as_quoted(passage: Passage) -> str:
