@@ -1906,3 +1906,17 @@ def test_a_question_is_answered_past_the_words_that_say_why_it_is_asked(tmp_path
     assert brewery.answer("somos 15 amigos, podemos ir un viernes?", [], "es").startswith(
         "Lo siento")
 
+
+def test_a_price_asked_of_nothing_is_asked_of_the_question_before(tmp_path):
+    """"¿cuánto cuesta?" after "queremos grabar un podcast con vídeo" found a recording
+    studio's English rates alone (it reads "costs"), where its Spanish price list names the
+    podcast; and "¿cuánto tarda?" after a question on engraving a ring, a watch repairer's
+    free estimate ("que tarda de 3 a 5 días"). A price or a time asked of nothing carries on the question before."""
+    studio = _eval_bot("grabacion", tmp_path)
+    question = "queremos grabar un podcast con video"
+    history = [("user", question), ("assistant", studio.answer(question, [], "es"))]
+    assert "Podcast con vídeo y edición: 120 €" in studio.answer("cuanto cuesta", history, "es")
+    jeweller = _eval_bot("relojeria", tmp_path)
+    question = "quiero grabar una fecha en una alianza"
+    history = [("user", question), ("assistant", jeweller.answer(question, [], "es"))]
+    assert "en 2 días" in jeweller.answer("cuanto tarda?", history, "es")

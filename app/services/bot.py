@@ -616,6 +616,16 @@ class Bot:
             # "y es gratis?", "and on Sundays?": it says itself that it continues the question
             # before, so it is not read alone even when a passage matches it alone.
             return search(question, earlier)
+        kind = _asked_of_nothing(question) if earlier is not None and short else None
+        if kind is not None:
+            # A price or a time asked of nothing ("¿cuánto cuesta?", "how much is it?") is
+            # asked of the question before when that finds a passage that states one: after a
+            # question on a recording studio's podcasts, it had found the English page's
+            # hourly rates alone, where the Spanish price list names the podcast. Only the
+            # passages that state one answer it: the question before is not asked again.
+            hits = search(question, earlier)
+            if hits and STATED[kind].search(hits[0].passage.text):
+                return [hit for hit in hits if STATED[kind].search(hit.passage.text)]
         hits = search(question)
         if (last is not None and hits and last != hits[0].position
                 and not PRICE_QUESTION.search(question)):
@@ -1115,6 +1125,15 @@ class Bot:
 SCENE = re.compile(r"\b(?:in|at|to|from|near|of|around|en|a|al|de|del|desde|hasta|hacia|"
                    r"cerca\s+de|cerca\s+del|junto\s+a|por)\s+(?:(?:the|el|la|los|las)\s+)?"
                    r"(\w+)", re.IGNORECASE)
+
+
+def _asked_of_nothing(question: str) -> str | None:
+    """What `question` asks ("price", "time": `ASKS`) when it names nothing it asks it of."""
+    for kind in ("price", "time"):
+        rest = ASKS[kind].sub(" ", question)
+        if rest != question:
+            return None if words(rest) else kind
+    return None
 
 
 # Where a clause ends: after a question or exclamation mark, a full stop, a comma or a
