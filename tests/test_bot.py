@@ -120,6 +120,18 @@ def test_a_goodbye_until_a_day_closes_the_conversation(bot, message, language):
     assert "10:00" in bot.answer("are you open on saturday?", [], "en")
 
 
+@pytest.mark.parametrize("message, language", [
+    ("nos vemos el viernes", "es"), ("vale, hasta el sabado que viene", "es"),
+    ("see you on friday", "en")])
+def test_a_goodbye_is_not_searched_for_the_day_it_names(index_cache, message, language):
+    """"nos vemos el viernes" got a board game café's timetable, which names Fridays, over
+    the bar a closing needs: the day a goodbye looks forward to is not what it asks about."""
+    cafe = _eval_bot("juegos", index_cache)
+    assert cafe.answer(message, [], language) in (TEXTS.get("thanks", language),
+                                                  TEXTS.get("goodbye", language))
+    assert "Viernes y sábados, de 12:00 a 01:00" in cafe.answer("abris el viernes?", [], "es")
+
+
 @pytest.mark.parametrize("message, language, kind", [
     ("ya os digo algo", "es", "goodbye"), ("perfecto, mañana me paso", "es", "goodbye"),
     ("catch you later", "en", "goodbye"), ("speak soon", "en", "goodbye"),

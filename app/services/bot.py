@@ -72,6 +72,9 @@ CONDENSE_PROMPT = (
 )
 # A social message this close to one of the examples is that example, language included.
 SAME_AS_EXAMPLE = 0.9
+# The days a goodbye looks forward to: "nos vemos el viernes", "hasta mañana por la tarde".
+WHEN = re.compile(rf"{DAY.pattern}|\b(?:mañana|manana|tomorrow|tonight|esta (?:tarde|noche))\b",
+                  re.IGNORECASE)
 # A message this close to a social example is small talk even when a passage matches it too
 # ("vale gracias"); further off, a question in it is answered ("hola, ¿hacéis envíos?").
 SOCIAL_OVER_QUESTION = 0.8
@@ -477,6 +480,19 @@ class Bot:
         """`answer`, saying also whether the person asked for a person."""
         self._encode_at_once(question, language)
         kind, example_language, social = self.smalltalk.classify(question)
+        searched = question
+        if "?" not in question and WHEN.search(question):
+            # A goodbye until a day ("nos vemos el viernes", "hasta el sábado que viene") is
+            # read, and searched, without the day: it is not what the goodbye asks about, and
+            # the timetable had answered it. Read so, a message that was no small talk is one
+            # only when it is plainly a closing: "vale, hasta el sábado que viene" at 0.83,
+            # not "hasta el viernes abrís" at 0.68.
+            undated = WHEN.sub(" ", question)
+            closes, closing_language, closed = self.smalltalk.classify(undated)
+            if closes in CLOSINGS and closed > social and (
+                    closes == kind or kind is None and closed >= SOCIAL_OVER_QUESTION):
+                kind, example_language, social = closes, closing_language, closed
+                searched = undated
         if kind is not None and not history and (
                 social >= SAME_AS_EXAMPLE or not self.detector.sure_of(question)):
             # "hello" alone: the example it matches knows its language better than a detector.
@@ -491,7 +507,7 @@ class Bot:
         # Small talk is read alone: "hola, ¿qué tal?" in the middle of a conversation found
         # nothing by itself and was read as a follow-up of the question before it, whose
         # answer it got again.
-        hits = self.relevant(question, [] if kind is not None else history, language,
+        hits = self.relevant(searched, [] if kind is not None else history, language,
                              small_talk=kind is not None,
                              closing=kind in CLOSINGS and "?" not in question)
         if kind is not None and not hits:
