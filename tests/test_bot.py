@@ -1923,7 +1923,8 @@ def test_a_price_asked_of_nothing_is_asked_of_the_question_before(tmp_path):
     """"¿cuánto cuesta?" after "queremos grabar un podcast con vídeo" found a recording
     studio's English rates alone (it reads "costs"), where its Spanish price list names the
     podcast; and "¿cuánto tarda?" after a question on engraving a ring, a watch repairer's
-    free estimate ("que tarda de 3 a 5 días"). A price or a time asked of nothing carries on the question before."""
+    free estimate ("que tarda de 3 a 5 días"). A price or a time asked of nothing carries on
+    the question before."""
     studio = _eval_bot("grabacion", tmp_path)
     question = "queremos grabar un podcast con video"
     history = [("user", question), ("assistant", studio.answer(question, [], "es"))]
