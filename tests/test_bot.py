@@ -1895,7 +1895,7 @@ def test_to_the_customers_home_is_where_the_documents_deliver(tmp_path):
         "me la podeis llevar a casa?", [], "es")
 
 
-def test_a_question_is_answered_past_the_words_that_say_why_it_is_asked(tmp_path):
+def test_a_question_is_answered_past_the_words_that_say_why_it_is_asked(tmp_path, index_cache):
     """"¿tenéis ascensor? voy con mi madre mayor" was refused by a guesthouse whose
     documents say "Hay ascensor": "madre" and "mayor", which say why the customer asks,
     counted as words no passage holds. The clause that asks is searched alone when the whole
@@ -1914,22 +1914,22 @@ def test_a_question_is_answered_past_the_words_that_say_why_it_is_asked(tmp_path
     assert "Hay ascensor" in hostel.answer("teneis ascensor? voy con mi madre mayor", [], "es")
     assert "Hay ascensor" in hostel.answer("mi madre va en silla de ruedas, hay ascensor?",
                                            [], "es")
-    brewery = _eval_bot("cerveceria", tmp_path / "index")
+    brewery = _eval_bot("cerveceria", index_cache)
     assert brewery.answer("somos 15 amigos, podemos ir un viernes?", [], "es").startswith(
         "Lo siento")
 
 
-def test_a_price_asked_of_nothing_is_asked_of_the_question_before(tmp_path):
+def test_a_price_asked_of_nothing_is_asked_of_the_question_before(index_cache):
     """"¿cuánto cuesta?" after "queremos grabar un podcast con vídeo" found a recording
     studio's English rates alone (it reads "costs"), where its Spanish price list names the
     podcast; and "¿cuánto tarda?" after a question on engraving a ring, a watch repairer's
     free estimate ("que tarda de 3 a 5 días"). A price or a time asked of nothing carries on
     the question before."""
-    studio = _eval_bot("grabacion", tmp_path)
+    studio = _eval_bot("grabacion", index_cache)
     question = "queremos grabar un podcast con video"
     history = [("user", question), ("assistant", studio.answer(question, [], "es"))]
     assert "Podcast con vídeo y edición: 120 €" in studio.answer("cuanto cuesta", history, "es")
-    jeweller = _eval_bot("relojeria", tmp_path)
+    jeweller = _eval_bot("relojeria", index_cache)
     question = "quiero grabar una fecha en una alianza"
     history = [("user", question), ("assistant", jeweller.answer(question, [], "es"))]
     assert "en 2 días" in jeweller.answer("cuanto tarda?", history, "es")
