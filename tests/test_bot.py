@@ -1917,6 +1917,12 @@ def test_a_question_is_answered_past_the_words_that_say_why_it_is_asked(tmp_path
     brewery = _eval_bot("cerveceria", index_cache)
     assert brewery.answer("somos 15 amigos, podemos ir un viernes?", [], "es").startswith(
         "Lo siento")
+    # The clause is read as the question it is: an offer of what no document names is
+    # refused ("¿tenéis cursos de pádel?" of a golf club), as it would be alone.
+    golf = _eval_bot("golf", index_cache)
+    assert "Escuela de golf" in golf.answer("nunca he jugado, teneis cursos?", [], "es")
+    assert golf.answer("nunca he jugado, teneis cursos de padel?", [], "es").startswith(
+        "Lo siento")
 
 
 def test_a_price_asked_of_nothing_is_asked_of_the_question_before(index_cache):

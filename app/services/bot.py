@@ -575,7 +575,8 @@ class Bot:
         # obrador" share one word.
         job = bool(JOB_QUESTION.search(question))
 
-        def search(query: str, context: str = "") -> list[Hit]:
+        def search(query: str, context: str = "",
+                   offered: Callable[[Hit], float] = offered) -> list[Hit]:
             # Twice the passages the answer uses: a translation of the best one may be further.
             found = self.retriever.search(query, 2 * self.passages, context=context,
                                           language=language)
@@ -665,7 +666,7 @@ class Bot:
         # across the board, so they cannot be compared.
         return search(question, earlier)
 
-    def _asked_in_a_clause(self, question: str, search: Callable[[str], list[Hit]],
+    def _asked_in_a_clause(self, question: str, search: Callable[..., list[Hit]],
                            language: str | None) -> list[Hit]:
         """The passages one clause of `question` finds alone, when it asks and the message
         says more around it (`_asking_clauses`), and what it finds first is the passage the
@@ -673,13 +674,15 @@ class Bot:
         ha roto la lavadora, ¿venís a casa?" had been refused for the words that say why
         they ask, which no document uses. Where the rest sets what is asked, the whole
         message is closer to another passage, or to none: "somos 15 amigos, ¿podemos ir un
-        viernes?" had found the shop's Friday hours by its clause alone."""
+        viernes?" had found the shop's Friday hours by its clause alone. The clause is read
+        as the question it is: "nunca he jugado, ¿tenéis cursos de pádel?" asks a golf club
+        for what no document names, and is refused as that offer alone would be."""
         # Where the customer is sets what is asked, as a name does (`without_whereabouts`):
         # "vivo en Huesca, ¿llegáis hasta aquí?" is about Huesca.
         clauses = [] if WHEREABOUTS.search(question) else _asking_clauses(question)
         closest = self.retriever.search(question, 1, language=language) if clauses else []
         for clause in clauses:
-            hits = search(clause)
+            hits = search(clause, offered=self._offered(clause, language))
             if hits and hits[0].position == closest[0].position:
                 return hits
         return []
