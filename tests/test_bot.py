@@ -1932,10 +1932,8 @@ def test_a_price_asked_of_nothing_is_asked_of_the_question_before(index_cache):
     free estimate ("que tarda de 3 a 5 días"). A price or a time asked of nothing carries on
     the question before."""
     studio = _eval_bot("grabacion", index_cache)
-    question = "queremos grabar un podcast con video"
-    history = [("user", question), ("assistant", studio.answer(question, [], "es"))]
-    assert "Podcast con vídeo y edición: 120 €" in studio.answer("cuanto cuesta", history, "es")
+    assert "Podcast con vídeo y edición: 120 €" in _conversation(
+        studio, "es", "queremos grabar un podcast con video", "cuanto cuesta")[1]
     jeweller = _eval_bot("relojeria", index_cache)
-    question = "quiero grabar una fecha en una alianza"
-    history = [("user", question), ("assistant", jeweller.answer(question, [], "es"))]
-    assert "en 2 días" in jeweller.answer("cuanto tarda?", history, "es")
+    assert "en 2 días" in _conversation(
+        jeweller, "es", "quiero grabar una fecha en una alianza", "cuanto tarda?")[1]
