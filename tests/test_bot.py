@@ -1937,3 +1937,16 @@ def test_a_price_asked_of_nothing_is_asked_of_the_question_before(index_cache):
     jeweller = _eval_bot("relojeria", index_cache)
     assert "en 2 días" in _conversation(
         jeweller, "es", "quiero grabar una fecha en una alianza", "cuanto tarda?")[1]
+
+
+def test_a_passage_that_stands_out_and_holds_the_question_clears_a_lower_bar(index_cache):
+    """The first passage found, well ahead of the next and holding a good share of what the
+    question says, is its answer a little under the bar: "llevan parabenos?" found the
+    cosmetics shop's ingredients at 0.732, 0.032 ahead of the next, and was refused. A
+    question that stands out as far but holds little of it is still refused: "cuanto cuesta
+    un vuelo a canarias" found the shipping to the Canaries 0.056 ahead."""
+    shop = _eval_bot("cosmetica", index_cache)
+    assert "parabenos" in shop.answer("llevan parabenos?", [], "es").lower()
+    assert "la devolución es gratis" in shop.answer("me ha llegado el bote roto", [], "es")
+    assert shop.answer("cuanto cuesta un vuelo a canarias", [], "es") == TEXTS.get(
+        "no_answer", "es")
