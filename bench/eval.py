@@ -24,7 +24,7 @@ from pathlib import Path
 from app.config import DEFAULT_KNOWLEDGE_DIR, load_settings
 from app.services.bot import make_bot
 from app.services.chat import ChatManager
-from app.services.language import LanguageDetector, clear_language_cache
+from app.services.language import LanguageDetector, clear_language_cache, grammar_of
 from app.services.retrieval.embeddings import clear_question_cache
 from app.services.smalltalk import CLOSINGS
 from app.services.store.sqlite import SqliteStore
@@ -51,12 +51,16 @@ def judge(expect, reply: str, language: str, texts: Texts) -> str:
 
 
 def reply_language(reply: str, texts: Texts, detector: LanguageDetector) -> str:
-    """The language of the reply's own words: its first paragraph (a note, or the passage)."""
+    """The language of the reply's own words: its first paragraph (a note, or the passage),
+    by its grammar where its function words say (`grammar_of`), else by lingua: lingua read
+    a surf school's "Our hut is at Valdevaqueros beach, ... next to the Dunes Café..." as
+    Spanish, for its names and its "é"."""
     for table in texts.table.values():
         for language, text in table.items():
             if reply.startswith(text):
                 return language
-    return detector.guess(reply.split("\n\n")[0])[0]
+    paragraph = reply.split("\n\n")[0]
+    return grammar_of(paragraph) or detector.guess(paragraph)[0]
 
 
 def conversations_of(path: Path) -> list[dict]:
