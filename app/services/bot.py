@@ -33,6 +33,7 @@ from app.services.extractive import (
 from app.services.language import LanguageDetector, names_in, terms_in
 from app.services.retrieval.analysis import (
     STOPWORDS,
+    TO_HOME,
     WHEREABOUTS,
     WORD,
     fold,
@@ -365,6 +366,15 @@ STATED = {"price": MONEY, "time": DURATION, "days": re.compile(f"{DAY.pattern}|{
 ASKS = {"price": PRICE_QUESTION, "time": DURATION_QUESTION, "days": HOURS_QUESTION}
 # A message that opens with "and", "or", "but", "what about" (Spanish and English) carries on
 # from the question before it.
+# Where the customer asks to have something sent, last in the message ("¿enviáis a
+# Mallorca?", "me lo mandáis a Sevilla?", "do you ship to the UK?"): a place the documents
+# never name, nor anything like it, says nothing of whether they cover the question; their
+# page on shipping says where they send (`Bot._sent_to_the_unknown`).
+DESTINATION = re.compile(
+    r"\b(?:envi[aá]\w*|env[ií]\w*|mand[aá]\w*|llev[aá]is|llevan|ship|send|deliver|post|mail)"
+    r"(?:\s+[^\W\d_]+){0,3}?\s+(?:a|al|hasta|to)\s+(?P<place>"
+    r"(?:(?:the|la|el|los|las|my|mi)\s+)?[^\W\d_]+(?:\s+[^\W\d_]+)?)[\s?!.]*$",
+    re.IGNORECASE)
 FOLLOWS_ON = re.compile(r"[¿¡\s]*(?:y|e|o|u|pero|and|or|but|what about|how about)\b",
                         re.IGNORECASE)
 
@@ -587,7 +597,8 @@ class Bot:
             found = self.retriever.search(query, 2 * self.passages, context=context,
                                           language=language)
             covered = self._coverage_of_the_question(query, context, language)
-            named = cache(lambda: not context and bool(self._names_asked(query)))
+            named = cache(lambda: not context and bool(
+                self._names_asked(query) or self._sent_to_the_unknown(query, language)))
             apart = len(found) > 1 and found[0].score - found[1].score >= APART
             priced = bool(PRICE_QUESTION.search(query))
 
@@ -737,8 +748,10 @@ class Bot:
             word for word in self.retriever.index.strange_words(
                 self.retriever.index.read(query, language))
             if fold(word) not in SEASONS | WHICH_ONE])
+        sent = self._sent_to_the_unknown(query, language)
         plain = [written for written, folded in found
-                 if not self._a_name(folded, query) and not (elsewhere and folded in asked)]
+                 if not self._a_name(folded, query) and not (elsewhere and folded in asked)
+                 and folded not in sent]
         if len(plain) == len(found) and searched:
             return lambda hit: hit.coverage
         if not context and (names := self._names_asked(query)):
@@ -747,6 +760,22 @@ class Bot:
         if not text:  # names alone, and nothing before them
             return lambda hit: 0.0
         return self._held(text)
+
+    def _sent_to_the_unknown(self, query: str, language: str | None) -> frozenset[str]:
+        """The words (folded) of the place `query` asks to have something sent to
+        (`DESTINATION`), when no document names it nor anything like it: they are no part
+        of what a passage must hold to answer it, as a name is not. "enviais a mallorca?"
+        held a fifth of its words in a brewery's shipping page ("No enviamos a Baleares")
+        and was refused at 0.729."""
+        sent = DESTINATION.search(query)
+        if sent is None or TO_HOME.search(sent.group()):
+            return frozenset()
+        place = words(sent["place"])
+        index = self.retriever.index
+        strange = set(index.strange_words(index.read(sent["place"], language)))
+        if not place or any(written not in strange for written, _ in place):
+            return frozenset()
+        return frozenset(folded for _, folded in place)
 
     def _names_asked(self, query: str) -> str:
         """The names of `query` when the rest is asking verbs that no document uses
