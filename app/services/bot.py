@@ -748,18 +748,30 @@ class Bot:
             word for word in self.retriever.index.strange_words(
                 self.retriever.index.read(query, language))
             if fold(word) not in SEASONS | WHICH_ONE])
-        sent = self._sent_to_the_unknown(query, language)
-        plain = [written for written, folded in found
-                 if not self._a_name(folded, query) and not (elsewhere and folded in asked)
-                 and folded not in sent]
+        plain = [(written, folded) for written, folded in found
+                 if not self._a_name(folded, query) and not (elsewhere and folded in asked)]
         if len(plain) == len(found) and searched:
-            return lambda hit: hit.coverage
-        if not context and (names := self._names_asked(query)):
+            covered = lambda hit: hit.coverage  # noqa: E731
+        elif not context and (names := self._names_asked(query)):
             return self._held(names)
-        text = " ".join([*plain, context]).strip()
-        if not text:  # names alone, and nothing before them
-            return lambda hit: 0.0
-        return self._held(text)
+        else:
+            covered = self._held(" ".join([*(written for written, _ in plain), context]))
+        # A place no document names, to send to, is no part of what a passage that names
+        # where the business sends must hold (`_sent_to_the_unknown`).
+        sent = self._sent_to_the_unknown(query, language)
+        if not sent:
+            return covered
+        rest = " ".join([*(written for written, folded in plain if folded not in sent),
+                         context]).strip()
+        shipping = self._held(rest) if rest else lambda hit: 0.0
+        return lambda hit: shipping(hit) if self._names_a_place(hit) else covered(hit)
+
+    def _names_a_place(self, hit: Hit) -> bool:
+        """Whether the passage names a place, as one that says where a business sends
+        does ("No enviamos a Baleares", "Entregamos gratis en Sevilla"): a name of the
+        documents (`names_in`) that is no brand or acronym."""
+        return any(folded in self.detector.names and folded not in self._terms
+                   for _, folded in words(hit.passage.text))
 
     def _sent_to_the_unknown(self, query: str, language: str | None) -> frozenset[str]:
         """The words (folded) of the place `query` asks to have something sent to
