@@ -1962,3 +1962,12 @@ def test_a_place_to_send_to_that_no_document_names_does_not_refuse_the_shipping_
     assert "No enviamos a Baleares" in brewery.answer("enviais a mallorca?", [], "es")
     assert brewery.answer("enviais pizzas a mallorca?", [], "es") == TEXTS.get(
         "no_answer", "es")
+
+
+def test_a_place_to_send_to_is_left_out_only_where_a_passage_names_where_it_sends(
+        index_cache):
+    """A cheese maker's "Si llega en mal estado... mándanos una foto" holds "mandar" and
+    names no place: with Tenerife left out, it had answered "me lo podeis mandar a
+    tenerife?", which its shipping page ("No enviamos a Canarias") answers."""
+    cheese = _eval_bot("queseria", index_cache)
+    assert "mándanos una foto" not in cheese.answer("me lo podeis mandar a tenerife?", [], "es")
