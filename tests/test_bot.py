@@ -1971,3 +1971,14 @@ def test_a_place_to_send_to_is_left_out_only_where_a_passage_names_where_it_send
     tenerife?", which its shipping page ("No enviamos a Canarias") answers."""
     cheese = _eval_bot("queseria", index_cache)
     assert "mándanos una foto" not in cheese.answer("me lo podeis mandar a tenerife?", [], "es")
+
+
+def test_a_short_follow_up_stays_with_the_passage_quoted_when_it_holds_as_many_words(
+        index_cache):
+    """After a play centre's birthday parties, "que incluye la merienda" found its page on
+    allergies ("preparamos merienda sin gluten") first, which holds "merienda" as the
+    parties do: the conversation was about the parties, whose snack is the answer."""
+    centre = _eval_bot("ludoteca", index_cache)
+    replies = _conversation(centre, "es", "quiero celebrar el cumple de mi hija",
+                            "que incluye la merienda")
+    assert "sándwiches, patatas, zumo" in replies[-1]

@@ -669,13 +669,16 @@ class Bot:
         if (last is not None and hits and last != hits[0].position
                 and not PRICE_QUESTION.search(question)):
             # A short message that goes on with the conversation, found another passage alone:
-            # the passage the last reply quoted answers it when that holds more of its words
-            # and clears the bar the language gap lowers. "¿con cuánta antelación hay que
-            # reservar?" after a climbing gym's birthday parties ("Reserva con dos semanas
-            # de antelación") had found its personal training, "se reservan en recepción".
-            # A price question has the price rule (`_stated_first`).
+            # the passage the last reply quoted answers it when that holds as many of its
+            # words, some, and clears the bar the language gap lowers. "¿con cuánta
+            # antelación hay que reservar?" after a climbing gym's birthday parties
+            # ("Reserva con dos semanas de antelación") had found its personal training, "se
+            # reservan en recepción"; "¿qué incluye la merienda?" after a play centre's
+            # parties, its allergies ("preparamos merienda sin gluten"), which holds as
+            # many. A price question has the price rule (`_stated_first`).
             hit = self.retriever.hit(last, question, language=language)
-            if hit.coverage > hits[0].coverage and hit.score >= self.min_score - gap:
+            if (hit.coverage >= hits[0].coverage and hit.coverage > 0
+                    and hit.score >= self.min_score - gap):
                 return [hit, *(other for other in hits if other.position != last)]
         if not hits:
             hits = self._asked_in_a_clause(question, search, language)
