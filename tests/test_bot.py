@@ -295,7 +295,8 @@ def test_a_one_word_closing_still_gets_its_reply(bot, message, kind):
     ("me pasas con alguien de recepción", "es"), ("Pásame con la dueña", "es"),
     ("can I speak to the manager", "en"), ("i would like to talk with a stylist", "en"),
     ("me puede llamar alguien?", "es"), ("que me llame alguien porfa", "es"),
-    ("can someone call me back", "en"),
+    ("can someone call me back", "en"), ("me puede atender alguien de la tienda?", "es"),
+    ("hay alguien que me atienda?", "es"), ("can someone from the shop help me?", "en"),
 ])
 def test_asking_for_anyone_of_the_business_reaches_a_person(bot, message, language):
     """The examples cannot name every trade's staff: "hablar con una peluquera" was 0.59
@@ -309,6 +310,7 @@ def test_asking_for_anyone_of_the_business_reaches_a_person(bot, message, langua
     "tengo que hablar con mi marido y os digo", "i need to talk to my wife first",
     "se puede pasar con perro?", "quiero hablar de precios", "me pasa con frecuencia",
     "como se llama la pieza?", "se puede hacer por videollamada?",
+    "me podeis atender sin cita?", "me atienden en ingles?",
 ])
 def test_talking_with_ones_own_people_or_about_something_is_no_handoff(bot, message):
     assert not bot.respond(message, [], "es").wants_person

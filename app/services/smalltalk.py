@@ -70,7 +70,9 @@ NEVER_ASKED_IN_GREETINGS = NEVER_ASKED | {"cuando", "when"}
 # peluquera", "can I speak to the manager"): the examples cannot list every trade's staff, and
 # the encoder put "hablar con una peluquera" at 0.59 from "hablar con una persona". Not with
 # one's own people ("tengo que hablar con mi marido"), nor about something ("hablar de precios").
-# Asking to be called is asking for a person too ("¿me puede llamar alguien?").
+# Asking to be called is asking for a person too ("¿me puede llamar alguien?"), and so is
+# asking someone to attend to one ("¿me puede atender alguien de la tienda?", 0.54 from the
+# examples), not whether one can be attended ("¿me podéis atender sin cita?").
 ASKS_FOR_SOMEONE = {
     "es": re.compile(
         r"\b(?:quiero|kiero|quisiera|puedo|podria|podemos|necesito|gustaria|prefiero|"
@@ -79,12 +81,18 @@ ASKS_FOR_SOMEONE = {
         r"|\bme\s+(?:\w+\s+)?(?:pasas|pones|pasais|poneis|pasar|poner)\s+con\s+"
         r"(?!(?:mis?|tus?|sus?)\b)"
         r"|\bme\s+(?:puede|pueden|podeis|podria|podrian|podriais)\s+llamar\b|\bllamadme\b"
-        r"|\bque\s+me\s+llame\b"),
+        r"|\bque\s+me\s+llame\b"
+        r"|\bme\s+(?:puede|pueden|podria|podrian|podeis|podriais)\s+atender\s+"
+        r"(?:alguien|una persona|un humano)\b"
+        r"|\b(?:alguien|una persona)\s+(?:que\s+)?me\s+(?:puede\s+atender|podria\s+atender|"
+        r"atienda|atiende)\b|\bme\s+atiende\s+(?:alguien|una persona)\b"),
     "en": re.compile(
         r"(?:^|\b(?:can i|could i|may i|i want to|i wanna|i d like to|i would like to|"
         r"i need to|let me)\s+)(?:talk|speak|chat)\s+(?:to|with)\s+(?!(?:my|you)\b)"
         r"|\b(?:put me through|connect me|transfer me|pass me)\s+(?:to|with)\s+(?!my\b)"
-        r"|\b(?:can|could)\s+(?:someone|somebody|anyone|you)\s+(?:call|ring|phone)\s+me\b"),
+        r"|\b(?:can|could)\s+(?:someone|somebody|anyone|you)\s+(?:call|ring|phone)\s+me\b"
+        r"|\b(?:can|could)\s+(?:someone|somebody|anyone)\s+(?:from\s+(?:the\s+)?\w+\s+)?"
+        r"(?:help|attend to|see to)\s+me\b"),
 }
 
 
