@@ -360,6 +360,13 @@ DURATION_QUESTION = re.compile(
 HOURS_QUESTION = re.compile(
     r"\b(?:a\s+q(?:u[eé])?\s+hora|horarios?|what\s+time|(?:opening|phone|office|business)\s+"
     r"hours|(?:what|which)\s+days|qu[eé]\s+d[ií]as)\b", re.IGNORECASE)
+# A price, or that something costs nothing ("Es gratis para los propietarios al corriente"),
+# as the answer to "¿cuánto cuesta?" asked of the question before (`Bot.relevant`). Not where
+# the best of several passages that state a price is chosen (`Bot._stated_first`): there a
+# free first class or trial had come ahead of the price asked (one run, every set: -1).
+PRICE_STATED = re.compile(
+    f"{MONEY.pattern}|\\b(?:gratis|gratuit[oa]s?|free of charge|(?:is|are|it's)\\s+free)\\b",
+    re.IGNORECASE)
 STATED = {"price": MONEY, "time": DURATION, "days": re.compile(f"{DAY.pattern}|{CLOCK.pattern}",
                                                                 re.IGNORECASE)}
 # The questions that ask a price, how long or when, by what they ask (`STATED` says it).
@@ -663,8 +670,9 @@ class Bot:
             # hourly rates alone, where the Spanish price list names the podcast. Only the
             # passages that state one answer it: the question before is not asked again.
             hits = search(question, earlier)
-            if hits and STATED[kind].search(hits[0].passage.text):
-                return [hit for hit in hits if STATED[kind].search(hit.passage.text)]
+            states = PRICE_STATED if kind == "price" else STATED[kind]
+            if hits and states.search(hits[0].passage.text):
+                return [hit for hit in hits if states.search(hit.passage.text)]
         hits = search(question)
         if (last is not None and hits and last != hits[0].position
                 and not PRICE_QUESTION.search(question)):
