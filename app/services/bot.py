@@ -361,9 +361,9 @@ HOURS_QUESTION = re.compile(
     r"\b(?:a\s+q(?:u[eé])?\s+hora|horarios?|what\s+time|(?:opening|phone|office|business)\s+"
     r"hours|(?:what|which)\s+days|qu[eé]\s+d[ií]as)\b", re.IGNORECASE)
 # A price, or that something costs nothing ("Es gratis para los propietarios al corriente"),
-# as the answer to "¿cuánto cuesta?" asked of the question before (`Bot.relevant`). Not where
-# the best of several passages that state a price is chosen (`Bot._stated_first`): there a
-# free first class or trial had come ahead of the price asked (one run, every set: -1).
+# as the answer to "¿cuánto cuesta?" of the passage the reply before quoted
+# (`Bot._answered_before`). Not where the best of several passages that state a price is
+# chosen (`Bot._stated_first`): there a free first class had come ahead of the price asked.
 PRICE_STATED = re.compile(
     f"{MONEY.pattern}|\\b(?:gratis|gratuit[oa]s?|free of charge|(?:is|are|it's)\\s+free)\\b",
     re.IGNORECASE)
@@ -670,9 +670,8 @@ class Bot:
             # hourly rates alone, where the Spanish price list names the podcast. Only the
             # passages that state one answer it: the question before is not asked again.
             hits = search(question, earlier)
-            states = PRICE_STATED if kind == "price" else STATED[kind]
-            if hits and states.search(hits[0].passage.text):
-                return [hit for hit in hits if states.search(hit.passage.text)]
+            if hits and STATED[kind].search(hits[0].passage.text):
+                return [hit for hit in hits if STATED[kind].search(hit.passage.text)]
         hits = search(question)
         if (last is not None and hits and last != hits[0].position
                 and not PRICE_QUESTION.search(question)):
@@ -1008,7 +1007,8 @@ class Bot:
         if len(kinds) != 1:
             return None
         text = self.retriever.index.passages[quoted].text
-        return quoted if STATED[kinds[0]].search(text) else None
+        states = PRICE_STATED if kinds[0] == "price" else STATED[kinds[0]]
+        return quoted if states.search(text) else None
 
     def _quoted_last(self, history: list[tuple[str, str]]) -> int | None:
         """The passage the last reply quoted first, if it quoted one: looked up by the first
