@@ -371,8 +371,6 @@ STATED = {"price": MONEY, "time": DURATION, "days": re.compile(f"{DAY.pattern}|{
                                                                 re.IGNORECASE)}
 # The questions that ask a price, how long or when, by what they ask (`STATED` says it).
 ASKS = {"price": PRICE_QUESTION, "time": DURATION_QUESTION, "days": HOURS_QUESTION}
-# A message that opens with "and", "or", "but", "what about" (Spanish and English) carries on
-# from the question before it.
 # Where the customer asks to have something sent, last in the message ("¿enviáis a
 # Mallorca?", "me lo mandáis a Sevilla?", "do you ship to the UK?"): a place the documents
 # never name, nor anything like it, says nothing of whether they cover the question; their
@@ -382,6 +380,8 @@ DESTINATION = re.compile(
     r"(?:\s+[^\W\d_]+){0,3}?\s+(?:a|al|hasta|to)\s+(?P<place>"
     r"(?:(?:the|la|el|los|las|my|mi)\s+)?[^\W\d_]+(?:\s+[^\W\d_]+)?)[\s?!.]*$",
     re.IGNORECASE)
+# A message that opens with "and", "or", "but", "what about" (Spanish and English) carries on
+# from the question before it.
 FOLLOWS_ON = re.compile(r"[¿¡\s]*(?:y|e|o|u|pero|and|or|but|what about|how about)\b",
                         re.IGNORECASE)
 
