@@ -1996,3 +1996,11 @@ def test_a_price_asked_of_a_passage_that_says_it_is_free_is_answered_by_it(index
                             "cuanto cuesta?")
     assert replies[-1].startswith("## Certificado de deuda")
     assert "Es gratis para los propietarios al corriente" in " ".join(replies[-1].split())
+
+
+def test_a_one_line_section_of_a_catalogue_answers_a_question_in_the_other_language(
+        index_cache):
+    """A bookshop's one-line section *Juegos de mesa* had been read only with the title of
+    its document above it, and "do you sell board games" was refused."""
+    shop = _eval_bot("libreria", index_cache)
+    assert "Juegos de mesa" in shop.answer("do you sell board games", [], "en")

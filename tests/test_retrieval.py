@@ -1654,3 +1654,19 @@ def test_a_unit_a_document_abbreviates_is_a_word_of_its_passage():
     bm25 = BM25(["Tarima flotante instalada: 38 € el m² " + unit_words("38 € el m²"),
                  "Precios con IVA incluido."])
     assert bm25.coverage("metro de tarima")[0] == 1.0
+
+
+def test_a_one_sentence_section_under_a_title_is_read_under_its_own_heading_too():
+    """A longer passage's sentences are embedded without the headings above them; a
+    passage of one sentence had only its whole, the document's title included ("ENVÍOS Y
+    CONDICIONES ... / Devoluciones / Por ser un alimento fresco..."), and its own heading."""
+    from app.services.retrieval.index import views
+    from app.services.retrieval.splitter import Passage
+
+    rule = Passage("Por ser un alimento fresco, no aceptamos devoluciones.", "envios.pdf",
+                   ("ENVÍOS Y CONDICIONES DE LA TIENDA ONLINE", "Devoluciones"))
+    assert ("sentence", "Devoluciones\nPor ser un alimento fresco, no aceptamos "
+                        "devoluciones.") in views(rule, [])
+    alone = Passage("Por ser un alimento fresco, no aceptamos devoluciones.", "envios.pdf",
+                    ("Devoluciones",))
+    assert [kind for kind, _ in views(alone, [])] == ["passage", "heading"]

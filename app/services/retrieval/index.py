@@ -80,7 +80,11 @@ def views(passage: Passage, questions: list[str]) -> list[tuple[str, str]]:
     sentence, and the `questions` it answers by the kind of fact it gives (`facts`).
 
     A short question is closest in meaning to a short text: "is there parking?" to the one
-    sentence that mentions it, "where are you?" to the question an address answers.
+    sentence that mentions it, "where are you?" to the question an address answers. A
+    passage of one sentence under a document's title is read under its own heading alone
+    too, as the sentences of a longer one are read without it: a PDF of one-line rules had
+    each embedded with "ENVÍOS Y CONDICIONES DE LA TIENDA ONLINE", closer to every question
+    about shipping than its own words.
     """
     sentences = [s.strip() for s in SENTENCE.split(passage.text)
                  if len(s.strip()) >= MIN_SENTENCE_CHARS]
@@ -92,7 +96,9 @@ def views(passage: Passage, questions: list[str]) -> list[tuple[str, str]]:
         heading = f"{heading} {sentences[0]}"
     return [("passage", passage.searchable),
             *([("heading", heading)] if passage.headings else []),
-            *([("sentence", s) for s in sentences] if len(sentences) > 1 else []),
+            *([("sentence", s) for s in sentences] if len(sentences) > 1 else
+              [("sentence", f"{passage.headings[-1]}\n{passage.text}")]
+              if len(passage.headings) > 1 and len(sentences) == 1 else []),
             *[("fact", question) for question in questions]]
 
 
