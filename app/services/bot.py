@@ -780,8 +780,7 @@ class Bot:
         """Whether the passage names a place, as one that says where a business sends
         does ("No enviamos a Baleares", "Entregamos gratis en Sevilla"): a name of the
         documents (`names_in`) that is no brand or acronym."""
-        return any(folded in self.detector.names and folded not in self._terms
-                   for _, folded in words(hit.passage.text))
+        return any(self._document_name(folded) for _, folded in words(hit.passage.text))
 
     def _sent_to_the_unknown(self, query: str, language: str | None) -> frozenset[str]:
         """The words (folded) of the place `query` asks to have something sent to
@@ -977,8 +976,12 @@ class Bot:
         and `text` uses it to set the scene, after a preposition of place ("the best hotel
         in Valencia", "¿envíos a Canarias?"), not as what it asks about: "do you take bizum"
         had left only "take" to reach the payment methods."""
-        return (folded in self.detector.names and folded not in self._terms
-                and folded in _scene_names(text))
+        return self._document_name(folded) and folded in _scene_names(text)
+
+    def _document_name(self, folded: str) -> bool:
+        """Whether the documents write the word only as a name (`names_in`), and it is no
+        brand or acronym (`terms_in`)."""
+        return folded in self.detector.names and folded not in self._terms
 
     def _held(self, text: str) -> Callable[[Hit], float]:
         """The share of the information of `text` a hit holds (`KnowledgeIndex.coverage`),

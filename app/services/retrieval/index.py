@@ -94,11 +94,15 @@ def views(passage: Passage, questions: list[str]) -> list[tuple[str, str]]:
         # revisión?" and "¿cuánto cuesta una revisión?"): with its answer's first sentence,
         # it says what it answers.
         heading = f"{heading} {sentences[0]}"
+    if len(sentences) > 1:
+        alone = sentences
+    elif sentences and len(passage.headings) > 1:  # one sentence, under a document's title
+        alone = [f"{passage.headings[-1]}\n{passage.text}"]
+    else:
+        alone = []
     return [("passage", passage.searchable),
             *([("heading", heading)] if passage.headings else []),
-            *([("sentence", s) for s in sentences] if len(sentences) > 1 else
-              [("sentence", f"{passage.headings[-1]}\n{passage.text}")]
-              if len(passage.headings) > 1 and len(sentences) == 1 else []),
+            *[("sentence", text) for text in alone],
             *[("fact", question) for question in questions]]
 
 
