@@ -1966,6 +1966,18 @@ def test_a_place_to_send_to_that_no_document_names_does_not_refuse_the_shipping_
         "no_answer", "es")
 
 
+def test_a_follow_up_that_names_another_place_asks_the_question_before_of_it(index_cache):
+    """"y a mallorca?" after "¿enviáis a Madrid?" asks whether the brewery sends to
+    Mallorca: read with the question before, the place no document names had left its
+    shipping page ("No enviamos a Baleares") under the bar. The same in English."""
+    brewery = _eval_bot("cerveceria", index_cache)
+    replies = _conversation(brewery, "es", "enviais a madrid?", "y a mallorca?")
+    assert "No enviamos a Baleares" in replies[-1]
+    shop = _eval_bot("herbolario", index_cache)
+    replies = _conversation(shop, "en", "do you ship to madrid", "and to the canary islands?")
+    assert "No enviamos a Canarias" in replies[-1]
+
+
 def test_a_place_to_send_to_is_left_out_only_where_a_passage_names_where_it_sends(
         index_cache):
     """A cheese maker's "Si llega en mal estado... mándanos una foto" holds "mandar" and

@@ -384,6 +384,11 @@ DESTINATION = re.compile(
 # from the question before it.
 FOLLOWS_ON = re.compile(r"[¿¡\s]*(?:y|e|o|u|pero|and|or|but|what about|how about)\b",
                         re.IGNORECASE)
+# A follow-up that names only another place to send to ("y a Mallorca?", "and to the US?"):
+# after a question on sending somewhere (`DESTINATION`), it asks the same of that place.
+ANOTHER_DESTINATION = re.compile(
+    r"[¿¡\s]*(?:y|e|and|what about|how about)\s+(?:a|al|hasta|to)\s+(?P<place>"
+    r"(?:(?:the|la|el|los|las)\s+)?[^\W\d_]+(?:\s+[^\W\d_]+)?)[\s?!.]*$", re.IGNORECASE)
 
 
 def build_prompt() -> ChatPromptTemplate:
@@ -598,8 +603,8 @@ class Bot:
         # obrador" share one word.
         job = bool(JOB_QUESTION.search(question))
 
-        def search(query: str, context: str = "",
-                   offered: Callable[[Hit], float] = offered) -> list[Hit]:
+        def search(query: str, context: str = "", offered: Callable[[Hit], float] = offered,
+                   whole: bool = whole) -> list[Hit]:
             # Twice the passages the answer uses: a translation of the best one may be further.
             found = self.retriever.search(query, 2 * self.passages, context=context,
                                           language=language)
@@ -658,6 +663,11 @@ class Bot:
             hits = search(question, earlier)
             hit = self.retriever.hit(before, question, earlier, language=language)
             return [hit, *(other for other in hits if other.position != before)]
+        if earlier is not None and (sent := _sent_elsewhere(question, earlier)):
+            # "y a Mallorca?" after "¿enviáis a Tenerife?" is "¿enviáis a Mallorca?": read
+            # with the question before, a place no document names had left the shipping page
+            # under the bar, where the question asked whole clears it (`_sent_to_the_unknown`).
+            return search(sent, offered=self._offered(sent, language), whole=not small_talk)
         if earlier is not None and short and FOLLOWS_ON.match(question):
             # "y es gratis?", "and on Sundays?": it says itself that it continues the question
             # before, so it is not read alone even when a passage matches it alone.
@@ -1242,6 +1252,16 @@ def _as_quoted(passage: Passage) -> str:
     heading; never empty, which every reply would hold."""
     return titled(passage.headings[-1] if passage.headings else "",
                   passage.text.strip()) or "\0"
+
+
+def _sent_elsewhere(question: str, earlier: str) -> str | None:
+    """The question before asked again of the place a follow-up names (`ANOTHER_DESTINATION`),
+    when it asked to have something sent somewhere (`DESTINATION`)."""
+    other = ANOTHER_DESTINATION.match(question)
+    sent = DESTINATION.search(earlier) if other else None
+    if sent is None:
+        return None
+    return earlier[:sent.start("place")] + other["place"] + earlier[sent.end("place"):]
 
 
 def _asks_where_you_are(question: str) -> bool:
