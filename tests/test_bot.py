@@ -186,10 +186,14 @@ def test_a_question_is_not_taken_for_a_greeting(bot):
 def test_asking_for_help_with_something_is_not_a_greeting(bot, message, language):
     """"can you help me with his will" was 0.66 from "how can you help me" and got the
     greeting: help with something names what it is about, and is refused when no document
-    says it. Asking what the assistant can help with is still a greeting."""
+    says it. Asking what the assistant can help with, or for help with a question, is still
+    a greeting."""
     assert bot.smalltalk.classify(message)[0] is None
     assert bot.answer(message, [], language) == TEXTS.get("no_answer", language)
     assert bot.smalltalk.classify("en qué me puedes ayudar?")[0] == "greeting"
+    for announcing in ("me puedes ayudar con una duda?", "can you help me with something?",
+                       "can you help me with a quick question"):
+        assert bot.smalltalk.classify(announcing)[0] == "greeting", announcing
 
 
 def test_the_first_greeting_does_not_wait_for_the_examples_to_be_encoded(index_cache):

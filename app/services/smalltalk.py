@@ -67,8 +67,15 @@ NEVER_ASKED = frozenset("donde adonde cuanto cuanta cuantos cuantas where why wh
                         .split())
 NEVER_ASKED_IN_GREETINGS = NEVER_ASKED | {"cuando", "when"}
 # Asking for help with something names what it is about, which a greeting never does: "can
-# you help me with his will" was 0.66 from "how can you help me" and got the greeting.
-HELP_WITH = re.compile(r"\b(?:help|ayud\w*)\b.*\b(?:with|con)\s+\w")
+# you help me with his will" was 0.66 from "how can you help me" and got the greeting. Help
+# with a question, a doubt or something ("¿me ayudas con una duda?") announces one, as
+# "hola, una pregunta" does: that is a greeting.
+HELP_WITH = re.compile(r"\b(?:help|ayud\w*)\b.*?\b(?:with|con)\s+(?P<what>.+)")
+ANNOUNCED = frozenset("""
+un una unos unas a an some small quick pequeña pequeño cosa cosita cosas duda dudita dudas
+pregunta preguntita preguntas consulta consultas algo question questions something thing
+things anything
+""".split())
 # Asking to talk with someone of the business, whoever they are ("quiero hablar con la
 # peluquera", "can I speak to the manager"): the examples cannot list every trade's staff, and
 # the encoder put "hablar con una peluquera" at 0.59 from "hablar con una persona". Not with
@@ -164,8 +171,9 @@ class SmallTalk:
         never = NEVER_ASKED_IN_GREETINGS if kind == "greeting" else NEVER_ASKED
         if never.intersection(plain.split()):
             return None, None, score  # "where are you guys" is no "who are you"
-        if kind == "greeting" and HELP_WITH.search(plain):
-            return None, None, score
+        helped = HELP_WITH.search(plain) if kind == "greeting" else None
+        if helped and not set(helped["what"].split()) <= ANNOUNCED:
+            return None, None, score  # "can you help me with his will" asks
         return (*self.labels[best], score)
 
 
