@@ -194,7 +194,8 @@ def test_asking_for_help_with_something_is_not_a_greeting(bot, message, language
     assert bot.answer(message, [], language) == TEXTS.get("no_answer", language)
     assert bot.smalltalk.classify("en qué me puedes ayudar?")[0] == "greeting"
     for announcing in ("me puedes ayudar con una duda?", "can you help me with something?",
-                       "can you help me with a quick question"):
+                       "can you help me with a quick question",
+                       "me puedes ayudar con una pequeña cosa"):
         assert bot.smalltalk.classify(announcing)[0] == "greeting", announcing
 
 

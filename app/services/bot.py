@@ -380,10 +380,10 @@ ASKS = {"price": PRICE_QUESTION, "time": DURATION_QUESTION, "days": HOURS_QUESTI
 # Mallorca?", "me lo mandáis a Sevilla?", "do you ship to the UK?"): a place the documents
 # never name, nor anything like it, says nothing of whether they cover the question; their
 # page on shipping says where they send (`Bot._sent_to_the_unknown`).
+PLACE = r"(?:(?:the|la|el|los|las|my|mi)\s+)?[^\W\d_]+(?:\s+[^\W\d_]+)?"
 DESTINATION = re.compile(
     r"\b(?:envi[aá]\w*|env[ií]\w*|mand[aá]\w*|llev[aá]is|llevan|ship|send|deliver|post|mail)"
-    r"(?:\s+[^\W\d_]+){0,3}?\s+(?:a|al|hasta|to)\s+(?P<place>"
-    r"(?:(?:the|la|el|los|las|my|mi)\s+)?[^\W\d_]+(?:\s+[^\W\d_]+)?)[\s?!.]*$",
+    rf"(?:\s+[^\W\d_]+){{0,3}}?\s+(?:a|al|hasta|to)\s+(?P<place>{PLACE})[\s?!.]*$",
     re.IGNORECASE)
 # A message that opens with "and", "or", "but", "what about" (Spanish and English) carries on
 # from the question before it.
@@ -392,8 +392,8 @@ FOLLOWS_ON = re.compile(r"[¿¡\s]*(?:y|e|o|u|pero|and|or|but|what about|how abo
 # A follow-up that names only another place to send to ("y a Mallorca?", "and to the US?"):
 # after a question on sending somewhere (`DESTINATION`), it asks the same of that place.
 ANOTHER_DESTINATION = re.compile(
-    r"[¿¡\s]*(?:y|e|and|what about|how about)\s+(?:a|al|hasta|to)\s+(?P<place>"
-    r"(?:(?:the|la|el|los|las)\s+)?[^\W\d_]+(?:\s+[^\W\d_]+)?)[\s?!.]*$", re.IGNORECASE)
+    rf"[¿¡\s]*(?:y|e|and|what about|how about)\s+(?:a|al|hasta|to)\s+(?P<place>{PLACE})"
+    r"[\s?!.]*$", re.IGNORECASE)
 
 
 def build_prompt() -> ChatPromptTemplate:

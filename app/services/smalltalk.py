@@ -69,10 +69,10 @@ NEVER_ASKED_IN_GREETINGS = NEVER_ASKED | {"cuando", "when"}
 # Asking for help with something names what it is about, which a greeting never does: "can
 # you help me with his will" was 0.66 from "how can you help me" and got the greeting. Help
 # with a question, a doubt or something ("¿me ayudas con una duda?") announces one, as
-# "hola, una pregunta" does: that is a greeting.
+# "hola, una pregunta" does: that is a greeting. (Folded, as `classify` reads a message.)
 HELP_WITH = re.compile(r"\b(?:help|ayud\w*)\b.*?\b(?:with|con)\s+(?P<what>.+)")
 ANNOUNCED = frozenset("""
-un una unos unas a an some small quick pequeña pequeño cosa cosita cosas duda dudita dudas
+un una unos unas a an some small quick pequena pequeno cosa cosita cosas duda dudita dudas
 pregunta preguntita preguntas consulta consultas algo question questions something thing
 things anything
 """.split())
