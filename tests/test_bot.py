@@ -1972,6 +1972,21 @@ def test_a_passage_that_stands_out_and_holds_the_question_clears_a_lower_bar(ind
         "no_answer", "es")
 
 
+def test_a_vosotros_verb_is_answered_by_the_passage_that_says_it_in_the_first_person(
+        index_cache):
+    """"¿atendéis conejos?" was refused by a vet whose introduction names rabbits: the
+    folded "atendeis", which Snowball leaves whole, only met its FAQ's "¿Atendéis a
+    domicilio?", and its English stem no passage, so the introduction held half the
+    question (0.726). "¿me quitáis un par de eslabones?" never met a jeweller's "quitar
+    eslabones"."""
+    vet = _eval_bot("veterinaria", index_cache)
+    assert "conejos" in vet.answer("atendeis conejos?", [], "es").lower()
+    jeweller = _eval_bot("relojeria", index_cache)
+    assert vet.answer("atendeis caballos?", [], "es") == TEXTS.get("no_answer", "es")
+    assert "eslabones" in jeweller.answer(
+        "me quitais un par de eslabones a la correa metalica?", [], "es")
+
+
 def test_a_place_to_send_to_that_no_document_names_does_not_refuse_the_shipping_page(
         index_cache):
     """A brewery's shipping page says "No enviamos a Baleares"; "enviais a mallorca?" held a

@@ -1098,6 +1098,19 @@ def test_words_are_folded_and_stemmed_for_both_languages():
     assert terms("¿y el de la?") == []
 
 
+def test_a_vosotros_verb_meets_the_documents_nosotros_form():
+    """"¿atendéis conejos?", "¿me devolvéis el dinero?": folded to "atendeis" and
+    "devolveis", which Snowball leaves whole, the verb never met the documents' "atendemos"
+    and "devolvemos", and its English stem counted as a word no passage uses. It is the
+    Spanish stem of its accented form, alone, typed with its accent or without."""
+    assert terms("atendéis") == terms("atendeis") == ["atend"]
+    assert set(terms("devolveis")) <= set(terms("devolvemos"))
+    assert set(terms("¿me lo enviais?")) <= set(terms("enviamos"))
+    assert terms("paris tennis") == terms("paris") + terms("tennis")  # no verbs
+    bm25 = BM25(["Atendemos perros, gatos y conejos.", "Abrimos de lunes a viernes."])
+    assert bm25.coverage("atendeis conejos?")[0] == pytest.approx(1.0)
+
+
 def test_the_pieces_of_an_english_contraction_are_no_words():
     """The "s" of "it's" had stood for "ves" and "vez" in a ham shop's Spanish documents,
     and "what's the weather in zaragoza today" reached a hair salon's address."""

@@ -814,19 +814,17 @@ class Bot:
         return frozenset(folded for _, folded in place)
 
     def _names_asked(self, query: str) -> str:
-        """The names of `query` when the rest is asking verbs that no document uses
-        ("¿trabajáis en Mairena?" of a cleaning firm that lists the towns it works in; "vivo
-        en Utebo, ¿llegáis?", `without_whereabouts`): the question is about the names,
-        which a passage that names them holds. "The best hotel in Valencia" asks for a
-        hotel."""
+        """The names of `query` when the rest is asking verbs ("¿trabajáis en Mairena?" of a
+        cleaning firm that lists the towns it works in; "vivo en Utebo, ¿llegáis?",
+        `without_whereabouts`): the question is about the names, which a passage that names
+        them holds, whether or not it uses the verb ("Trabajamos en..."). "The best hotel in
+        Valencia" asks for a hotel."""
         found = words(without_whereabouts(query))
         names = [written for written, folded in found if self._a_name(folded, query)]
         asking = [written for written, folded in found if not self._a_name(folded, query)]
         if not names or not asking:
             return ""
-        unknown = set(self.retriever.index.unknown_words(query))
-        return " ".join(names) if all(
-            asking_verb(word) and word in unknown for word in asking) else ""
+        return " ".join(names) if all(asking_verb(word) for word in asking) else ""
 
     def _offered(self, question: str, language: str | None) -> Callable[[Hit], float]:
         """How much of what an offer question asks about (`OFFER_QUESTION`), or the place a
