@@ -20,6 +20,7 @@ from functools import cache, lru_cache
 from app.services.retrieval.analysis import (
     ENGLISH_GRAMMAR,
     SPANISH_GRAMMAR,
+    accented,
     fold,
     spelled_out,
 )
@@ -129,7 +130,7 @@ class LanguageDetector:
         """The likelier language of `text` alone, and how sure the detector is (0.5-1).
         Chat abbreviations are read written out: "do u have wifi" was 59% English, under the
         bar, and got a Spanish reply; "do you have wifi" is 75%."""
-        text = spelled_out(UNACCENTED_VOSOTROS.sub(_accented, text))
+        text = spelled_out(UNACCENTED_VOSOTROS.sub(accented, text))
         if self.names:
             written = WORD.findall(text)
             kept = [word for word in written if fold(word) not in self.names]
@@ -213,8 +214,3 @@ def grammar_of(text: str) -> str | None:
         return ranked[0][0]
     return None
 
-
-def _accented(match: re.Match) -> str:
-    """"teneis" as "tenéis", "aceptais" as "aceptáis"."""
-    stem, vowel = match.group(1), match.group(2)
-    return stem + {"a": "á", "e": "é", "A": "Á", "E": "É"}[vowel] + match.group()[-2:]

@@ -101,11 +101,14 @@ UNSTRESSED = re.compile(r"(?<![qg])ue|ie")  # not the "u" of "que", "guerra"
 # dinero?" never met the documents' "devolvemos", and the English stem Snowball gave it
 # ("devolvei") counted as a word no passage uses. Such a word is Spanish: it has the stem
 # of its accented form, alone. (Every set, one run: Spanish +9 right, refusals the same.)
-VOSOTROS_ENDING = re.compile(r"(?<=[a-z]{3})([ae])is$")
+VOSOTROS_ENDING = re.compile(r"([a-z]{3,})([ae])is$")
 
 
-def _stressed(ending: re.Match) -> str:
-    return "áis" if ending.group(1) == "a" else "éis"
+def accented(match: re.Match) -> str:
+    """A "vosotros" verb typed without its accent, matched with its stem and the vowel
+    before "-is": "teneis" as "tenéis", "aceptais" as "aceptáis"."""
+    stem, vowel = match.group(1), match.group(2)
+    return stem + {"a": "á", "e": "é", "A": "Á", "E": "É"}[vowel] + match.group()[-2:]
 
 
 def _plain_root(diphthong: re.Match) -> str:
@@ -122,7 +125,7 @@ def stems(word: str) -> tuple[str, ...]:
     "dormimos" ("bueno" stays itself, though "bono" is its root without one); a "vosotros"
     verb's Spanish stem alone (`VOSOTROS_ENDING`)."""
     if VOSOTROS_ENDING.search(word):
-        return (_STEMMERS[0].stemWord(VOSOTROS_ENDING.sub(_stressed, word)),)
+        return (_STEMMERS[0].stemWord(VOSOTROS_ENDING.sub(accented, word)),)
     # "apuntarte" as "apuntar", as Snowball reads "apuntarme".
     spanish = _STEMMERS[0].stemWord(word[:-2] if ENCLITIC_TE.search(word) else word)
     english = _STEMMERS[1].stemWord(word)
