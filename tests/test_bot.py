@@ -1981,8 +1981,8 @@ def test_a_vosotros_verb_is_answered_by_the_passage_that_says_it_in_the_first_pe
     eslabones"."""
     vet = _eval_bot("veterinaria", index_cache)
     assert "conejos" in vet.answer("atendeis conejos?", [], "es").lower()
-    jeweller = _eval_bot("relojeria", index_cache)
     assert vet.answer("atendeis caballos?", [], "es") == TEXTS.get("no_answer", "es")
+    jeweller = _eval_bot("relojeria", index_cache)
     assert "eslabones" in jeweller.answer(
         "me quitais un par de eslabones a la correa metalica?", [], "es")
 
