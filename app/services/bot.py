@@ -282,6 +282,9 @@ BEST_QUESTION = re.compile(
 KIND_OF = frozenset("de del para sin con".split())
 ASIDE = frozenset("a al en por hasta desde sobre".split())
 ALTERNATIVE = frozenset("o u y e ni".split())
+# After "de", an article or a possessive says whose or which one, not what kind: "el mando
+# de la play", "una vidriera de la iglesia".
+WHOSE = frozenset("el la los las mi mis tu tus su sus nuestro nuestra nuestros nuestras".split())
 DETERMINER = frozenset("""
 un una unos unas el la los las algun alguna algunos algunas algo mas tambien tb todo toda
 todos todas vuestro vuestra vuestros vuestras otro otra otros otras cosa cosas opcion opciones
@@ -1277,7 +1280,8 @@ def _asks_where_you_are(question: str) -> bool:
 def _kinds_asked(offered: str) -> list[set[str]]:
     """The words that say what a Spanish offer asks for, one set per alternative (`KIND_OF`):
     "fundas y protectores de pantalla" is [{fundas}, {protectores, pantalla}]; the kind of
-    its kind is no more ("talleres para despedidas de soltera": {talleres, despedidas})."""
+    its kind is no more ("talleres para despedidas de soltera": {talleres, despedidas}), nor
+    whose it is ("el mando de la play": {mando}, `WHOSE`)."""
     kinds: list[set[str]] = [set()]
     state = "noun"  # then "head" (its adjectives), a preposition, and "done"
     for word in WORD.findall(fold(offered)):
@@ -1287,6 +1291,8 @@ def _kinds_asked(offered: str) -> list[set[str]]:
         elif word in KIND_OF or word in ASIDE:  # one before the noun leads to it
             state = word if state == "head" else state if state == "noun" else "done"
         elif word in DETERMINER or word in STOPWORDS:
+            if state == "de" and word in WHOSE:
+                state = "done"
             continue
         elif state == "noun" or (state in KIND_OF and not (
                 state == "para" and INFINITIVE.fullmatch(word))):
