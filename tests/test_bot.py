@@ -1044,6 +1044,22 @@ def _conversation(bot, language: str, *messages: str) -> list[str]:
     return [content for role, content in history if role == "assistant"]
 
 
+def test_a_follow_up_that_asks_something_else_is_asked_of_the_thing_not_of_its_price(
+        index_cache):
+    """"¿Y cuánto tardáis?" after "se me ha roto la pantalla del iphone 13, ¿cuánto cuesta
+    cambiarla?" asks how long of the screen, not of its price: read with the whole question
+    before, "cuánto cuesta" had led a phone repair shop to its FAQ on repair times in
+    general, ahead of *Pantalla rota* ("la cambiamos en 1 hora"), and a glazier to its
+    emergency call-outs ahead of the times it takes to make a shower screen."""
+    shop = _eval_bot("moviles", index_cache)
+    assert "1 hora" in _conversation(
+        shop, "es", "se me ha roto la pantalla del iphone 13, cuanto cuesta cambiarla?",
+        "y cuanto tardais?")[1]
+    glazier = _eval_bot("cristaleria", index_cache)
+    assert "en 10 a 15 días" in _conversation(
+        glazier, "es", "cuanto cuesta una mampara para la ducha", "y cuanto tardais?")[1]
+
+
 def test_a_follow_up_that_only_asks_how_long_is_asked_of_the_answer_before(index_cache):
     """"¿Cuánto tarda?" after the price of a procedure found the FAQ "¿Cuánto se tarda en
     conseguir cita para la huella?": it names nothing, so it asks about what the answer

@@ -613,6 +613,8 @@ class Bot:
 
         def search(query: str, context: str = "", offered: Callable[[Hit], float] = offered,
                    whole: bool = whole) -> list[Hit]:
+            if context and any(asks.search(query) for asks in ASKS.values()):
+                context = _without_asking(context)
             # Twice the passages the answer uses: a translation of the best one may be further.
             found = self.retriever.search(query, 2 * self.passages, context=context,
                                           language=language)
@@ -1275,6 +1277,15 @@ def _asks_where_you_are(question: str) -> bool:
     found = {folded for _, folded in words(question)}
     return bool(found & (PLACE_ASKED | ADDRESS_WORDS)) and found <= (
         STOPWORDS | PLACE_ASKED | ADDRESS_WORDS | BEING_THERE | PREMISES | YOURS)
+
+
+def _without_asking(question: str) -> str:
+    """`question` without what it asks (`ASKS`: "cuánto cuesta", "cuánto tardáis", "a qué
+    hora"), when something is left: what it asked of."""
+    topic = question
+    for asks in ASKS.values():
+        topic = asks.sub(" ", topic)
+    return topic if words(topic) else question
 
 
 def _kinds_asked(offered: str) -> list[set[str]]:
