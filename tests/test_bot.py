@@ -1095,6 +1095,15 @@ def test_a_short_follow_up_is_answered_by_the_passage_before_when_it_holds_more_
     assert "5 €" in _conversation(shop, "en", "do you deliver", "how much does delivery cost")[1]
 
 
+def test_the_business_s_own_counter_is_no_place_elsewhere(index_cache):
+    """"When is the box office open", asked of a theatre whose documents are Spanish and say
+    *taquilla*: "box" and "office" are words they never use, nor anything like them, and the
+    box office had been read as a place elsewhere, whose hours no passage gives."""
+    theatre = _eval_bot("teatro", index_cache)
+    assert "de martes a sábado de 11:00 a 14:00" in theatre.answer(
+        "when is the box office open", [], "en")
+
+
 def test_a_business_with_no_street_is_found_where_its_documents_place_it(index_cache):
     """A ski hire shop "a 50 metros de la telecabina", with no street in its documents:
     "¿dónde está la tienda?" and "where are you" were refused."""

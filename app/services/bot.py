@@ -169,7 +169,8 @@ ubicados situado situada situados exactamente located situated find exactly
 """.split())
 PREMISES = frozenset("""
 oficina tienda local clinica consulta academia escuela taller estudio sede despacho gimnasio
-office shop store school studio clinic premises gym
+taquilla recepcion secretaria
+office shop store school studio clinic premises gym box reception
 """.split())
 YOURS = frozenset("vuestra vuestro vuestras vuestros nuestra nuestro guys".split())
 # The times of year, months and days a question of opening hours may name that the
@@ -777,7 +778,7 @@ class Bot:
         elsewhere = bool(asked and [
             word for word in self.retriever.index.strange_words(
                 self.retriever.index.read(query, language))
-            if fold(word) not in SEASONS | WHICH_ONE])
+            if fold(word) not in PREMISES | SEASONS | WHICH_ONE])
         plain = [(written, folded) for written, folded in found
                  if not self._a_name(folded, query) and not (elsewhere and folded in asked)]
         if len(plain) == len(found) and searched:
