@@ -1095,6 +1095,19 @@ def test_a_short_follow_up_is_answered_by_the_passage_before_when_it_holds_more_
     assert "5 €" in _conversation(shop, "en", "do you deliver", "how much does delivery cost")[1]
 
 
+def test_the_verb_a_customer_asks_with_breaks_a_near_tie(index_cache):
+    """The verb of "¿os lleváis el cristal roto?" says what is asked of a glazier; the broken
+    glass is only what about. Its emergencies ("si se te ha roto un cristal") had come 0.037
+    ahead of "Nos llevamos el cristal viejo", and a bookshop's gift vouchers ahead of its
+    gift wrapping for "¿me lo envolvéis para regalo?"."""
+    glazier = _eval_bot("cristaleria", index_cache)
+    assert glazier.answer("os llevais el cristal roto?", [], "es").startswith(
+        "## Recogida de escombros")
+    bookshop = _eval_bot("libreria", index_cache)
+    assert "envolvemos para regalo gratis" in bookshop.answer(
+        "me lo envolveis para regalo?", [], "es").lower()
+
+
 def test_the_business_s_own_counter_is_no_place_elsewhere(index_cache):
     """"When is the box office open", asked of a theatre whose documents are Spanish and say
     *taquilla*: "box" and "office" are words they never use, nor anything like them, and the
