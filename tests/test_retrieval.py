@@ -1091,6 +1091,21 @@ def test_a_long_section_is_split_with_overlap_and_keeps_its_headings():
     assert all(len(p.text) <= 400 and p.text.startswith("Each") for p in passages)
 
 
+def test_a_piece_of_a_hard_wrapped_section_opens_at_a_sentence():
+    """Plain text and PDF wrap their paragraphs by hand: the overlap of a long section's
+    next piece, cut at a line, had opened it with the last line of the sentence before
+    ("caduca.", of "Pasado ese plazo el premio / caduca."), and the reply quoting it."""
+    paragraph = ("Tienes tres meses desde el día siguiente al sorteo para cobrar. Pasado ese "
+                 "plazo el premio\ncaduca.")
+    other = ("Si has perdido el décimo no podemos pagarlo: el décimo es un documento al "
+             "portador\ny lo cobra quien lo presenta.")
+    markdown = "## Cobrar un premio\n\n" + "\n\n".join([paragraph] * 4 + [other] * 3)
+    passages = split_document(markdown, "premios.txt", chunk_chars=400, overlap_chars=100)
+    assert len(passages) > 1
+    assert all(p.text[0].isupper() for p in passages), [p.text[:20] for p in passages]
+    assert other.split(":")[0] in passages[-1].text
+
+
 def test_words_are_folded_and_stemmed_for_both_languages():
     assert fold("Envíos ÚBEDA") == "envios ubeda"
     assert set(terms("envío")) & set(terms("ENVIOS"))

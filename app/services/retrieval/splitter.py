@@ -21,6 +21,8 @@ OVERLAP_CHARS = 100
 SPACES = re.compile(r"[^\S\n\r ]+")
 # A sentence's end, before a closing bracket or quote if any.
 SENTENCE_END = re.compile(r"[.!?…][)\]»\"']*\s*\Z")
+# A sentence's end within a text, and the space after it.
+SENTENCE_BREAK = re.compile(r"[.!?…][)\]»\"']*\s+")
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,24 @@ def split_document(markdown: str, source: str, chunk_chars: int = CHUNK_CHARS,
     for section in sections:
         headings = tuple(section.metadata[key] for _, key in HEADERS if key in section.metadata)
         for part in (section.page_content,) if headings else _paragraphs(section.page_content):
-            for text in pieces.split_text(part):
+            for number, text in enumerate(pieces.split_text(part)):
+                if number:
+                    text = _from_a_sentence(text, overlap_chars)
                 if re.search(r"\w", text):  # not a rule ("---") or a row of symbols alone
                     passages.append(Passage(text.strip(), source, headings))
     return passages
+
+
+def _from_a_sentence(piece: str, overlap_chars: int) -> str:
+    """A piece after the first of a section, from the first sentence its overlap starts:
+    the overlap is cut at a line, and a hard-wrapped paragraph's last line is the end of a
+    sentence ("caduca." opened the next piece of a lottery office's prizes, and the reply
+    that quoted it). A piece that opens a sentence, or whose overlap holds no sentence's
+    end, is left whole."""
+    if not piece[:1].islower():
+        return piece
+    end = SENTENCE_BREAK.search(piece, 0, overlap_chars + 1)
+    return piece[end.end():] if end and piece[end.end():].strip() else piece
 
 
 def _paragraphs(text: str) -> list[str]:
