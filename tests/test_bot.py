@@ -1095,6 +1095,24 @@ def test_a_short_follow_up_is_answered_by_the_passage_before_when_it_holds_more_
     assert "5 €" in _conversation(shop, "en", "do you deliver", "how much does delivery cost")[1]
 
 
+def test_a_recommendation_asked_with_the_thing_first_is_asked_as_an_offer_to_recommend(
+        index_cache):
+    """"¿Qué otorrino me recomendáis?" asks a hearing centre to recommend a doctor, which
+    it never does: its passage on public funding ("con receta del otorrino") had answered.
+    So had a mattress shop's mattresses for "¿me podéis recomendar un fisio para la
+    espalda?". What the documents do recommend is still answered ("¿qué bombín me
+    recomendáis?" at a locksmith's)."""
+    centre = _eval_bot("auditivo", index_cache)
+    assert centre.answer("que otorrino me recomendais", [], "es") == TEXTS.get(
+        "no_answer", "es")
+    shop = _eval_bot("colchones", index_cache)
+    assert shop.answer("me podeis recomendar un fisio para la espalda", [], "es") == TEXTS.get(
+        "no_answer", "es")
+    locksmith = _eval_bot("cerrajeria", index_cache)
+    assert "antibumping" in locksmith.answer(
+        "me han intentado entrar en casa, que bombin me recomendais", [], "es")
+
+
 def test_the_verb_a_customer_asks_with_breaks_a_near_tie(index_cache):
     """The verb of "¿os lleváis el cristal roto?" says what is asked of a glazier; the broken
     glass is only what about. Its emergencies ("si se te ha roto un cristal") had come 0.037

@@ -273,6 +273,18 @@ BEST_QUESTION = re.compile(
     r"(?:cu[aá]l(?:es)?|qu[eé])\s+(?:es|son)\s+(?:el|la|los|las)\s+mejor(?:es)?)\s+"
     r"(?P<offered>[^?¿!.]+)|\bqu[eé]\s+(?P<cheapest>\w+(?:\s+de\s+\w+)?)\s+(?:es|son|sale|"
     r"salen)\s+(?:el\s+|la\s+|los\s+|las\s+)?m[aá]s\s+barat[oa]s?", re.IGNORECASE)
+# A recommendation asked with the thing before the verb ("¿qué otorrino me recomendáis?",
+# "which wine would you recommend") or after "poder" ("¿me podéis recomendar un fisio?"):
+# asked as the offer to recommend is (`OFFER_QUESTION`, `Bot._recommended`).
+RECOMMENDATION_ASKED = (
+    re.compile(r"\bqu[eé]\s+(?P<offered>[^?¿!.,]+?)\s+(?:(?:me|nos|le|les)\s+)?"
+               r"(?:recomend[aá]is|recomiendas?|recomiendan|aconsej[aá]is|aconsejas?)\b",
+               re.IGNORECASE),
+    re.compile(r"\b(?:pod[eé]is|puedes|puede|pueden)\s+(?:recomendar|aconsejar)(?:me|nos)?\s+"
+               r"(?P<offered>[^?¿!.]+)", re.IGNORECASE),
+    re.compile(r"\b(?:what|which)\s+(?P<offered>[^?¿!.,]+?)\s+(?:do|would|can|could)\s+you"
+               r"(?:\s+guys)?\s+(?:recommend|suggest)\b", re.IGNORECASE),
+)
 # What a Spanish offer question asks for, in each of its alternatives ("fundas y protectores
 # de pantalla"): the noun it opens with, after any determiner, and the first word after a
 # preposition that says which kind ("cámaras de fotos", "clases de ballet", "reformas de
@@ -851,6 +863,10 @@ class Bot:
         if not offer and (best := BEST_QUESTION.search(question)):
             return self._recommended(best["offered"] or best["cheapest"], language,
                                      whole_kind=False)
+        asked = None if offer else next(filter(None, (
+            pattern.search(question) for pattern in RECOMMENDATION_ASKED)), None)
+        if asked and words(asked["offered"]):  # not "¿qué me recomendáis?"
+            return self._recommended(asked["offered"], language)
         found = offer or HOURS_OF_A_PLACE.search(question)
         verb = question[:offer.start("offered")] if offer else ""
         if offer and RECOMMENDING.search(verb):
