@@ -1095,6 +1095,18 @@ def test_a_short_follow_up_is_answered_by_the_passage_before_when_it_holds_more_
     assert "5 €" in _conversation(shop, "en", "do you deliver", "how much does delivery cost")[1]
 
 
+def test_a_number_in_an_offer_says_which_one_and_a_cuanto_esta_asks_a_price(index_cache):
+    """"¿Tenéis pilas del 312?" asks a hearing centre for batteries, of a size its documents
+    do not list ("pilas de todos los tamaños"): the number had been read as the kind of
+    battery asked for, a word no passage uses, and the offer refused. "¿A cuánto está el
+    percebe?" asks a price as "¿cuánto cuesta?" does, and a shellfish shop had refused it."""
+    centre = _eval_bot("auditivo", index_cache)
+    assert "Vendemos pilas de todos los tamaños" in centre.answer(
+        "teneis pilas del 312?", [], "es")
+    shop = _eval_bot("marisco", index_cache)
+    assert "percebes desde 60 € el kilo" in shop.answer("a cuanto esta el percebe?", [], "es")
+
+
 def test_a_recommendation_asked_with_the_thing_first_is_asked_as_an_offer_to_recommend(
         index_cache):
     """"¿Qué otorrino me recomendáis?" asks a hearing centre to recommend a doctor, which
@@ -1162,6 +1174,7 @@ def test_what_a_spanish_offer_asks_for():
     assert _kinds_asked("una vidriera antigua de la iglesia") == [{"vidriera"}]
     assert _kinds_asked("el mando de la play") == [{"mando"}]
     assert _kinds_asked("la ropa de mi hijo") == [{"ropa"}]
+    assert _kinds_asked("pilas del 312") == [{"pilas"}]
 
 
 def test_an_offer_of_a_known_thing_is_not_refused_for_whose_it_is(index_cache):

@@ -110,7 +110,8 @@ HELD_APART = 0.3
 # 0.08 and 0.12 made the same answers right on the eval sets and no other change; 0.05, one.
 # "¿Cobráis desplazamiento?" and "do you charge for an estimate" ask a price too.
 PRICE_QUESTION = re.compile(
-    r"\b(?:cu[aá]nto (?:cuesta|cuestan|vale|valen|es|son|sale|salen|cobr\w*|me cobr\w*)|"
+    r"\b(?:cu[aá]nto (?:cuesta|cuestan|vale|valen|es|son|sale|salen|est[aá]n?|cobr\w*|"
+    r"me cobr\w*)|"
     r"cobr[aá]is|cobran|cobras|charges? for|"
     r"precios?|tarifas?|coste|how much|prices?|costs?|fees?|rates?)\b", re.IGNORECASE)
 MONEY = re.compile(r"\d\s*(?:€|euros?\b|eur\b|\$|£)|[€$£]\s*\d", re.IGNORECASE)
@@ -1346,7 +1347,8 @@ def _kinds_asked(offered: str) -> list[set[str]]:
             state = "noun"
         elif word in KIND_OF or word in ASIDE:  # one before the noun leads to it
             state = word if state == "head" else state if state == "noun" else "done"
-        elif word in DETERMINER or word in STOPWORDS:
+        elif word in DETERMINER or word in STOPWORDS or word.isdigit():
+            # A number says which one (a size, a model: "pilas del 312"), not what kind.
             if state == "de" and word in WHOSE:
                 state = "done"
             continue
