@@ -1104,6 +1104,17 @@ def test_a_piece_of_a_hard_wrapped_section_opens_at_a_sentence():
     assert len(passages) > 1
     assert all(p.text[0].isupper() for p in passages), [p.text[:20] for p in passages]
     assert other.split(":")[0] in passages[-1].text
+    # So with a figure: "Emergency call-outs are charged at / 35 euros an hour."
+    charged = "Emergency call-outs, day or night, are charged at\n35 euros an hour."
+    insured = "We are insured for any damage our staff cause in your home, up to 600,000 euros."
+    terms = "## Terms\n\n" + "\n\n".join([charged] * 6 + [insured] * 3)
+    pieces = split_document(terms, "terms.txt", chunk_chars=400, overlap_chars=100)
+    assert len(pieces) > 1 and not any(p.text.startswith("35") for p in pieces)
+    # A list's numbered items are no sentence's end: "2. Trae el DNI" opens its piece.
+    steps = "## Pasos\n\n" + "\n".join(f"{n}. Trae el documento número {n} firmado y fechado."
+                                           for n in range(1, 16))
+    numbered = split_document(steps, "pasos.txt", chunk_chars=200, overlap_chars=60)
+    assert all(re.match(r"\d+\. Trae", p.text) for p in numbered)
 
 
 def test_words_are_folded_and_stemmed_for_both_languages():

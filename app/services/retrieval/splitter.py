@@ -21,6 +21,9 @@ OVERLAP_CHARS = 100
 SPACES = re.compile(r"[^\S\n\r ]+")
 # A sentence's end, before a closing bracket or quote if any.
 SENTENCE_END = re.compile(r"[.!?…][)\]»\"']*\s*\Z")
+# What goes on with a sentence at a line's start: a word in lower case, or a figure that
+# numbers no list's item ("35 euros an hour.", not "2. Trae el DNI").
+MID_SENTENCE = re.compile(r"[^\W\d_](?<=[a-zà-ÿ])|\d(?![\d.,]*[.)]\s)")
 # A sentence's end within a text, and the space after it.
 SENTENCE_BREAK = re.compile(r"[.!?…][)\]»\"']*\s+")
 
@@ -57,21 +60,25 @@ def split_document(markdown: str, source: str, chunk_chars: int = CHUNK_CHARS,
     for section in sections:
         headings = tuple(section.metadata[key] for _, key in HEADERS if key in section.metadata)
         for part in (section.page_content,) if headings else _paragraphs(section.page_content):
+            start = 0
             for number, text in enumerate(pieces.split_text(part)):
-                if number:
-                    text = _from_a_sentence(text, overlap_chars)
+                found = part.find(text, start)
+                start = max(start, found)
+                if number and found > 0:
+                    text = _from_a_sentence(text, part[:found], overlap_chars)
                 if re.search(r"\w", text):  # not a rule ("---") or a row of symbols alone
                     passages.append(Passage(text.strip(), source, headings))
     return passages
 
 
-def _from_a_sentence(piece: str, overlap_chars: int) -> str:
-    """A piece after the first of a section, from the first sentence its overlap starts:
-    the overlap is cut at a line, and a hard-wrapped paragraph's last line is the end of a
-    sentence ("caduca." opened the next piece of a lottery office's prizes, and the reply
-    that quoted it). A piece that opens a sentence, or whose overlap holds no sentence's
-    end, is left whole."""
-    if not piece[:1].islower():
+def _from_a_sentence(piece: str, before: str, overlap_chars: int) -> str:
+    """A piece after the first of a section (`before` it, the section's text), from the
+    first sentence its overlap starts: the overlap is cut at a line, and a hard-wrapped
+    paragraph's last line is the end of a sentence ("caduca." opened the next piece of a
+    lottery office's prizes, "35 euros an hour." a villa manager's terms, and the replies
+    that quoted them). A piece that opens a sentence, or a list's item, or whose overlap
+    holds no sentence's end, is left whole."""
+    if SENTENCE_END.search(before) or not MID_SENTENCE.match(piece):
         return piece
     end = SENTENCE_BREAK.search(piece, 0, overlap_chars + 1)
     return piece[end.end():] if end and piece[end.end():].strip() else piece
