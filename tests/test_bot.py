@@ -1125,6 +1125,14 @@ def test_a_recommendation_asked_with_the_thing_first_is_asked_as_an_offer_to_rec
         "me han intentado entrar en casa, que bombin me recomendais", [], "es")
 
 
+def test_a_town_no_document_names_is_asked_of_the_towns_the_business_works_in(index_cache):
+    """"¿Trabajáis en Murcia?" asks an installer in Alicante whether it works there: its
+    list of towns, "Más lejos no trabajamos", answers, though it never names Murcia. It had
+    been refused, the town weighing as a word no passage holds."""
+    installer = _eval_bot("climatizacion", index_cache)
+    assert "Más lejos no trabajamos" in installer.answer("trabajais en murcia?", [], "es")
+
+
 def test_the_verb_a_customer_asks_with_breaks_a_near_tie(index_cache):
     """The verb of "¿os lleváis el cristal roto?" says what is asked of a glazier; the broken
     glass is only what about. Its emergencies ("si se te ha roto un cristal") had come 0.037

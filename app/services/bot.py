@@ -403,6 +403,13 @@ DESTINATION = re.compile(
     r"\b(?:envi[aá]\w*|env[ií]\w*|mand[aá]\w*|llev[aá]is|llevan|ship|send|deliver|post|mail)"
     rf"(?:\s+[^\W\d_]+){{0,3}}?\s+(?:a|al|hasta|to)\s+(?P<place>{PLACE})[\s?!.]*$",
     re.IGNORECASE)
+# Where the customer asks the business to work ("¿trabajáis en Murcia?", "do you work in
+# Benidorm", "¿cubrís Torrevieja?"): as a place to send to, a place no document names says
+# nothing of whether they cover it; the passage that lists where they work does.
+SERVED = re.compile(
+    r"\b(?:(?:trabaj[aá]is|trabajan|oper[aá]is|operan|work|operate)(?:\s+[^\W\d_]+){0,2}?"
+    r"\s+(?:en|por|in|around)|cubr[ií]s|cubren|cover)"
+    rf"\s+(?P<place>{PLACE})[\s?!.]*$", re.IGNORECASE)
 # A message that opens with "and", "or", "but", "what about" (Spanish and English) carries on
 # from the question before it.
 FOLLOWS_ON = re.compile(r"[¿¡\s]*(?:y|e|o|u|pero|and|or|but|what about|how about)\b",
@@ -823,7 +830,7 @@ class Bot:
         of what a passage must hold to answer it, as a name is not. "enviais a mallorca?"
         held a fifth of its words in a brewery's shipping page ("No enviamos a Baleares")
         and was refused at 0.729."""
-        sent = DESTINATION.search(query)
+        sent = DESTINATION.search(query) or SERVED.search(query)
         if sent is None or TO_HOME.search(sent.group()):
             return frozenset()
         place = words(sent["place"])
