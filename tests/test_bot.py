@@ -134,6 +134,17 @@ def test_a_goodbye_is_not_searched_for_the_day_it_names(index_cache, message, la
     assert "Viernes y sábados, de 12:00 a 01:00" in cafe.answer("abris el viernes?", [], "es")
 
 
+def test_a_goodbye_read_as_thanks_without_its_day_is_searched_without_it(index_cache):
+    """"gracias, nos vemos el viernes" is a goodbye at 0.78 and, without its day, thanks at
+    0.77: a closing either way, under the bar that answers it whatever a search finds, and it
+    had been searched with its day, which found a tapas bar's set lunch, "De martes a
+    viernes". A question of the day still gets the set lunch."""
+    bar = _eval_bot("tasca", index_cache)
+    assert bar.answer("gracias, nos vemos el viernes", [], "es") in (
+        TEXTS.get("thanks", "es"), TEXTS.get("goodbye", "es"))
+    assert "14 €" in bar.answer("hay menu del dia el viernes?", [], "es")
+
+
 @pytest.mark.parametrize("message, language, kind", [
     ("ya os digo algo", "es", "goodbye"), ("perfecto, mañana me paso", "es", "goodbye"),
     ("catch you later", "en", "goodbye"), ("speak soon", "en", "goodbye"),

@@ -550,6 +550,10 @@ class Bot:
             if closes in CLOSINGS and closed > social and (
                     closes == kind or kind is None and closed >= SOCIAL_OVER_QUESTION):
                 kind, example_language, social = closes, closing_language, closed
+            if closes in CLOSINGS and kind in CLOSINGS:
+                # Read as a goodbye with its day ("gracias, nos vemos el viernes", 0.78) and
+                # as thanks without it (0.77): a closing either way, searched without the
+                # day, which had found a bar's "De martes a viernes".
                 searched = undated
         if kind is not None and not history and (
                 social >= SAME_AS_EXAMPLE or not self.detector.sure_of(question)):
