@@ -1136,6 +1136,20 @@ def test_a_recommendation_asked_with_the_thing_first_is_asked_as_an_offer_to_rec
         "me han intentado entrar en casa, que bombin me recomendais", [], "es")
 
 
+def test_a_question_that_states_an_age_is_answered_by_what_is_for_that_age(index_cache):
+    """"Mi hijo tiene 14, ¿qué aprendería?" had got a robotics academy's English page; its
+    Spanish levels say "Maker (12-16 años)". "¿Hacéis ferratas? mi hijo tiene 13" was
+    refused by a mountain guide whose via ferrata is "desde 12 años". An age says nothing of
+    a thing the documents never offer: a nursery's summer camps for six-year-olds."""
+    academy = _eval_bot("robotica", index_cache)
+    assert "Maker (12-16 años)" in academy.answer("mi hijo tiene 14, que aprenderia?", [], "es")
+    guide = _eval_bot("guias", index_cache)
+    assert "Desde 12 años" in guide.answer("haceis ferratas? mi hijo tiene 13", [], "es")
+    nursery = _eval_bot("guarderia", index_cache)
+    assert nursery.answer("haceis campamentos de verano para niños de 6 años?", [], "es") == (
+        TEXTS.get("no_answer", "es"))
+
+
 def test_a_town_no_document_names_is_asked_of_the_towns_the_business_works_in(index_cache):
     """"¿Trabajáis en Murcia?" asks an installer in Alicante whether it works there: its
     list of towns, "Más lejos no trabajamos", answers, though it never names Murcia. It had
