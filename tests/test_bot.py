@@ -1207,6 +1207,7 @@ def test_what_a_spanish_offer_asks_for():
     assert _kinds_asked("una vidriera antigua de la iglesia") == [{"vidriera"}]
     assert _kinds_asked("el mando de la play") == [{"mando"}]
     assert _kinds_asked("la ropa de mi hijo") == [{"ropa"}]
+    assert _kinds_asked("los zapatos de nuestro hijo") == [{"zapatos"}]
     assert _kinds_asked("pilas del 312") == [{"pilas"}]
 
 

@@ -1407,10 +1407,10 @@ def _kinds_asked(offered: str) -> list[set[str]]:
             state = "noun"
         elif word in KIND_OF or word in ASIDE:  # one before the noun leads to it
             state = word if state == "head" else state if state == "noun" else "done"
+        elif state == "de" and word in WHOSE:
+            state = "done"
         elif word in DETERMINER or word in STOPWORDS or word.isdigit():
             # A number says which one (a size, a model: "pilas del 312"), not what kind.
-            if state == "de" and word in WHOSE:
-                state = "done"
             continue
         elif state == "noun" or (state in KIND_OF and not (
                 state == "para" and INFINITIVE.fullmatch(word))):
