@@ -399,17 +399,17 @@ ASKS = {"price": PRICE_QUESTION, "time": DURATION_QUESTION, "days": HOURS_QUESTI
 # never name, nor anything like it, says nothing of whether they cover the question; their
 # page on shipping says where they send (`Bot._sent_to_the_unknown`).
 PLACE = r"(?:(?:the|la|el|los|las|my|mi)\s+)?[^\W\d_]+(?:\s+[^\W\d_]+)?"
+# ... named last in the message.
+PLACE_LAST = rf"(?P<place>{PLACE})[\s?!.]*$"
 DESTINATION = re.compile(
     r"\b(?:envi[aá]\w*|env[ií]\w*|mand[aá]\w*|llev[aá]is|llevan|ship|send|deliver|post|mail)"
-    rf"(?:\s+[^\W\d_]+){{0,3}}?\s+(?:a|al|hasta|to)\s+(?P<place>{PLACE})[\s?!.]*$",
-    re.IGNORECASE)
+    rf"(?:\s+[^\W\d_]+){{0,3}}?\s+(?:a|al|hasta|to)\s+{PLACE_LAST}", re.IGNORECASE)
 # Where the customer asks the business to work ("¿trabajáis en Murcia?", "do you work in
 # Benidorm", "¿cubrís Torrevieja?"): as a place to send to, a place no document names says
 # nothing of whether they cover it; the passage that lists where they work does.
 SERVED = re.compile(
     r"\b(?:(?:trabaj[aá]is|trabajan|oper[aá]is|operan|work|operate)(?:\s+[^\W\d_]+){0,2}?"
-    r"\s+(?:en|por|in|around)|cubr[ií]s|cubren|cover)"
-    rf"\s+(?P<place>{PLACE})[\s?!.]*$", re.IGNORECASE)
+    rf"\s+(?:en|por|in|around)|cubr[ií]s|cubren|cover)\s+{PLACE_LAST}", re.IGNORECASE)
 # The age a question states ("mi hijo tiene 14", "un niño de 8 años", "my 7 year old") and
 # the ages a passage says something is for ("Junior (8-11 años)", "desde 12 años").
 AGE_ASKED = re.compile(
@@ -426,8 +426,8 @@ FOLLOWS_ON = re.compile(r"[¿¡\s]*(?:y|e|o|u|pero|and|or|but|what about|how abo
 # A follow-up that names only another place to send to ("y a Mallorca?", "and to the US?"):
 # after a question on sending somewhere (`DESTINATION`), it asks the same of that place.
 ANOTHER_DESTINATION = re.compile(
-    rf"[¿¡\s]*(?:y|e|and|what about|how about)\s+(?:a|al|hasta|to)\s+(?P<place>{PLACE})"
-    r"[\s?!.]*$", re.IGNORECASE)
+    rf"[¿¡\s]*(?:y|e|and|what about|how about)\s+(?:a|al|hasta|to)\s+{PLACE_LAST}",
+    re.IGNORECASE)
 
 
 def build_prompt() -> ChatPromptTemplate:

@@ -19,13 +19,15 @@ OVERLAP_CHARS = 100
 # full of them). The header splitter drops every character that does not print, and these
 # do not: "Corte\t16 €" became "Corte16 €", "Tinte\u202f45 €" "Tinte45 €".
 SPACES = re.compile(r"[^\S\n\r ]+")
-# A sentence's end, before a closing bracket or quote if any.
-SENTENCE_END = re.compile(r"[.!?…][)\]»\"']*\s*\Z")
+# A sentence's last mark, and a closing bracket or quote if any.
+CLOSES = r"[.!?…][)\]»\"']*"
+# A sentence's end, at the end of a text.
+SENTENCE_END = re.compile(rf"{CLOSES}\s*\Z")
 # What goes on with a sentence at a line's start: a word in lower case, or a figure that
 # numbers no list's item ("35 euros an hour.", not "2. Trae el DNI").
 MID_SENTENCE = re.compile(r"[^\W\d_](?<=[a-zà-ÿ])|\d(?![\d.,]*[.)]\s)")
 # A sentence's end within a text, and the space after it.
-SENTENCE_BREAK = re.compile(r"[.!?…][)\]»\"']*\s+")
+SENTENCE_BREAK = re.compile(rf"{CLOSES}\s+")
 
 
 @dataclass(frozen=True)
